@@ -1,0 +1,1 @@
+"""pdp: a policy decision point for Altinn access packages (tilgangspakker)."""

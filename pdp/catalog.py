@@ -1,0 +1,427 @@
+"""The policy source: ER roles, organisation forms, areas, access packages and their grants.
+
+Policy authors write YAML under `policies/`; this module reads it, validates it with marshmallow,
+and turns it into plain, immutable data objects. Nothing here knows about requests, databases or
+py-abac: the compiler and the engine consume a `Catalog`, and the role-to-package table exists
+only in the source documents it was built from.
+
+A source is a mapping from file names (relative to the policy directory) to parsed documents:
+`roles.yaml`, `org_forms.yaml` and one `packages/<area>.yaml` per area. The same mapping is
+stored with every published policy-set version, so a running server never needs the directory.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import yaml
+from marshmallow import RAISE, Schema, ValidationError, fields, validate
+
+from pdp.errors import Problem, SourceError, problems_from_messages
+
+PACKAGE_URN_PREFIX = "urn:altinn:accesspackage:"
+CCR_ROLE_URN_PREFIX = "urn:altinn:external-role:ccr:"
+LEGACY_ROLE_URN_PREFIX = "urn:altinn:rolecode:"
+#: Request attributes that name a role: the prefixes above without their last colon.
+ROLECODE_ATTRIBUTE = LEGACY_ROLE_URN_PREFIX.rstrip(":")
+CCR_ROLE_ATTRIBUTE = CCR_ROLE_URN_PREFIX.rstrip(":")
+
+ROLES_FILE = "roles.yaml"
+ORG_FORMS_FILE = "org_forms.yaml"
+PACKAGES_DIR = "packages"
+
+_PACKAGE_URN = re.compile(r"^urn:altinn:accesspackage:[A-Za-z0-9][A-Za-z0-9-]*$")
+_CCR_ROLE_URN = re.compile(r"^urn:altinn:external-role:ccr:[a-z0-9][a-z0-9-]*$")
+_LEGACY_ROLE_URN = re.compile(r"^urn:altinn:rolecode:[a-zæøå0-9]+$")
+_ROLE_CODE = re.compile(r"^[A-ZÆØÅ0-9]{2,8}$")
+_ORG_FORM_CODE = re.compile(r"^[A-ZÆØÅ]{2,6}$")
+_AREA_CODE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+
+
+# --- plain data -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Role:
+    """An ER role: who may hold it is the register's business, what it grants the packages'."""
+
+    code: str
+    name: str
+    urn: str
+    legacy_urn: str
+
+    @property
+    def rolecode_value(self) -> str:
+        """The value a request carries in `urn:altinn:rolecode` (e.g. `dagl`)."""
+        return self.legacy_urn.removeprefix(LEGACY_ROLE_URN_PREFIX)
+
+    @property
+    def ccr_value(self) -> str:
+        """The value a request carries in `urn:altinn:external-role:ccr` (e.g. `daglig-leder`)."""
+        return self.urn.removeprefix(CCR_ROLE_URN_PREFIX)
+
+
+@dataclass(frozen=True)
+class OrgForm:
+    """An Enhetsregisteret organisation form (AS, ENK, NUF, ...)."""
+
+    code: str
+    name: str
+
+
+@dataclass(frozen=True)
+class Area:
+    """A group of access packages (fullmaktsområde)."""
+
+    code: str
+    name: str
+    description: str
+
+
+@dataclass(frozen=True)
+class Grant:
+    """One role's hold on one package, possibly limited to some organisation forms."""
+
+    role: str
+    package: str
+    delegable: bool
+    org_forms: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Package:
+    """An access package (tilgangspakke) and the grants that give it."""
+
+    urn: str
+    name: str
+    description: str
+    area: str
+    grants: tuple[Grant, ...]
+
+    @property
+    def code(self) -> str:
+        """The package's short name, the URN without its prefix (e.g. `maskinlesbarehendelser`)."""
+        return self.urn.removeprefix(PACKAGE_URN_PREFIX)
+
+
+@dataclass(frozen=True)
+class Catalog:
+    """A validated policy source, and the source documents it came from."""
+
+    roles: tuple[Role, ...]
+    org_forms: tuple[OrgForm, ...]
+    areas: tuple[Area, ...]
+    packages: tuple[Package, ...]
+    source: Mapping[str, Any]
+
+    @property
+    def grants(self) -> tuple[Grant, ...]:
+        return tuple(grant for package in self.packages for grant in package.grants)
+
+    def role(self, code: str) -> Role:
+        return next(role for role in self.roles if role.code == code)
+
+    def package(self, urn: str) -> Package:
+        return next(package for package in self.packages if package.urn == urn)
+
+    def role_code_for(self, attribute_id: str, value: str) -> str | None:
+        """The role code a request attribute names (`urn:altinn:rolecode` = `dagl`, or
+        `urn:altinn:external-role:ccr` = `daglig-leder`, any case); None if no role has it."""
+        return self._role_codes_by_claim.get((attribute_id.casefold(), value.casefold()))
+
+    @cached_property
+    def _role_codes_by_claim(self) -> dict[tuple[str, str], str]:
+        claims = {}
+        for role in self.roles:
+            claims[(ROLECODE_ATTRIBUTE, role.rolecode_value.casefold())] = role.code
+            claims[(CCR_ROLE_ATTRIBUTE, role.ccr_value.casefold())] = role.code
+        return claims
+
+    def source_hash(self) -> str:
+        """A digest of the source documents, identical for identical content."""
+        return hashlib.sha256(canonical_json(self.source)).hexdigest()
+
+
+def canonical_json(value: Any) -> bytes:
+    """Deterministic JSON bytes: sorted keys, no ASCII escaping, one trailing newline."""
+    return (json.dumps(value, sort_keys=True, ensure_ascii=False, indent=2) + "\n").encode()
+
+
+# --- schemas --------------------------------------------------------------------------------
+
+
+def _matching(pattern: re.Pattern[str], what: str) -> validate.Regexp:
+    return validate.Regexp(pattern, error=f"malformed {what} {{input}}")
+
+
+class _RoleSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    code = fields.String(required=True, validate=_matching(_ROLE_CODE, "role code"))
+    name = fields.String(required=True, validate=validate.Length(min=1))
+    urn = fields.String(required=True, validate=_matching(_CCR_ROLE_URN, "role URN"))
+    legacy_urn = fields.String(
+        required=True, validate=_matching(_LEGACY_ROLE_URN, "legacy role URN")
+    )
+
+
+class _RolesFileSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    roles = fields.List(fields.Nested(_RoleSchema), required=True, validate=validate.Length(min=1))
+
+
+class _OrgFormSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    code = fields.String(required=True, validate=_matching(_ORG_FORM_CODE, "organisation form"))
+    name = fields.String(required=True, validate=validate.Length(min=1))
+
+
+class _OrgFormsFileSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    org_forms = fields.List(
+        fields.Nested(_OrgFormSchema), required=True, validate=validate.Length(min=1)
+    )
+
+
+class _GrantSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    roles = fields.List(fields.String(), required=True, validate=validate.Length(min=1))
+    delegable = fields.Boolean(required=True, strict=True)
+    org_forms = fields.List(fields.String(), validate=validate.Length(min=1))
+
+
+class _PackageSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    urn = fields.String(required=True, validate=_matching(_PACKAGE_URN, "package URN"))
+    name = fields.String(required=True, validate=validate.Length(min=1))
+    description = fields.String(required=True, validate=validate.Length(min=1))
+    grants = fields.List(fields.Nested(_GrantSchema), required=True)
+
+
+class _AreaSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    code = fields.String(required=True, validate=_matching(_AREA_CODE, "area code"))
+    name = fields.String(required=True, validate=validate.Length(min=1))
+    description = fields.String(required=True, validate=validate.Length(min=1))
+
+
+class _PackagesFileSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    area = fields.Nested(_AreaSchema, required=True)
+    packages = fields.List(
+        fields.Nested(_PackageSchema), required=True, validate=validate.Length(min=1)
+    )
+
+
+# --- loading --------------------------------------------------------------------------------
+
+
+def read_source(directory: str | Path) -> dict[str, Any]:
+    """Read the YAML files of a policy directory into a source mapping (no validation yet)."""
+    root = Path(directory)
+    if not root.is_dir():
+        raise SourceError([Problem(str(root), "", "policy directory not found")])
+    names = [ROLES_FILE, ORG_FORMS_FILE]
+    names += sorted(
+        path.relative_to(root).as_posix() for path in (root / PACKAGES_DIR).glob("*.yaml")
+    )
+    source: dict[str, Any] = {}
+    problems: list[Problem] = []
+    for name in names:
+        path = root / name
+        try:
+            source[name] = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            problems.append(Problem(name, "", "file not found"))
+        except yaml.YAMLError as error:
+            problems.append(Problem(name, "", f"not valid YAML: {error}"))
+    if problems:
+        raise SourceError(problems)
+    return source
+
+
+def load(directory: str | Path) -> Catalog:
+    """Read and validate a policy directory. Raises SourceError listing every problem."""
+    return parse(read_source(directory))
+
+
+def parse(source: Mapping[str, Any]) -> Catalog:
+    """Validate a source mapping and build its Catalog, or raise SourceError with every problem.
+
+    A source is refused as a whole: one bad grant rejects every file, so the policies in force
+    stay as they were.
+    """
+    problems: list[Problem] = []
+    roles_doc = _load_document(source, ROLES_FILE, _RolesFileSchema(), problems)
+    forms_doc = _load_document(source, ORG_FORMS_FILE, _OrgFormsFileSchema(), problems)
+    package_files = sorted(name for name in source if name.startswith(f"{PACKAGES_DIR}/"))
+    unexpected = sorted(set(source) - {ROLES_FILE, ORG_FORMS_FILE, *package_files})
+    problems += [Problem(name, "", "unexpected file in policy source") for name in unexpected]
+    if not package_files:
+        problems.append(Problem(f"{PACKAGES_DIR}/", "", "no package files"))
+    package_docs = {
+        name: _load_document(source, name, _PackagesFileSchema(), problems)
+        for name in package_files
+    }
+
+    roles = _build_roles(roles_doc, problems)
+    org_forms = _build_org_forms(forms_doc, problems)
+    areas, packages = _build_packages(package_docs, roles, org_forms, problems)
+    if problems or roles is None or org_forms is None:
+        raise SourceError(problems)
+    return Catalog(
+        roles=tuple(roles.values()),
+        org_forms=tuple(org_forms.values()),
+        areas=tuple(areas),
+        packages=tuple(packages),
+        source=json.loads(json.dumps(dict(source))),
+    )
+
+
+def _load_document(
+    source: Mapping[str, Any], name: str, schema: Schema, problems: list[Problem]
+) -> dict[str, Any] | None:
+    if name not in source:
+        problems.append(Problem(name, "", "file not found"))
+        return None
+    document = source[name]
+    if not isinstance(document, dict):
+        problems.append(Problem(name, "", "must be a mapping at the top level"))
+        return None
+    try:
+        return schema.load(document)
+    except ValidationError as error:
+        problems.extend(problems_from_messages(name, error.messages))
+        return None
+
+
+def _build_roles(document: dict | None, problems: list[Problem]) -> dict[str, Role] | None:
+    if document is None:
+        return None
+    roles: dict[str, Role] = {}
+    seen_urns: set[str] = set()
+    for index, entry in enumerate(document["roles"]):
+        role = Role(**entry)
+        path = f"roles[{index}]"
+        if role.code in roles:
+            problems.append(Problem(ROLES_FILE, f"{path}.code", f"duplicate role code {role.code}"))
+        for field_name in ("urn", "legacy_urn"):
+            urn = getattr(role, field_name)
+            if urn in seen_urns:
+                problems.append(Problem(ROLES_FILE, f"{path}.{field_name}", f"duplicate URN {urn}"))
+            seen_urns.add(urn)
+        roles.setdefault(role.code, role)
+    return roles
+
+
+def _build_org_forms(document: dict | None, problems: list[Problem]) -> dict[str, OrgForm] | None:
+    if document is None:
+        return None
+    forms: dict[str, OrgForm] = {}
+    for index, entry in enumerate(document["org_forms"]):
+        form = OrgForm(**entry)
+        if form.code in forms:
+            problems.append(
+                Problem(
+                    ORG_FORMS_FILE,
+                    f"org_forms[{index}].code",
+                    f"duplicate organisation form {form.code}",
+                )
+            )
+        forms.setdefault(form.code, form)
+    return forms
+
+
+def _build_packages(
+    documents: dict[str, dict | None],
+    roles: dict[str, Role] | None,
+    org_forms: dict[str, OrgForm] | None,
+    problems: list[Problem],
+) -> tuple[list[Area], list[Package]]:
+    """Build areas and packages; role and form references are checked where those files loaded."""
+    areas: list[Area] = []
+    packages: list[Package] = []
+    area_codes: set[str] = set()
+    # Requests name packages case-insensitively, so URNs must differ by more than case.
+    package_urns: set[str] = set()
+    for name, document in documents.items():
+        if document is None:
+            continue
+        area = Area(**document["area"])
+        if area.code in area_codes:
+            problems.append(Problem(name, "area.code", f"duplicate area {area.code}"))
+        area_codes.add(area.code)
+        areas.append(area)
+        for p_index, entry in enumerate(document["packages"]):
+            path = f"packages[{p_index}]"
+            urn = entry["urn"]
+            if urn.casefold() in package_urns:
+                problems.append(Problem(name, f"{path}.urn", f"duplicate package URN {urn}"))
+            package_urns.add(urn.casefold())
+            grants = _build_grants(name, path, urn, entry["grants"], roles, org_forms, problems)
+            packages.append(
+                Package(
+                    urn=urn,
+                    name=entry["name"],
+                    description=entry["description"],
+                    area=area.code,
+                    grants=tuple(grants),
+                )
+            )
+    return areas, packages
+
+
+def _build_grants(
+    file_name: str,
+    package_path: str,
+    package_urn: str,
+    entries: list[dict],
+    roles: dict[str, Role] | None,
+    org_forms: dict[str, OrgForm] | None,
+    problems: list[Problem],
+) -> list[Grant]:
+    grants: list[Grant] = []
+    granted_roles: set[str] = set()
+    for g_index, entry in enumerate(entries):
+        path = f"{package_path}.grants[{g_index}]"
+        limits = tuple(entry.get("org_forms", ()))
+        for f_index, form in enumerate(limits):
+            if org_forms is not None and form not in org_forms:
+                problems.append(
+                    Problem(file_name, f"{path}.org_forms[{f_index}]", f"unknown org form {form!r}")
+                )
+        for r_index, code in enumerate(entry["roles"]):
+            role_path = f"{path}.roles[{r_index}]"
+            if roles is not None and code not in roles:
+                problems.append(Problem(file_name, role_path, f"unknown role code {code!r}"))
+                continue
+            if code in granted_roles:
+                problems.append(
+                    Problem(file_name, role_path, f"duplicate grant of this package to {code}")
+                )
+                continue
+            granted_roles.add(code)
+            grants.append(Grant(code, package_urn, entry["delegable"], limits))
+    return grants
