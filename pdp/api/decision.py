@@ -1,0 +1,171 @@
+"""`POST /api/v1/decision`: decisions in py-abac's own request shape, for Python callers.
+
+    {"subject":  {"id": "urn:altinn:person:identifier-no:02056260016", "attributes": {}},
+     "resource": {"id": "urn:altinn:accesspackage:maskinlesbarehendelser",
+                  "attributes": {"party": "910459880"}},
+     "action":   {"id": "access", "attributes": {}},
+     "context":  {}}
+
+`subject.attributes.roles` (ER role codes) may state the subject's roles for the party; without
+it they come from the register. Every field is checked; a malformed one is a 400 naming it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Response, jsonify, make_response
+from flask_smorest import Blueprint
+from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates
+
+from pdp.api.common import current_pdp, json_body
+from pdp.catalog import ROLECODE_ATTRIBUTE
+from pdp.compiler import ACTIONS
+from pdp.engine import STATUS_SYNTAX_ERROR, DecisionRequest, RoleClaim
+from pdp.identifiers import InvalidIdentifier, validate_organization_number
+from pdp.subjects import parse_subject_urn
+
+blp = Blueprint(
+    "decision",
+    __name__,
+    url_prefix="/api/v1",
+    description="Decisions in py-abac's request shape, for Python callers",
+)
+
+
+class _SubjectAttributesSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    roles = fields.List(
+        fields.String(validate=validate.Length(min=1)),
+        metadata={"description": "ER role codes the subject holds for the party (e.g. DAGL)"},
+    )
+
+
+class _SubjectSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    id = fields.String(
+        required=True,
+        metadata={
+            "description": "urn:altinn:person:identifier-no:<id> or "
+            "urn:altinn:organization:identifier-no:<id>"
+        },
+    )
+    attributes = fields.Nested(_SubjectAttributesSchema, load_default=dict)
+
+    @validates("id")
+    def _valid_subject(self, value: str, **_: Any) -> None:
+        try:
+            parse_subject_urn(value)
+        except InvalidIdentifier as error:
+            raise ValidationError(str(error)) from None
+
+
+class _ResourceAttributesSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    party = fields.String(
+        required=True, metadata={"description": "organisation number of the party acted for"}
+    )
+
+    @validates("party")
+    def _valid_party(self, value: str, **_: Any) -> None:
+        try:
+            validate_organization_number(value)
+        except InvalidIdentifier as error:
+            raise ValidationError(str(error)) from None
+
+
+class _ResourceSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    id = fields.String(
+        required=True,
+        validate=validate.Length(min=1, max=300),
+        metadata={"description": "access package URN or code"},
+    )
+    attributes = fields.Nested(_ResourceAttributesSchema, required=True)
+
+
+class _ActionSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    id = fields.String(required=True, validate=validate.OneOf(ACTIONS))
+    attributes = fields.Dict(load_default=dict, validate=validate.Length(max=0))
+
+
+class DecisionRequestSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    subject = fields.Nested(_SubjectSchema, required=True)
+    resource = fields.Nested(_ResourceSchema, required=True)
+    action = fields.Nested(_ActionSchema, required=True)
+    context = fields.Dict(load_default=dict)
+
+
+class _PolicySchema(Schema):
+    uid = fields.String()
+    description = fields.String()
+
+
+class DecisionResponseSchema(Schema):
+    decision = fields.String(
+        metadata={"description": "Permit, Deny, NotApplicable or Indeterminate"}
+    )
+    status = fields.String(metadata={"description": "XACML status code"})
+    message = fields.String()
+    policies = fields.List(fields.Nested(_PolicySchema))
+    version = fields.Integer(allow_none=True, metadata={"description": "policy-set version"})
+
+
+@blp.route("/decision", methods=["POST"])
+@blp.doc(
+    requestBody={
+        "required": True,
+        "content": {"application/json": {"schema": DecisionRequestSchema}},
+    }
+)
+@blp.response(200, DecisionResponseSchema)
+@blp.alt_response(400, description="A field is malformed; the body names it")
+def decide():
+    """Decide one request in py-abac's shape; the answer names the deciding policies."""
+    try:
+        body = DecisionRequestSchema().load(json_body())
+    except ValidationError as error:
+        return _bad_request(errors=error.messages)
+    roles = body["subject"]["attributes"].get("roles")
+    request = DecisionRequest(
+        subject=parse_subject_urn(body["subject"]["id"]),
+        party=body["resource"]["attributes"]["party"],
+        package=body["resource"]["id"],
+        action=body["action"]["id"],
+        role_claims=None
+        if roles is None
+        else tuple(RoleClaim(ROLECODE_ATTRIBUTE, code) for code in roles),
+    )
+    result = current_pdp().engine.decide(request)
+    if result.status == STATUS_SYNTAX_ERROR:
+        return _bad_request(message=result.message)
+    answer = {
+        "decision": result.decision,
+        "status": result.status,
+        "policies": [
+            {"uid": policy.uid, "description": policy.description} for policy in result.policies
+        ],
+        "version": result.version,
+    }
+    if result.message:
+        answer["message"] = result.message
+    return answer
+
+
+def _bad_request(**details: Any) -> Response:
+    """A 400 answer in the same JSON shape as flask-smorest's own errors."""
+    return make_response(jsonify({"code": 400, "status": "Bad Request", **details}), 400)

@@ -1,0 +1,120 @@
+"""The database: one SQLAlchemy 2 schema for the policy repository and the register.
+
+SQLite (the embedded default) and PostgreSQL run the same code. Tables are created on first use;
+every write goes through one transaction (`engine.begin()`), so a failed publish or import
+leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    CheckConstraint,
+    Column,
+    DateTime,
+    Engine,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    create_engine,
+    event,
+)
+
+metadata = MetaData()
+
+# --- policy repository ----------------------------------------------------------------------
+
+#: Every published policy-set version; immutable once written.
+policy_set_versions = Table(
+    "policy_set_versions",
+    metadata,
+    Column("number", Integer, primary_key=True, autoincrement=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("content_hash", String(64), nullable=False),
+    Column("source", Text, nullable=False),
+    Column("message", Text, nullable=False, default=""),
+    Column("author", String(200), nullable=False, default=""),
+)
+
+#: The compiled py-abac policies of each version, indexed by target for candidate look-up.
+policies = Table(
+    "policies",
+    metadata,
+    Column(
+        "version",
+        Integer,
+        ForeignKey("policy_set_versions.number", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("uid", String(300), primary_key=True),
+    Column("resource_id", String(300), nullable=False),
+    Column("action_id", String(100), nullable=False),
+    Column("body", Text, nullable=False),
+    Index("ix_policies_target", "version", "resource_id", "action_id"),
+)
+
+#: A single row naming the active version: exactly one version is active by construction.
+active_policy_set = Table(
+    "active_policy_set",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("version", Integer, ForeignKey("policy_set_versions.number"), nullable=False),
+    Column("activated_at", DateTime(timezone=True), nullable=False),
+    CheckConstraint("id = 1", name="ck_active_policy_set_single_row"),
+)
+
+# --- register -------------------------------------------------------------------------------
+
+organizations = Table(
+    "organizations",
+    metadata,
+    Column("organization_number", String(9), primary_key=True),
+    Column("name", String(500), nullable=False),
+    Column("org_form", String(10), nullable=False),
+)
+
+#: ER role assignments: `holder_id` holds role `role_code` in `organization_number`.
+role_assignments = Table(
+    "role_assignments",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column(
+        "organization_number",
+        String(9),
+        ForeignKey("organizations.organization_number", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("role_code", String(10), nullable=False),
+    Column("holder_kind", String(12), nullable=False),
+    Column("holder_id", String(11), nullable=False),
+    CheckConstraint(
+        "holder_kind IN ('person', 'organization')", name="ck_role_assignments_holder_kind"
+    ),
+    UniqueConstraint("organization_number", "role_code", "holder_kind", "holder_id"),
+    Index("ix_role_assignments_holder", "holder_id", "organization_number"),
+)
+
+
+def make_engine(url: str) -> Engine:
+    """An engine for `url`; SQLite gets WAL, foreign keys and a busy timeout for many workers."""
+    engine = create_engine(url, future=True)
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", _configure_sqlite)
+    return engine
+
+
+def _configure_sqlite(dbapi_connection, _record) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys = ON")
+    cursor.execute("PRAGMA busy_timeout = 10000")
+    cursor.execute("PRAGMA journal_mode = WAL")
+    cursor.close()
+
+
+def create_schema(engine: Engine) -> None:
+    """Create any missing table; existing tables and their data are left as they are."""
+    metadata.create_all(engine)

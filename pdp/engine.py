@@ -1,0 +1,168 @@
+"""The PDP engine: a decision request in, an XACML decision out.
+
+For each request: find the candidate policies for the (package, action) target in the active
+policy set, evaluate them with py-abac (`Policy.fits`, reading roles and organisation form from
+the register through the attribute provider), and combine the result deny-overrides. py-abac only
+answers yes or no, so the four XACML decisions and their status are made here:
+
+- Permit: an allow policy fits and no deny policy does;
+- Deny: a deny policy fits (the compiler emits none today; the combining is ready for them);
+- NotApplicable: no policy fits (no granting role, unknown package, unknown party);
+- Indeterminate: the request cannot be evaluated (syntax-error) or evaluation failed
+  (processing-error). Never Permit on an error.
+
+The engine knows nothing of HTTP or of the XACML wire format; `pdp.xacml` and `pdp.api` do.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from py_abac.context import EvaluationContext
+from py_abac.policy import Policy
+from py_abac.request import AccessRequest
+
+from pdp.attributes import RegisterAttributeProvider
+from pdp.compiler import ACTIONS
+from pdp.errors import NoActivePolicySet, RequestSyntaxError
+from pdp.register import Register
+from pdp.repository import ActivePolicySet, PolicySet
+from pdp.subjects import Subject
+
+LOG = logging.getLogger(__name__)
+
+PERMIT = "Permit"
+DENY = "Deny"
+NOT_APPLICABLE = "NotApplicable"
+INDETERMINATE = "Indeterminate"
+
+STATUS_OK = "urn:oasis:names:tc:xacml:1.0:status:ok"
+STATUS_SYNTAX_ERROR = "urn:oasis:names:tc:xacml:1.0:status:syntax-error"
+STATUS_PROCESSING_ERROR = "urn:oasis:names:tc:xacml:1.0:status:processing-error"
+
+
+@dataclass(frozen=True)
+class RoleClaim:
+    """A role the caller says the subject holds for the party, as the request named it."""
+
+    attribute_id: str
+    value: str
+
+
+@dataclass(frozen=True)
+class DecisionRequest:
+    """May `subject` perform `action` on access package `package` on behalf of `party`?
+
+    `package` is a package URN or bare code as the caller wrote it. `role_claims`, when not
+    None, are the subject's roles for the party as the caller states them, used instead of the
+    register's.
+    """
+
+    subject: Subject
+    party: str
+    package: str
+    action: str
+    role_claims: tuple[RoleClaim, ...] | None = None
+
+
+@dataclass(frozen=True)
+class Result:
+    """A decision, why it was made (the deciding policies), and under which version."""
+
+    decision: str
+    status: str = STATUS_OK
+    message: str | None = None
+    policies: tuple[Policy, ...] = field(default=())
+    version: int | None = None
+
+
+class Engine:
+    """Decides requests against the active policy set and the register."""
+
+    def __init__(self, policy_sets: ActivePolicySet, register: Register):
+        self._policy_sets = policy_sets
+        self._register = register
+
+    def decide(self, request: DecisionRequest | RequestSyntaxError) -> Result:
+        return self.decide_all([request])[0]
+
+    def decide_all(self, requests: Sequence[DecisionRequest | RequestSyntaxError]) -> list[Result]:
+        """Decide each request in order, all under one policy-set version.
+
+        A RequestSyntaxError in the list (a request the context handler could not read) gives
+        its own Indeterminate result, so one bad request in a MultiRequests spoils nothing else.
+        """
+        try:
+            policy_set = self._policy_sets.current()
+        except NoActivePolicySet as error:
+            return [_processing_error(str(error), None) for _ in requests]
+        except Exception:
+            LOG.exception("could not load the active policy set")
+            return [
+                _processing_error("the policy repository is unavailable", None) for _ in requests
+            ]
+        return [self._decide(policy_set, request) for request in requests]
+
+    def _decide(
+        self, policy_set: PolicySet, request: DecisionRequest | RequestSyntaxError
+    ) -> Result:
+        version = policy_set.version
+        try:
+            if isinstance(request, RequestSyntaxError):
+                raise request
+            return self._evaluate(policy_set, request)
+        except RequestSyntaxError as error:
+            return Result(INDETERMINATE, STATUS_SYNTAX_ERROR, str(error), version=version)
+        except Exception:
+            LOG.exception("decision failed for %r", request)
+            return _processing_error("evaluation failed inside the PDP", version)
+
+    def _evaluate(self, policy_set: PolicySet, request: DecisionRequest) -> Result:
+        if request.action not in ACTIONS:
+            raise RequestSyntaxError(
+                f"unknown action {request.action!r}; supported: {', '.join(ACTIONS)}"
+            )
+        subject_attributes = {}
+        if request.role_claims is not None:
+            subject_attributes["roles"] = _resolve_roles(policy_set, request.role_claims)
+        package_urn = policy_set.package_urn(request.package)
+        if package_urn is None:
+            return Result(
+                NOT_APPLICABLE,
+                message=f"no policy applies to package {request.package!r}",
+                version=policy_set.version,
+            )
+        access_request = AccessRequest(
+            subject={"id": request.subject.urn, "attributes": subject_attributes},
+            resource={"id": package_urn, "attributes": {"party": request.party}},
+            action={"id": request.action, "attributes": {}},
+            context={},
+        )
+        context = EvaluationContext(access_request, [RegisterAttributeProvider(self._register)])
+        candidates = policy_set.get_for_target(
+            context.subject_id, context.resource_id, context.action_id
+        )
+        fitting = [policy for policy in candidates if policy.fits(context)]
+        denying = tuple(policy for policy in fitting if not policy.is_allowed)
+        if denying:
+            return Result(DENY, policies=denying, version=policy_set.version)
+        if fitting:
+            return Result(PERMIT, policies=tuple(fitting), version=policy_set.version)
+        return Result(NOT_APPLICABLE, version=policy_set.version)
+
+
+def _resolve_roles(policy_set: PolicySet, claims: Sequence[RoleClaim]) -> list[str]:
+    """Role codes for the claimed roles; an unknown role is a syntax error, not a silent no."""
+    codes = set()
+    for claim in claims:
+        code = policy_set.catalog.role_code_for(claim.attribute_id, claim.value)
+        if code is None:
+            raise RequestSyntaxError(f"{claim.attribute_id}: unknown role {claim.value!r}")
+        codes.add(code)
+    return sorted(codes)
+
+
+def _processing_error(message: str, version: int | None) -> Result:
+    return Result(INDETERMINATE, STATUS_PROCESSING_ERROR, message, version=version)

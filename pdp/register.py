@@ -1,0 +1,210 @@
+"""The register: Enhetsregisteret facts the policies need (a PIP's data).
+
+Organisations (number, name, organisation form) and ER role assignments (who holds which role in
+which organisation; a holder is a person's national identity number, or an organisation number
+for roles such as REGN or REVI held by firms). Imported from a JSON document, all or nothing,
+and read by `pdp.attributes` during decisions.
+
+Import document shape (the example register in `examples/` uses it)::
+
+    {"organizations": [{"organization_number": "910459880", "name": "...", "org_form": "AS",
+      "roles": [{"code": "DAGL", "person": "02056260016"},
+                {"code": "REGN", "organization": "991825827"}]}]}
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
+from sqlalchemy import Engine, delete, insert, select
+
+from pdp.catalog import Catalog
+from pdp.db import organizations, role_assignments
+from pdp.errors import Problem, RegisterImportError, problems_from_messages
+from pdp.identifiers import (
+    InvalidIdentifier,
+    validate_national_identity_number,
+    validate_organization_number,
+)
+
+PERSON = "person"
+ORGANIZATION = "organization"
+
+#: Rows per statement when writing or deleting in bulk (keeps IN lists within driver limits).
+_CHUNK = 500
+
+
+def _identifier_field(check: Callable[[object], str], *, required: bool = False) -> fields.String:
+    """A string field checked with one of `pdp.identifiers`' validators."""
+
+    def run(value: str) -> None:
+        try:
+            check(value)
+        except InvalidIdentifier as error:
+            raise ValidationError(str(error)) from None
+
+    return fields.String(required=required, validate=run)
+
+
+class _RoleEntrySchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    code = fields.String(required=True, validate=validate.Length(min=1))
+    person = _identifier_field(validate_national_identity_number)
+    organization = _identifier_field(validate_organization_number)
+
+    @validates_schema
+    def _one_holder(self, data: dict[str, Any], **_: Any) -> None:
+        if (PERSON in data) == (ORGANIZATION in data):
+            raise ValidationError("give exactly one holder: `person` or `organization`")
+
+
+class _OrganizationSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    organization_number = _identifier_field(validate_organization_number, required=True)
+    name = fields.String(required=True, validate=validate.Length(min=1, max=500))
+    org_form = fields.String(required=True)
+    roles = fields.List(fields.Nested(_RoleEntrySchema), load_default=list)
+
+
+class _RegisterDocumentSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    organizations = fields.List(fields.Nested(_OrganizationSchema), required=True)
+
+
+@dataclass(frozen=True)
+class ImportSummary:
+    organizations: int
+    role_assignments: int
+
+
+@dataclass(frozen=True)
+class Organization:
+    organization_number: str
+    name: str
+    org_form: str
+
+
+class Register:
+    """Organisations and ER role assignments in the database."""
+
+    def __init__(self, engine: Engine):
+        self._engine = engine
+
+    def import_document(self, document: Any, catalog: Catalog) -> ImportSummary:
+        """Validate and store a register document in one transaction, or store nothing.
+
+        Role codes and organisation forms must be known to `catalog` (the active policy set).
+        Every problem is reported with its position. An organisation already in the register is
+        replaced, roles and all.
+        """
+        entries = self._validate(document, catalog)
+        numbers = [entry["organization_number"] for entry in entries]
+        role_rows = [
+            {
+                "organization_number": entry["organization_number"],
+                "role_code": role["code"],
+                "holder_kind": PERSON if PERSON in role else ORGANIZATION,
+                "holder_id": role.get(PERSON) or role[ORGANIZATION],
+            }
+            for entry in entries
+            for role in entry["roles"]
+        ]
+        with self._engine.begin() as connection:
+            for chunk in _chunks(numbers):
+                connection.execute(
+                    delete(role_assignments).where(
+                        role_assignments.c.organization_number.in_(chunk)
+                    )
+                )
+                connection.execute(
+                    delete(organizations).where(organizations.c.organization_number.in_(chunk))
+                )
+            for chunk in _chunks(entries):
+                connection.execute(
+                    insert(organizations),
+                    [
+                        {key: entry[key] for key in ("organization_number", "name", "org_form")}
+                        for entry in chunk
+                    ],
+                )
+            for chunk in _chunks(role_rows):
+                connection.execute(insert(role_assignments), chunk)
+        return ImportSummary(len(entries), len(role_rows))
+
+    def roles_held(self, holder_kind: str, holder_id: str, party: str) -> frozenset[str]:
+        """ER role codes that the holder has in organisation `party` (empty if none)."""
+        with self._engine.connect() as connection:
+            codes = connection.execute(
+                select(role_assignments.c.role_code).where(
+                    role_assignments.c.holder_id == holder_id,
+                    role_assignments.c.organization_number == party,
+                    role_assignments.c.holder_kind == holder_kind,
+                )
+            ).scalars()
+            return frozenset(codes)
+
+    def organization(self, number: str) -> Organization | None:
+        with self._engine.connect() as connection:
+            row = connection.execute(
+                select(organizations).where(organizations.c.organization_number == number)
+            ).first()
+        return None if row is None else Organization(*row)
+
+    @staticmethod
+    def _validate(document: Any, catalog: Catalog) -> list[dict[str, Any]]:
+        if not isinstance(document, dict):
+            raise RegisterImportError([Problem("", "", "the register must be a JSON object")])
+        try:
+            entries = _RegisterDocumentSchema().load(document)["organizations"]
+        except ValidationError as error:
+            raise RegisterImportError(list(problems_from_messages("", error.messages))) from None
+        role_codes = {role.code for role in catalog.roles}
+        org_forms = {form.code for form in catalog.org_forms}
+        problems: list[Problem] = []
+        first_seen: dict[str, int] = {}
+        for index, entry in enumerate(entries):
+            path = f"organizations[{index}]"
+            number = entry["organization_number"]
+            if number in first_seen:
+                problems.append(
+                    Problem(
+                        "",
+                        f"{path}.organization_number",
+                        f"{number} already appears at organizations[{first_seen[number]}]",
+                    )
+                )
+            first_seen.setdefault(number, index)
+            if entry["org_form"] not in org_forms:
+                problems.append(
+                    Problem(
+                        "", f"{path}.org_form", f"unknown organisation form {entry['org_form']!r}"
+                    )
+                )
+            seen_roles: set[tuple[str, str]] = set()
+            for r_index, role in enumerate(entry["roles"]):
+                role_path = f"{path}.roles[{r_index}]"
+                if role["code"] not in role_codes:
+                    problems.append(
+                        Problem("", f"{role_path}.code", f"unknown role code {role['code']!r}")
+                    )
+                key = (role["code"], role.get(PERSON) or role[ORGANIZATION])
+                if key in seen_roles:
+                    problems.append(Problem("", role_path, "duplicate role assignment"))
+                seen_roles.add(key)
+        if problems:
+            raise RegisterImportError(problems)
+        return entries
+
+
+def _chunks(items: list[Any]) -> Iterable[list[Any]]:
+    for start in range(0, len(items), _CHUNK):
+        yield items[start : start + _CHUNK]

@@ -1,0 +1,272 @@
+"""The policy repository (PRP): compiled policies stored as numbered policy-set versions.
+
+Publishing writes a whole version and makes it active in one transaction; versions are never
+changed afterwards. A running process holds the active version as a `PolicySet`: parsed py-abac
+`Policy` objects indexed in memory by target (package URN, action), so finding the candidates
+for a request is one dictionary look-up, never a scan. `ActivePolicySet` notices when another
+process activates a new version and swaps the whole set at once, so no decision ever sees half
+of one version and half of another.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from py_abac import Policy
+from py_abac.storage.base import Storage
+from sqlalchemy import Engine, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from pdp import catalog as catalog_module
+from pdp.catalog import PACKAGE_URN_PREFIX, Catalog, canonical_json
+from pdp.db import active_policy_set, policies, policy_set_versions
+from pdp.errors import NoActivePolicySet, PdpError
+
+_PATTERN_CHARACTERS = frozenset("*?[")
+
+
+class PublishConflict(PdpError):
+    """Another publish took the same version number first; nothing was written."""
+
+
+class ImmutablePolicySet(PdpError):
+    """Published versions are never changed; publish a new version from the policy source."""
+
+
+@dataclass(frozen=True)
+class VersionInfo:
+    """What a published version is: its number, when, by whom, and a digest of its content."""
+
+    number: int
+    created_at: datetime
+    content_hash: str
+    message: str
+    author: str
+
+
+@dataclass(frozen=True)
+class PublishResult:
+    """The version now active, and whether this publish created it (False: identical content)."""
+
+    version: int
+    created: bool
+
+
+class PolicySet(Storage):
+    """One published version, parsed and indexed; read-only py-abac `Storage`.
+
+    Candidates are indexed by (package URN case-folded, action). Requests may name a package in
+    any case, so the index also maps the case-folded URN to the URN as published.
+    """
+
+    def __init__(self, version: int, catalog: Catalog, documents: Sequence[dict[str, Any]]):
+        self.version = version
+        self.catalog = catalog
+        self._by_uid: dict[str, Policy] = {}
+        self._by_target: dict[tuple[str, str], tuple[Policy, ...]] = {}
+        self._package_urns: dict[str, str] = {}
+        grouped: dict[tuple[str, str], list[Policy]] = {}
+        for document in documents:
+            policy = Policy.from_json(document)
+            resource_id, action_id = _exact_target(policy)
+            self._by_uid[policy.uid] = policy
+            grouped.setdefault((resource_id.casefold(), action_id), []).append(policy)
+            self._package_urns[resource_id.casefold()] = resource_id
+        self._by_target = {key: tuple(value) for key, value in grouped.items()}
+
+    def package_urn(self, name: str) -> str | None:
+        """The published URN for a package named by URN or bare code, in any case; else None."""
+        urn = name if name.casefold().startswith(PACKAGE_URN_PREFIX) else PACKAGE_URN_PREFIX + name
+        return self._package_urns.get(urn.casefold())
+
+    # py-abac Storage interface -------------------------------------------------------------
+
+    def get(self, uid: str) -> Policy | None:
+        return self._by_uid.get(uid)
+
+    def get_all(self, limit: int, offset: int) -> Iterator[Policy]:
+        self._check_limit_and_offset(limit, offset)
+        yield from list(self._by_uid.values())[offset : offset + limit]
+
+    def get_for_target(self, subject_id: str, resource_id: str, action_id: str) -> Iterator[Policy]:
+        """Policies whose resource and action targets are these; subject targets are left to
+        `Policy.fits`, which checks every target again."""
+        yield from self._by_target.get((resource_id.casefold(), action_id), ())
+
+    def add(self, policy: Policy) -> None:
+        raise ImmutablePolicySet(f"cannot add {policy.uid}: {ImmutablePolicySet.__doc__}")
+
+    def update(self, policy: Policy) -> None:
+        raise ImmutablePolicySet(f"cannot update {policy.uid}: {ImmutablePolicySet.__doc__}")
+
+    def delete(self, uid: str) -> None:
+        raise ImmutablePolicySet(f"cannot delete {uid}: {ImmutablePolicySet.__doc__}")
+
+
+def _exact_target(policy: Policy) -> tuple[str, str]:
+    """The single, literal resource and action target the index needs, or a clear refusal."""
+    resource_id, action_id = policy.targets.resource_id, policy.targets.action_id
+    for name, value in (("resource_id", resource_id), ("action_id", action_id)):
+        if not isinstance(value, str) or _PATTERN_CHARACTERS & set(value):
+            raise PdpError(
+                f"policy {policy.uid}: targets.{name} must be one literal value, got {value!r}"
+            )
+    return resource_id, action_id
+
+
+def content_hash(catalog: Catalog, documents: Sequence[dict[str, Any]]) -> str:
+    """Digest of a version's whole content: its source and its compiled policies."""
+    digest = hashlib.sha256(canonical_json(dict(catalog.source)))
+    digest.update(canonical_json(list(documents)))
+    return digest.hexdigest()
+
+
+class PolicyRepository:
+    """Versioned policy sets in the database."""
+
+    def __init__(self, engine: Engine):
+        self._engine = engine
+
+    def publish(
+        self,
+        catalog: Catalog,
+        documents: Sequence[dict[str, Any]],
+        *,
+        message: str = "",
+        author: str = "",
+    ) -> PublishResult:
+        """Store `documents` (compiled from `catalog`) as a new active version, in one transaction.
+
+        Publishing the content that is already active changes nothing and says so.
+        """
+        # Parse before writing: a policy py-abac cannot load, or the index cannot hold, is refused.
+        PolicySet(0, catalog, documents)
+        digest = content_hash(catalog, documents)
+        now = datetime.now(UTC)
+        try:
+            with self._engine.begin() as connection:
+                active = connection.execute(
+                    select(active_policy_set.c.version, policy_set_versions.c.content_hash)
+                    .join(policy_set_versions)
+                    .where(active_policy_set.c.id == 1)
+                ).first()
+                if active is not None and active.content_hash == digest:
+                    return PublishResult(active.version, created=False)
+                number = (
+                    connection.execute(select(func.max(policy_set_versions.c.number))).scalar() or 0
+                ) + 1
+                connection.execute(
+                    insert(policy_set_versions).values(
+                        number=number,
+                        created_at=now,
+                        content_hash=digest,
+                        source=json.dumps(dict(catalog.source), ensure_ascii=False),
+                        message=message,
+                        author=author,
+                    )
+                )
+                connection.execute(
+                    insert(policies),
+                    [
+                        {
+                            "version": number,
+                            "uid": document["uid"],
+                            "resource_id": document["targets"]["resource_id"],
+                            "action_id": document["targets"]["action_id"],
+                            "body": json.dumps(document, ensure_ascii=False, sort_keys=True),
+                        }
+                        for document in documents
+                    ],
+                )
+                if active is None:
+                    connection.execute(
+                        insert(active_policy_set).values(id=1, version=number, activated_at=now)
+                    )
+                else:
+                    connection.execute(
+                        update(active_policy_set)
+                        .where(active_policy_set.c.id == 1)
+                        .values(version=number, activated_at=now)
+                    )
+        except IntegrityError as error:
+            raise PublishConflict(
+                "another publish happened at the same time; nothing was written, try again"
+            ) from error
+        return PublishResult(number, created=True)
+
+    def active_version(self) -> int | None:
+        """The number of the active version, or None before the first publish."""
+        with self._engine.connect() as connection:
+            return connection.execute(
+                select(active_policy_set.c.version).where(active_policy_set.c.id == 1)
+            ).scalar()
+
+    def versions(self) -> list[VersionInfo]:
+        """Every published version, oldest first."""
+        with self._engine.connect() as connection:
+            rows = connection.execute(
+                select(
+                    policy_set_versions.c.number,
+                    policy_set_versions.c.created_at,
+                    policy_set_versions.c.content_hash,
+                    policy_set_versions.c.message,
+                    policy_set_versions.c.author,
+                ).order_by(policy_set_versions.c.number)
+            )
+            return [VersionInfo(*row) for row in rows]
+
+    def load(self, number: int) -> PolicySet:
+        """Read one version and build its indexed PolicySet."""
+        with self._engine.connect() as connection:
+            source = connection.execute(
+                select(policy_set_versions.c.source).where(policy_set_versions.c.number == number)
+            ).scalar()
+            if source is None:
+                raise PdpError(f"policy-set version {number} does not exist")
+            bodies = connection.execute(
+                select(policies.c.body).where(policies.c.version == number).order_by(policies.c.uid)
+            ).scalars()
+            documents = [json.loads(body) for body in bodies]
+        return PolicySet(number, catalog_module.parse(json.loads(source)), documents)
+
+    def load_active(self) -> PolicySet:
+        number = self.active_version()
+        if number is None:
+            raise NoActivePolicySet()
+        return self.load(number)
+
+
+class ActivePolicySet:
+    """This process's view of the active version, refreshed when another process publishes.
+
+    The check costs one indexed query and runs at most every `refresh_seconds`; the reload
+    replaces the whole PolicySet in one assignment.
+    """
+
+    def __init__(self, repository: PolicyRepository, refresh_seconds: float):
+        self._repository = repository
+        self._refresh_seconds = refresh_seconds
+        self._current: PolicySet | None = None
+        self._checked_at = float("-inf")
+        self._lock = threading.Lock()
+
+    def current(self) -> PolicySet:
+        """The active PolicySet; raises NoActivePolicySet before the first publish."""
+        current = self._current
+        if current is not None and time.monotonic() - self._checked_at < self._refresh_seconds:
+            return current
+        with self._lock:
+            number = self._repository.active_version()
+            if number is None:
+                raise NoActivePolicySet()
+            if self._current is None or self._current.version != number:
+                self._current = self._repository.load(number)
+            self._checked_at = time.monotonic()
+            return self._current

@@ -1,0 +1,47 @@
+"""The parts of a PDP process, built once from Settings and shared by the API and the CLI."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import Engine as DatabaseEngine
+
+from pdp import compiler
+from pdp.catalog import Catalog
+from pdp.config import Settings
+from pdp.db import create_schema, make_engine
+from pdp.engine import Engine
+from pdp.register import Register
+from pdp.repository import ActivePolicySet, PolicyRepository, PublishResult
+
+
+@dataclass(frozen=True)
+class Pdp:
+    """A policy repository, a register and a decision engine over one database."""
+
+    settings: Settings
+    database: DatabaseEngine
+    repository: PolicyRepository
+    register: Register
+    policy_sets: ActivePolicySet
+    engine: Engine
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Pdp:
+        database = make_engine(settings.database_url)
+        create_schema(database)
+        repository = PolicyRepository(database)
+        register = Register(database)
+        policy_sets = ActivePolicySet(repository, settings.policy_refresh_seconds)
+        return cls(
+            settings, database, repository, register, policy_sets, Engine(policy_sets, register)
+        )
+
+    def publish(self, catalog: Catalog, *, message: str = "", author: str = "") -> PublishResult:
+        """Compile `catalog` and publish it as the active version (a no-op if already active)."""
+        return self.repository.publish(
+            catalog, compiler.compile_catalog(catalog), message=message, author=author
+        )
+
+    def close(self) -> None:
+        self.database.dispose()

@@ -1,0 +1,54 @@
+"""Who is asking: a person or an organisation, named by a Norwegian identifier.
+
+Decisions refer to subjects by URN (`urn:altinn:person:identifier-no:<11 digits>` or
+`urn:altinn:organization:identifier-no:<9 digits>`), the attribute ids Altinn's PDP uses with
+the value appended. This is the id py-abac sees as `subject.id`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pdp.identifiers import (
+    InvalidIdentifier,
+    validate_national_identity_number,
+    validate_organization_number,
+)
+from pdp.register import ORGANIZATION, PERSON
+
+PERSON_ATTRIBUTE = "urn:altinn:person:identifier-no"
+ORGANIZATION_ATTRIBUTE = "urn:altinn:organization:identifier-no"
+
+_ATTRIBUTE_BY_KIND = {PERSON: PERSON_ATTRIBUTE, ORGANIZATION: ORGANIZATION_ATTRIBUTE}
+_VALIDATOR_BY_KIND = {
+    PERSON: validate_national_identity_number,
+    ORGANIZATION: validate_organization_number,
+}
+
+
+@dataclass(frozen=True)
+class Subject:
+    """A checked subject identifier."""
+
+    kind: str
+    identifier: str
+
+    @property
+    def urn(self) -> str:
+        return f"{_ATTRIBUTE_BY_KIND[self.kind]}:{self.identifier}"
+
+
+def subject(kind: str, identifier: object) -> Subject:
+    """A Subject of `kind` (person or organization); raises InvalidIdentifier if malformed."""
+    return Subject(kind, _VALIDATOR_BY_KIND[kind](identifier))
+
+
+def parse_subject_urn(urn: str) -> Subject:
+    """The Subject a subject URN names; raises InvalidIdentifier for anything else."""
+    for kind, attribute in _ATTRIBUTE_BY_KIND.items():
+        if urn.startswith(attribute + ":"):
+            return subject(kind, urn.removeprefix(attribute + ":"))
+    raise InvalidIdentifier(
+        f"subject {urn!r} must be {PERSON_ATTRIBUTE}:<national identity number> "
+        f"or {ORGANIZATION_ATTRIBUTE}:<organisation number>"
+    )

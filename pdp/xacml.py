@@ -1,0 +1,416 @@
+"""The context handler: XACML 3.0 JSON profile in and out, as Altinn's PDP speaks it.
+
+Reading is lenient where real Altinn clients differ and strict where a misreading could matter:
+- keys match case-insensitively (clients send both `AttributeId` and `attributeId`), but the
+  same key twice in different casings is refused as ambiguous;
+- a category may be one object or a list; `Category` entries with a `CategoryId` are accepted
+  beside the shorthand `AccessSubject`, `Resource`, `Action`, `Environment`;
+- `MultiRequests.RequestReference` picks categories by `Id`; results come back in that order;
+- identifiers are checked with their mod-11 check digits before anything is decided.
+
+Anything that cannot be read becomes a `RequestSyntaxError` for that result (or for the whole
+request when the request itself is malformed), which the engine answers Indeterminate with
+`syntax-error` and a message naming the problem.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
+
+from pdp.catalog import CCR_ROLE_ATTRIBUTE, PACKAGE_URN_PREFIX, ROLECODE_ATTRIBUTE
+from pdp.engine import STATUS_OK, DecisionRequest, Result, RoleClaim
+from pdp.errors import RequestSyntaxError, problems_from_messages
+from pdp.identifiers import InvalidIdentifier, validate_organization_number
+from pdp.register import ORGANIZATION, PERSON
+from pdp.subjects import ORGANIZATION_ATTRIBUTE, PERSON_ATTRIBUTE, Subject, subject
+
+ACTION_ID_ATTRIBUTE = "urn:oasis:names:tc:xacml:1.0:action:action-id"
+PACKAGE_ATTRIBUTE = "urn:altinn:accesspackage"
+PARTY_ATTRIBUTE = ORGANIZATION_ATTRIBUTE
+
+SUBJECT_CATEGORY = "urn:oasis:names:tc:xacml:1.0:subject-category:access-subject"
+RESOURCE_CATEGORY = "urn:oasis:names:tc:xacml:3.0:attribute-category:resource"
+ACTION_CATEGORY = "urn:oasis:names:tc:xacml:3.0:attribute-category:action"
+ENVIRONMENT_CATEGORY = "urn:oasis:names:tc:xacml:3.0:attribute-category:environment"
+
+STRING_TYPES = frozenset({"http://www.w3.org/2001/XMLSchema#string", "xs:string", "string"})
+
+#: Shorthand category members of `Request`, and the category each stands for.
+_SHORTHAND_CATEGORIES = {
+    "AccessSubject": SUBJECT_CATEGORY,
+    "Resource": RESOURCE_CATEGORY,
+    "Action": ACTION_CATEGORY,
+    "Environment": ENVIRONMENT_CATEGORY,
+}
+_CATEGORY_NAMES = {
+    SUBJECT_CATEGORY: "AccessSubject",
+    RESOURCE_CATEGORY: "Resource",
+    ACTION_CATEGORY: "Action",
+    ENVIRONMENT_CATEGORY: "Environment",
+}
+_KNOWN_KEYS = (
+    *("Request", "ReturnPolicyIdList", "CombinedDecision", "XPathVersion", "MultiRequests"),
+    *("AccessSubject", "Action", "Resource", "Environment", "Category", "CategoryId", "Id"),
+    *("Attribute", "AttributeId", "Value", "DataType", "IncludeInResult", "Issuer", "Content"),
+    *("RequestReference", "ReferenceId"),
+)
+_CANONICAL_KEYS = {key.casefold(): key for key in _KNOWN_KEYS}
+
+
+# --- schemas (applied after keys are made canonical) ----------------------------------------
+
+
+class _OneOrMany(fields.Field):
+    """A JSON profile member that may be one object or a list of them."""
+
+    def __init__(self, inner: fields.Field, **kwargs: Any):
+        super().__init__(**kwargs)
+        self._many = fields.List(inner)
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> list:
+        return self._many.deserialize(value if isinstance(value, list) else [value], attr, data)
+
+
+class AttributeSchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    AttributeId = fields.String(required=True, validate=validate.Length(min=1))
+    Value = fields.Raw(required=True, allow_none=True)
+    DataType = fields.String(allow_none=True)
+    IncludeInResult = fields.Boolean(load_default=False)
+    Issuer = fields.String(allow_none=True)
+
+
+class CategorySchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    CategoryId = fields.String()
+    Id = fields.String(allow_none=True)
+    Attribute = _OneOrMany(fields.Nested(AttributeSchema), load_default=list)
+
+
+class RequestReferenceSchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    ReferenceId = fields.List(fields.String(), required=True, validate=validate.Length(min=1))
+
+
+class MultiRequestsSchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    RequestReference = fields.List(
+        fields.Nested(RequestReferenceSchema), required=True, validate=validate.Length(min=1)
+    )
+
+
+class RequestSchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    ReturnPolicyIdList = fields.Boolean(load_default=False)
+    CombinedDecision = fields.Boolean(load_default=False)
+    AccessSubject = _OneOrMany(fields.Nested(CategorySchema))
+    Action = _OneOrMany(fields.Nested(CategorySchema))
+    Resource = _OneOrMany(fields.Nested(CategorySchema))
+    Environment = _OneOrMany(fields.Nested(CategorySchema))
+    Category = _OneOrMany(fields.Nested(CategorySchema))
+    MultiRequests = fields.Nested(MultiRequestsSchema)
+
+
+class XacmlRequestSchema(Schema):
+    """`{"Request": {...}}`, the body of `POST /authorization/api/v1/authorize`."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    Request = fields.Nested(RequestSchema, required=True)
+
+
+# --- parsed form ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Category:
+    """One attribute category of the request, keys already canonical."""
+
+    category_id: str
+    id: str | None
+    attributes: tuple[dict[str, Any], ...]
+
+    def values(self, attribute_id: str) -> list[Any]:
+        """All values of `attribute_id` (matched case-insensitively), bags flattened."""
+        wanted = attribute_id.casefold()
+        found: list[Any] = []
+        for attribute in self.attributes:
+            if attribute["AttributeId"].casefold() == wanted:
+                _check_string_type(self, attribute)
+                value = attribute["Value"]
+                found.extend(value if isinstance(value, list) else [value])
+        return found
+
+    def echoed(self) -> dict[str, Any] | None:
+        """This category's IncludeInResult attributes, as the response's `Category` entry."""
+        attributes = [
+            {
+                key: attribute[key]
+                for key in ("AttributeId", "Value", "DataType")
+                if key in attribute
+            }
+            | {"IncludeInResult": True}
+            for attribute in self.attributes
+            if attribute.get("IncludeInResult")
+        ]
+        return {"CategoryId": self.category_id, "Attribute": attributes} if attributes else None
+
+
+@dataclass(frozen=True)
+class Item:
+    """One individual decision request of an XACML request, or why it cannot be decided."""
+
+    request: DecisionRequest | RequestSyntaxError
+    echoed: tuple[dict[str, Any], ...] = ()
+
+
+@dataclass(frozen=True)
+class ParsedRequest:
+    items: tuple[Item, ...]
+    return_policy_ids: bool
+
+
+def parse(body: Any) -> ParsedRequest:
+    """Read an XACML JSON request into individual decision requests, in result order."""
+    try:
+        request = XacmlRequestSchema().load(_canonical_keys(body, "$"))["Request"]
+        categories = _categories(request)
+    except RequestSyntaxError as error:
+        return ParsedRequest((Item(error),), return_policy_ids=False)
+    except ValidationError as error:
+        message = "; ".join(str(problem) for problem in problems_from_messages("", error.messages))
+        return ParsedRequest((Item(RequestSyntaxError(message)),), return_policy_ids=False)
+    return_ids = request["ReturnPolicyIdList"]
+    references = request.get("MultiRequests", {}).get("RequestReference")
+    if references is None:
+        return ParsedRequest((_single(categories),), return_ids)
+    return ParsedRequest(tuple(_referenced(categories, ref) for ref in references), return_ids)
+
+
+def render(parsed: ParsedRequest, results: Iterable[Result]) -> dict[str, Any]:
+    """The XACML JSON response for `results`, one per parsed item, in the same order."""
+    return {
+        "Response": [
+            _render_result(result, item, parsed.return_policy_ids)
+            for item, result in zip(parsed.items, results, strict=True)
+        ]
+    }
+
+
+def _render_result(result: Result, item: Item, return_policy_ids: bool) -> dict[str, Any]:
+    status: dict[str, Any] = {"StatusCode": {"Value": result.status}}
+    if result.message and result.status != STATUS_OK:
+        status["StatusMessage"] = result.message
+    rendered: dict[str, Any] = {"Decision": result.decision, "Status": status}
+    if return_policy_ids and result.version is not None:
+        version = str(result.version)
+        rendered["PolicyIdentifierList"] = {
+            "PolicyIdReference": [
+                {"Id": policy.uid, "Version": version} for policy in result.policies
+            ],
+            "PolicySetIdReference": [{"Id": "pdp:policy-set", "Version": version}],
+        }
+    if item.echoed:
+        rendered["Category"] = list(item.echoed)
+    return rendered
+
+
+# --- reading --------------------------------------------------------------------------------
+
+
+def _canonical_keys(value: Any, path: str) -> Any:
+    """A copy of `value` with every known key in its canonical casing; clashes are refused."""
+    if isinstance(value, list):
+        return [_canonical_keys(item, f"{path}[{index}]") for index, item in enumerate(value)]
+    if not isinstance(value, dict):
+        return value
+    result: dict[str, Any] = {}
+    for key, item in value.items():
+        canonical = _CANONICAL_KEYS.get(key.casefold(), key) if isinstance(key, str) else key
+        if canonical in result:
+            raise RequestSyntaxError(f"{path}: key {canonical!r} appears more than once")
+        result[canonical] = _canonical_keys(item, f"{path}.{canonical}")
+    return result
+
+
+def _categories(request: Mapping[str, Any]) -> list[Category]:
+    """Every category of the request, shorthand members and `Category` entries alike."""
+    categories: list[Category] = []
+    for member, category_id in _SHORTHAND_CATEGORIES.items():
+        for entry in request.get(member) or []:
+            categories.append(Category(category_id, entry.get("Id"), tuple(entry["Attribute"])))
+    for index, entry in enumerate(request.get("Category") or []):
+        if "CategoryId" not in entry:
+            raise RequestSyntaxError(f"Request.Category[{index}]: missing CategoryId")
+        category_id = _SHORTHAND_CATEGORIES.get(entry["CategoryId"], entry["CategoryId"])
+        categories.append(Category(category_id, entry.get("Id"), tuple(entry["Attribute"])))
+    ids = [category.id for category in categories if category.id is not None]
+    duplicates = sorted({category_id for category_id in ids if ids.count(category_id) > 1})
+    if duplicates:
+        raise RequestSyntaxError(f"category Id used more than once: {', '.join(duplicates)}")
+    return categories
+
+
+def _single(categories: list[Category]) -> Item:
+    """The one decision of a request without MultiRequests."""
+    try:
+        chosen = [
+            _exactly_one(
+                [category for category in categories if category.category_id == category_id],
+                f"the request has {{count}} {_CATEGORY_NAMES[category_id]} categories; "
+                "give exactly one, or use MultiRequests",
+            )
+            for category_id in (SUBJECT_CATEGORY, RESOURCE_CATEGORY, ACTION_CATEGORY)
+        ]
+    except RequestSyntaxError as error:
+        return Item(error)
+    return _item(*chosen)
+
+
+def _referenced(categories: list[Category], reference: Mapping[str, Any]) -> Item:
+    """The decision one `RequestReference` picks out."""
+    by_id = {category.id: category for category in categories if category.id is not None}
+    ids = reference["ReferenceId"]
+    unknown = [reference_id for reference_id in ids if reference_id not in by_id]
+    try:
+        if unknown:
+            raise RequestSyntaxError(f"RequestReference names unknown category Id {unknown[0]!r}")
+        picked = [by_id[reference_id] for reference_id in ids]
+        chosen = [
+            _exactly_one(
+                [category for category in picked if category.category_id == category_id],
+                f"RequestReference {ids} picks {{count}} {_CATEGORY_NAMES[category_id]} "
+                "categories; it must pick exactly one",
+            )
+            for category_id in (SUBJECT_CATEGORY, RESOURCE_CATEGORY, ACTION_CATEGORY)
+        ]
+    except RequestSyntaxError as error:
+        return Item(error)
+    return _item(*chosen)
+
+
+def _exactly_one(found: list[Category], message: str) -> Category:
+    if len(found) != 1:
+        raise RequestSyntaxError(message.format(count=len(found) or "no"))
+    return found[0]
+
+
+def _item(subject_category: Category, resource: Category, action: Category) -> Item:
+    echoed = tuple(
+        entry
+        for entry in (subject_category.echoed(), resource.echoed(), action.echoed())
+        if entry is not None
+    )
+    try:
+        request = DecisionRequest(
+            subject=_subject(subject_category),
+            party=_party(resource),
+            package=_package(resource),
+            action=_single_string(action, ACTION_ID_ATTRIBUTE, "Action"),
+            role_claims=_role_claims(subject_category),
+        )
+    except RequestSyntaxError as error:
+        return Item(error, echoed)
+    return Item(request, echoed)
+
+
+def _subject(category: Category) -> Subject:
+    found = [
+        (kind, attribute_id, value)
+        for kind, attribute_id in (
+            (PERSON, PERSON_ATTRIBUTE),
+            (ORGANIZATION, ORGANIZATION_ATTRIBUTE),
+        )
+        for value in category.values(attribute_id)
+    ]
+    if not found:
+        others = sorted({attribute["AttributeId"] for attribute in category.attributes})
+        got = f"; got {', '.join(others)}" if others else ""
+        raise RequestSyntaxError(
+            f"AccessSubject has no {PERSON_ATTRIBUTE} or {ORGANIZATION_ATTRIBUTE}{got}"
+        )
+    if len(found) > 1:
+        raise RequestSyntaxError(
+            "AccessSubject is ambiguous: give exactly one person or organisation identifier"
+        )
+    kind, attribute_id, value = found[0]
+    try:
+        return subject(kind, value)
+    except InvalidIdentifier as error:
+        raise RequestSyntaxError(f"AccessSubject {attribute_id}: {error}") from None
+
+
+def _party(resource: Category) -> str:
+    value = _single_string(resource, PARTY_ATTRIBUTE, "Resource")
+    try:
+        return validate_organization_number(value)
+    except InvalidIdentifier as error:
+        raise RequestSyntaxError(f"Resource {PARTY_ATTRIBUTE}: {error}") from None
+
+
+def _package(resource: Category) -> str:
+    value = _single_string(resource, PACKAGE_ATTRIBUTE, "Resource")
+    code = (
+        value[len(PACKAGE_URN_PREFIX) :]
+        if value.casefold().startswith(PACKAGE_URN_PREFIX)
+        else value
+    )
+    if not code or not all(
+        character.isascii() and (character.isalnum() or character == "-") for character in code
+    ):
+        raise RequestSyntaxError(
+            f"Resource {PACKAGE_ATTRIBUTE}: {value!r} is neither an access package URN "
+            f"({PACKAGE_URN_PREFIX}<code>) nor a package code"
+        )
+    return value
+
+
+def _role_claims(category: Category) -> tuple[RoleClaim, ...] | None:
+    claims = [
+        RoleClaim(attribute_id, _string(value, f"AccessSubject {attribute_id}"))
+        for attribute_id in (ROLECODE_ATTRIBUTE, CCR_ROLE_ATTRIBUTE)
+        for value in category.values(attribute_id)
+    ]
+    return tuple(claims) if claims else None
+
+
+def _single_string(category: Category, attribute_id: str, where: str) -> str:
+    values = category.values(attribute_id)
+    if not values:
+        raise RequestSyntaxError(f"{where} has no {attribute_id} attribute")
+    if len(values) > 1:
+        raise RequestSyntaxError(f"{where} {attribute_id} must have one value, got {len(values)}")
+    return _string(values[0], f"{where} {attribute_id}")
+
+
+def _string(value: Any, where: str) -> str:
+    if not isinstance(value, str):
+        raise RequestSyntaxError(
+            f"{where}: value must be a string, got {type(value).__name__} {value!r}"
+        )
+    return value
+
+
+def _check_string_type(category: Category, attribute: Mapping[str, Any]) -> None:
+    data_type = attribute.get("DataType")
+    if data_type is not None and data_type not in STRING_TYPES:
+        where = _CATEGORY_NAMES.get(category.category_id, category.category_id)
+        raise RequestSyntaxError(
+            f"{where} {attribute['AttributeId']}: DataType must be "
+            f"http://www.w3.org/2001/XMLSchema#string, got {data_type!r}"
+        )
