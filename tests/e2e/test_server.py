@@ -1,0 +1,146 @@
+"""The real thing: the `pdp` command sets up a SQLite database, gunicorn serves the app with two
+worker processes, and clients speak HTTP to it over loopback."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import EXAMPLES_DIR, POLICY_DIR
+
+BIN = Path(sys.executable).parent
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _post(url: str, body: bytes, content_type: str = "application/json") -> tuple[int, dict]:
+    request = urllib.request.Request(
+        url, data=body, headers={"Content-Type": content_type}, method="POST"
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, json.load(response)
+    except urllib.error.HTTPError as error:
+        return error.code, json.load(error)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """A gunicorn server on a fresh SQLite database set up with the `pdp` command line."""
+    workdir = tmp_path_factory.mktemp("server")
+    env = {
+        **os.environ,
+        "PDP_DATABASE_URL": f"sqlite:///{workdir / 'pdp.sqlite3'}",
+        "PDP_POLICY_DIR": str(POLICY_DIR),
+    }
+    for command in (["init"], ["register", "import", str(EXAMPLES_DIR / "register.json")]):
+        subprocess.run([BIN / "pdp", *command], env=env, cwd=workdir, check=True, timeout=60)
+    port = _free_port()
+    process = subprocess.Popen(
+        [BIN / "gunicorn", "--workers", "2", "--bind", f"127.0.0.1:{port}", "pdp.api:create_app()"],
+        env=env,
+        cwd=workdir,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            with urllib.request.urlopen(f"{base}/health", timeout=1) as response:
+                if response.status == 200:
+                    break
+        except OSError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                process.kill()
+                pytest.fail(f"server did not start: {process.stderr.read().decode()}")
+            time.sleep(0.1)
+    yield base
+    process.terminate()
+    process.wait(timeout=10)
+
+
+@pytest.mark.parametrize(
+    ("example", "decisions"),
+    [
+        ("permit.json", ["Permit"]),
+        ("not-applicable.json", ["NotApplicable"]),
+        ("indeterminate.json", ["Indeterminate"]),
+        ("multi.json", ["Permit", "Permit", "NotApplicable", "Permit"]),
+    ],
+)
+def test_the_example_requests_get_their_decisions(server, example, decisions):
+    body = (EXAMPLES_DIR / "requests" / example).read_bytes()
+    status, answer = _post(f"{server}/authorization/api/v1/authorize", body)
+    assert status == 200
+    assert [result["Decision"] for result in answer["Response"]] == decisions
+
+
+def test_many_requests_across_both_workers_agree(server):
+    body = (EXAMPLES_DIR / "requests" / "permit.json").read_bytes()
+    decisions = {
+        _post(f"{server}/authorization/api/v1/authorize", body)[1]["Response"][0]["Decision"]
+        for _ in range(50)
+    }
+    assert decisions == {"Permit"}
+
+
+def test_malformed_bodies_get_http_errors(server):
+    status, answer = _post(f"{server}/authorization/api/v1/authorize", b"{oops")
+    assert status == 400 and "JSON" in answer["message"]
+    status, _ = _post(f"{server}/authorization/api/v1/authorize", b"{}", "text/plain")
+    assert status == 415
+
+
+def test_an_oversized_body_is_refused_before_it_is_read(server):
+    """The server answers 413 from the Content-Length alone, without reading the body."""
+    host, port = server.removeprefix("http://").split(":")
+    connection = http.client.HTTPConnection(host, int(port), timeout=10)
+    connection.putrequest("POST", "/authorization/api/v1/authorize")
+    connection.putheader("Content-Type", "application/json")
+    connection.putheader("Content-Length", str(1024 * 1024 + 1))
+    connection.endheaders()
+    response = connection.getresponse()
+    assert response.status == 413
+    assert json.loads(response.read())["code"] == 413
+    connection.close()
+
+
+def test_health_and_openapi_are_served(server):
+    with urllib.request.urlopen(f"{server}/health", timeout=5) as response:
+        assert json.load(response) == {"status": "ok", "policy_set_version": 1}
+    with urllib.request.urlopen(f"{server}/openapi.json", timeout=5) as response:
+        assert "/authorization/api/v1/authorize" in json.load(response)["paths"]
+
+
+@pytest.mark.parametrize(
+    ("arguments", "exit_code", "verdict"),
+    [
+        (["02056260016", "910459880", "maskinlesbarehendelser"], 0, "allow: Permit"),
+        (["02056260016", "910459880", "programmeringsgrensesnittNUF"], 1, "deny: NotApplicable"),
+        (["30856499983", "316289177", "programmeringsgrensesnittNUF"], 0, "allow: Permit"),
+    ],
+)
+def test_the_example_pep_client(server, arguments, exit_code, verdict):
+    completed = subprocess.run(
+        [sys.executable, EXAMPLES_DIR / "pep_client.py", *arguments, "--pdp-url", server],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert completed.returncode == exit_code
+    assert completed.stdout.startswith(verdict)
