@@ -12,7 +12,6 @@ stored with every published policy-set version, so a running server never needs 
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 from collections.abc import Mapping
@@ -144,10 +143,6 @@ class Catalog:
             claims[(CCR_ROLE_ATTRIBUTE, role.ccr_value.casefold())] = role.code
         return claims
 
-    def source_hash(self) -> str:
-        """A digest of the source documents, identical for identical content."""
-        return hashlib.sha256(canonical_json(self.source)).hexdigest()
-
 
 def canonical_json(value: Any) -> bytes:
     """Deterministic JSON bytes: sorted keys, no ASCII escaping, one trailing newline."""
@@ -197,12 +192,21 @@ class _OrgFormsFileSchema(Schema):
     )
 
 
+class _StrictBoolean(fields.Boolean):
+    """Only YAML true/false: "yes", 1 or "false" are mistakes an author should hear about."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> bool:
+        if not isinstance(value, bool):
+            raise self.make_error("invalid", input=value)
+        return value
+
+
 class _GrantSchema(Schema):
     class Meta:
         unknown = RAISE
 
     roles = fields.List(fields.String(), required=True, validate=validate.Length(min=1))
-    delegable = fields.Boolean(required=True, strict=True)
+    delegable = _StrictBoolean(required=True)
     org_forms = fields.List(fields.String(), validate=validate.Length(min=1))
 
 
@@ -408,10 +412,11 @@ def _build_grants(
         path = f"{package_path}.grants[{g_index}]"
         limits = tuple(entry.get("org_forms", ()))
         for f_index, form in enumerate(limits):
+            form_path = f"{path}.org_forms[{f_index}]"
             if org_forms is not None and form not in org_forms:
-                problems.append(
-                    Problem(file_name, f"{path}.org_forms[{f_index}]", f"unknown org form {form!r}")
-                )
+                problems.append(Problem(file_name, form_path, f"unknown org form {form!r}"))
+            elif form in limits[:f_index]:
+                problems.append(Problem(file_name, form_path, f"duplicate org form {form}"))
         for r_index, code in enumerate(entry["roles"]):
             role_path = f"{path}.roles[{r_index}]"
             if roles is not None and code not in roles:

@@ -90,6 +90,19 @@ def _report_publish(result: Any, policy_count: int) -> None:
         click.echo(f"policy-set version {result.version} is already active with this content")
 
 
+@main.command()
+def versions() -> None:
+    """List the published policy-set versions; `*` marks the active one."""
+    pdp = _pdp()
+    active = pdp.repository.active_version()
+    for version in pdp.repository.versions():
+        marker = "*" if version.number == active else " "
+        click.echo(
+            f"{marker} {version.number:>4}  {version.created_at:%Y-%m-%d %H:%M:%S}  "
+            f"{version.content_hash[:12]}  {version.message}"
+        )
+
+
 @main.group()
 def register() -> None:
     """The register of organisations and ER role holders."""

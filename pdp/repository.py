@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from py_abac import Policy
+from py_abac.exceptions import PolicyCreateError
 from py_abac.storage.base import Storage
 from sqlalchemy import Engine, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
@@ -74,7 +75,9 @@ class PolicySet(Storage):
         self._package_urns: dict[str, str] = {}
         grouped: dict[tuple[str, str], list[Policy]] = {}
         for document in documents:
-            policy = Policy.from_json(document)
+            policy = _load_policy(document)
+            if policy.uid in self._by_uid:
+                raise PdpError(f"policy {policy.uid}: uid used more than once")
             resource_id, action_id = _exact_target(policy)
             self._by_uid[policy.uid] = policy
             grouped.setdefault((resource_id.casefold(), action_id), []).append(policy)
@@ -108,6 +111,15 @@ class PolicySet(Storage):
 
     def delete(self, uid: str) -> None:
         raise ImmutablePolicySet(f"cannot delete {uid}: {ImmutablePolicySet.__doc__}")
+
+
+def _load_policy(document: dict[str, Any]) -> Policy:
+    try:
+        return Policy.from_json(document)
+    except PolicyCreateError as error:
+        raise PdpError(
+            f"policy {document.get('uid')!r} is not a valid py-abac policy: {error}"
+        ) from None
 
 
 def _exact_target(policy: Policy) -> tuple[str, str]:
@@ -172,19 +184,20 @@ class PolicyRepository:
                         author=author,
                     )
                 )
-                connection.execute(
-                    insert(policies),
-                    [
-                        {
-                            "version": number,
-                            "uid": document["uid"],
-                            "resource_id": document["targets"]["resource_id"],
-                            "action_id": document["targets"]["action_id"],
-                            "body": json.dumps(document, ensure_ascii=False, sort_keys=True),
-                        }
-                        for document in documents
-                    ],
-                )
+                if documents:
+                    connection.execute(
+                        insert(policies),
+                        [
+                            {
+                                "version": number,
+                                "uid": document["uid"],
+                                "resource_id": document["targets"]["resource_id"],
+                                "action_id": document["targets"]["action_id"],
+                                "body": json.dumps(document, ensure_ascii=False, sort_keys=True),
+                            }
+                            for document in documents
+                        ],
+                    )
                 if active is None:
                     connection.execute(
                         insert(active_policy_set).values(id=1, version=number, activated_at=now)
@@ -220,7 +233,7 @@ class PolicyRepository:
                     policy_set_versions.c.author,
                 ).order_by(policy_set_versions.c.number)
             )
-            return [VersionInfo(*row) for row in rows]
+            return [VersionInfo(row[0], _aware(row[1]), *row[2:]) for row in rows]
 
     def load(self, number: int) -> PolicySet:
         """Read one version and build its indexed PolicySet."""
@@ -241,6 +254,11 @@ class PolicyRepository:
         if number is None:
             raise NoActivePolicySet()
         return self.load(number)
+
+
+def _aware(moment: datetime) -> datetime:
+    """SQLite returns stored UTC times without their zone; give it back."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 class ActivePolicySet:

@@ -15,14 +15,21 @@ request when the request itself is malformed), which the engine answers Indeterm
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
 
 from pdp.catalog import CCR_ROLE_ATTRIBUTE, PACKAGE_URN_PREFIX, ROLECODE_ATTRIBUTE
-from pdp.engine import STATUS_OK, DecisionRequest, Result, RoleClaim
+from pdp.engine import (
+    INDETERMINATE,
+    STATUS_OK,
+    STATUS_PROCESSING_ERROR,
+    DecisionRequest,
+    Result,
+    RoleClaim,
+)
 from pdp.errors import RequestSyntaxError, problems_from_messages
 from pdp.identifiers import InvalidIdentifier, validate_organization_number
 from pdp.register import ORGANIZATION, PERSON
@@ -183,6 +190,8 @@ class Item:
 class ParsedRequest:
     items: tuple[Item, ...]
     return_policy_ids: bool
+    #: `CombinedDecision`: answer all items with one result (the XACML multiple decision profile).
+    combined: bool = False
 
 
 def parse(body: Any) -> ParsedRequest:
@@ -195,24 +204,45 @@ def parse(body: Any) -> ParsedRequest:
     except ValidationError as error:
         message = "; ".join(str(problem) for problem in problems_from_messages("", error.messages))
         return ParsedRequest((Item(RequestSyntaxError(message)),), return_policy_ids=False)
-    return_ids = request["ReturnPolicyIdList"]
+    return_ids, combined = request["ReturnPolicyIdList"], request["CombinedDecision"]
     references = request.get("MultiRequests", {}).get("RequestReference")
     if references is None:
-        return ParsedRequest((_single(categories),), return_ids)
-    return ParsedRequest(tuple(_referenced(categories, ref) for ref in references), return_ids)
+        return ParsedRequest((_single(categories),), return_ids, combined)
+    items = tuple(_referenced(categories, reference) for reference in references)
+    return ParsedRequest(items, return_ids, combined)
 
 
-def render(parsed: ParsedRequest, results: Iterable[Result]) -> dict[str, Any]:
-    """The XACML JSON response for `results`, one per parsed item, in the same order."""
+def render(parsed: ParsedRequest, results: Sequence[Result]) -> dict[str, Any]:
+    """The XACML JSON response for `results`, one per parsed item, in the same order; or, for
+    a CombinedDecision, one result for them all."""
+    if parsed.combined:
+        return {"Response": [_render_result(combine(results), (), parsed.return_policy_ids)]}
     return {
         "Response": [
-            _render_result(result, item, parsed.return_policy_ids)
+            _render_result(result, item.echoed, parsed.return_policy_ids)
             for item, result in zip(parsed.items, results, strict=True)
         ]
     }
 
 
-def _render_result(result: Result, item: Item, return_policy_ids: bool) -> dict[str, Any]:
+def combine(results: Sequence[Result]) -> Result:
+    """One decision for many: the shared decision when every result has it with status ok,
+    otherwise Indeterminate (XACML 3.0 multiple decision profile, section 3)."""
+    first = results[0]
+    if all(r.decision == first.decision and r.status == STATUS_OK for r in results):
+        policies = {policy.uid: policy for result in results for policy in result.policies}
+        return Result(first.decision, policies=tuple(policies.values()), version=first.version)
+    return Result(
+        INDETERMINATE,
+        STATUS_PROCESSING_ERROR,
+        "CombinedDecision: the individual decisions differ or one could not be made",
+        version=first.version,
+    )
+
+
+def _render_result(
+    result: Result, echoed: tuple[dict[str, Any], ...], return_policy_ids: bool
+) -> dict[str, Any]:
     status: dict[str, Any] = {"StatusCode": {"Value": result.status}}
     if result.message and result.status != STATUS_OK:
         status["StatusMessage"] = result.message
@@ -225,8 +255,8 @@ def _render_result(result: Result, item: Item, return_policy_ids: bool) -> dict[
             ],
             "PolicySetIdReference": [{"Id": "pdp:policy-set", "Version": version}],
         }
-    if item.echoed:
-        rendered["Category"] = list(item.echoed)
+    if echoed:
+        rendered["Category"] = list(echoed)
     return rendered
 
 

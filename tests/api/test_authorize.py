@@ -485,3 +485,49 @@ def test_a_failure_inside_is_a_processing_error_never_a_permit(app, client, regi
     assert result["Status"]["StatusCode"]["Value"] == PROCESSING_ERROR
     assert "Traceback" not in result["Status"]["StatusMessage"]
     assert "role_assignments" not in result["Status"]["StatusMessage"]
+
+
+class TestCombinedDecision:
+    """CombinedDecision: one answer for a whole MultiRequests ("may they do all of these?")."""
+
+    def body(self, register_facts, packages):
+        resources = [
+            {
+                "Id": f"r{index}",
+                "Attribute": [
+                    attribute(PACKAGE_ID, package),
+                    attribute(ORGANIZATION_ID, register_facts.as_org),
+                ],
+            }
+            for index, package in enumerate(packages)
+        ]
+        return {
+            "Request": {
+                "CombinedDecision": True,
+                "ReturnPolicyIdList": True,
+                "AccessSubject": {
+                    "Id": "s",
+                    "Attribute": [attribute(PERSON_ID, register_facts.as_holders["DAGL"])],
+                },
+                "Action": {"Id": "a", "Attribute": [attribute(ACTION_ID, "access")]},
+                "Resource": resources,
+                "MultiRequests": {
+                    "RequestReference": [
+                        {"ReferenceId": ["s", "a", resource["Id"]]} for resource in resources
+                    ]
+                },
+            }
+        }
+
+    def test_all_permitted_is_one_permit_naming_every_deciding_policy(self, client, register_facts):
+        result = decide(client, self.body(register_facts, [API, EVENTS]))
+        assert result["Decision"] == "Permit"
+        assert policy_ids(result) == [
+            "grant:programmeringsgrensesnitt:DAGL:access",
+            "grant:maskinlesbarehendelser:DAGL:access",
+        ]
+
+    def test_differing_decisions_are_indeterminate_never_permit(self, client, register_facts):
+        result = decide(client, self.body(register_facts, [API, API_NUF]))
+        assert result["Decision"] == "Indeterminate"
+        assert result["Status"]["StatusCode"]["Value"] == PROCESSING_ERROR

@@ -1,0 +1,256 @@
+"""The `pdp` command line, run in-process with click's CliRunner."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from click.testing import CliRunner, Result
+
+from pdp import catalog as catalog_module
+from pdp import compiler
+from pdp.cli import main
+from pdp.db import create_schema, make_engine
+from pdp.repository import PolicyRepository
+from tests.conftest import EXAMPLES_DIR, POLICY_DIR
+
+REGISTER_FILE = EXAMPLES_DIR / "register.json"
+
+
+@pytest.fixture
+def database_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    url = f"sqlite:///{tmp_path}/x.sqlite3"
+    monkeypatch.setenv("PDP_DATABASE_URL", url)
+    monkeypatch.setenv("PDP_POLICY_DIR", str(POLICY_DIR))
+    monkeypatch.chdir(tmp_path)
+    return url
+
+
+@pytest.fixture
+def repository(database_file: str):
+    """The CLI's database, read directly (the schema is created here if no command has yet)."""
+    engine = make_engine(database_file)
+    create_schema(engine)
+    yield PolicyRepository(engine)
+    engine.dispose()
+
+
+def run(*args: str, input: str | bytes | None = None) -> Result:
+    # Unexpected exceptions propagate; only the CLI's own exits give an exit code.
+    return CliRunner(catch_exceptions=False).invoke(main, list(args), input=input)
+
+
+def error_lines(result: Result) -> list[str]:
+    return [line for line in result.stderr.splitlines() if line]
+
+
+def write_policy_dir(directory: Path, source: dict[str, Any]) -> Path:
+    for name, document in source.items():
+        path = directory / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(yaml.safe_dump(document, allow_unicode=True), encoding="utf-8")
+    return directory
+
+
+@pytest.fixture
+def bad_policy_dir(tmp_path: Path) -> Path:
+    """A policy source with two problems: a package without name, a duplicate role code."""
+    source = catalog_module.read_source(POLICY_DIR)
+    del source["packages/integrasjoner.yaml"]["packages"][1]["name"]
+    source["roles.yaml"]["roles"].append(
+        {
+            "code": "DAGL",
+            "name": "Daglig leder igjen",
+            "urn": "urn:altinn:external-role:ccr:daglig-leder-igjen",
+            "legacy_urn": "urn:altinn:rolecode:daglx",
+        }
+    )
+    return write_policy_dir(tmp_path / "bad-policies", source)
+
+
+# --- init -----------------------------------------------------------------------------------
+
+
+def test_init_publishes_the_policy_source_as_version_1(repository):
+    result = run("init")
+    assert result.exit_code == 0, result.output
+    assert result.stdout == "published policy-set version 1 (48 policies)\n"
+    assert repository.active_version() == 1
+
+
+def test_second_init_says_the_content_is_already_active(repository):
+    run("init")
+    result = run("init")
+    assert result.exit_code == 0, result.output
+    assert result.stdout == "policy-set version 1 is already active with this content\n"
+    assert [v.number for v in repository.versions()] == [1]
+
+
+def test_init_records_why_the_version_was_published(repository):
+    run("init")
+    assert repository.versions()[0].message == "pdp init"
+
+
+def test_init_reads_the_policies_option_before_the_environment(repository, bad_policy_dir):
+    result = run("init", "--policies", str(bad_policy_dir))
+    assert result.exit_code == 1
+    assert repository.active_version() is None
+
+
+# --- compile --------------------------------------------------------------------------------
+
+
+def test_compile_check_validates_and_publishes_nothing(repository):
+    result = run("compile", "--check")
+    assert result.exit_code == 0, result.output
+    assert result.stdout == "ok: 3 packages, 24 grants, 48 policies\n"
+    assert repository.active_version() is None
+    assert repository.versions() == []
+
+
+def test_compile_check_output_is_byte_identical_across_runs(tmp_path, repository, catalog):
+    first, second = tmp_path / "first.json", tmp_path / "second.json"
+    assert run("compile", "--check", "--output", str(first)).exit_code == 0
+    assert run("compile", "--check", "--output", str(second)).exit_code == 0
+    assert first.read_bytes() == second.read_bytes()
+    assert first.read_bytes() == compiler.render(compiler.compile_catalog(catalog))
+    assert repository.versions() == []
+
+
+def test_compile_output_to_stdout_keeps_the_report_on_stderr(catalog, repository):
+    result = run("compile", "--check", "--output", "-")
+    assert result.exit_code == 0
+    assert result.stdout.encode() == compiler.render(compiler.compile_catalog(catalog))
+    assert result.stderr == "ok: 3 packages, 24 grants, 48 policies\n"
+
+
+def test_compile_publishes_a_changed_source_as_a_new_version(tmp_path, repository):
+    run("init")
+    source = catalog_module.read_source(POLICY_DIR)
+    source["packages/integrasjoner.yaml"]["packages"][0]["name"] = "API (endret)"
+    changed = write_policy_dir(tmp_path / "changed", source)
+    result = run("compile", str(changed), "--message", "rename API")
+    assert result.exit_code == 0, result.output
+    assert result.stdout == "published policy-set version 2 (48 policies)\n"
+    assert repository.active_version() == 2
+    assert repository.versions()[-1].message == "rename API"
+
+
+def test_compile_of_a_bad_source_prints_one_error_line_per_problem(bad_policy_dir, repository):
+    run("init")
+    result = run("compile", str(bad_policy_dir))
+    assert result.exit_code == 1
+    assert sorted(error_lines(result)) == [
+        "error: packages/integrasjoner.yaml: packages[1].name: Missing data for required field",
+        "error: roles.yaml: roles[61].code: duplicate role code DAGL",
+    ]
+    assert result.stdout == ""
+    assert repository.active_version() == 1
+    assert [v.number for v in repository.versions()] == [1]
+
+
+def test_compile_check_of_a_bad_source_fails_too(bad_policy_dir, repository):
+    result = run("compile", "--check", str(bad_policy_dir))
+    assert result.exit_code == 1
+    assert len(error_lines(result)) == 2
+    assert all(line.startswith("error: ") for line in error_lines(result))
+
+
+def test_compile_of_a_missing_directory_fails(tmp_path, repository):
+    result = run("compile", str(tmp_path / "nowhere"))
+    assert result.exit_code == 1
+    assert error_lines(result) == [f"error: {tmp_path / 'nowhere'}: policy directory not found"]
+
+
+def test_bad_source_does_not_write_the_output_file(tmp_path, bad_policy_dir, repository):
+    output = tmp_path / "policies.json"
+    result = run("compile", "--check", "--output", str(output), str(bad_policy_dir))
+    assert result.exit_code == 1
+    assert not output.exists()
+
+
+# --- register import ------------------------------------------------------------------------
+
+
+def test_register_import_of_the_example_register(repository):
+    run("init")
+    result = run("register", "import", str(REGISTER_FILE))
+    assert result.exit_code == 0, result.output
+    assert result.stdout == "imported 6 organisations and 14 role assignments\n"
+
+
+def test_register_import_with_an_invalid_identifier_names_its_position(tmp_path, repository):
+    run("init")
+    document = json.loads(REGISTER_FILE.read_text(encoding="utf-8"))
+    document["organizations"][2]["roles"][1]["person"] = "47827602784"
+    bad = tmp_path / "bad-register.json"
+    bad.write_text(json.dumps(document), encoding="utf-8")
+    result = run("register", "import", str(bad))
+    assert result.exit_code == 1
+    assert error_lines(result) == [
+        "error: organizations[2].roles[1].person: "
+        "national identity number 47827602784 has invalid check digits"
+    ]
+
+
+def test_register_import_of_invalid_json_fails(tmp_path, repository):
+    run("init")
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"organizations": [', encoding="utf-8")
+    result = run("register", "import", str(bad))
+    assert result.exit_code == 1
+    [line] = error_lines(result)
+    assert line.startswith(f"error: {bad} is not valid JSON")
+
+
+def test_register_import_before_init_fails(repository):
+    result = run("register", "import", str(REGISTER_FILE))
+    assert result.exit_code == 1
+    assert error_lines(result) == [
+        "error: no policy-set version is active; run `pdp init` or `pdp compile`"
+    ]
+
+
+# --- check ----------------------------------------------------------------------------------
+
+
+def test_check_decides_a_request_from_stdin(repository):
+    run("init")
+    run("register", "import", str(REGISTER_FILE))
+    request = (EXAMPLES_DIR / "requests" / "permit.json").read_text(encoding="utf-8")
+    result = run("check", input=request)
+    assert result.exit_code == 0, result.output
+    [response] = json.loads(result.stdout)["Response"]
+    assert response["Decision"] == "Permit"
+    assert response["Status"]["StatusCode"]["Value"] == "urn:oasis:names:tc:xacml:1.0:status:ok"
+    assert response["PolicyIdentifierList"]["PolicyIdReference"] == [
+        {"Id": "grant:maskinlesbarehendelser:DAGL:access", "Version": "1"}
+    ]
+
+
+def test_check_reads_a_request_file(repository):
+    run("init")
+    run("register", "import", str(REGISTER_FILE))
+    result = run("check", str(EXAMPLES_DIR / "requests" / "permit.json"))
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["Response"][0]["Decision"] == "Permit"
+
+
+def test_check_of_invalid_json_fails(repository):
+    run("init")
+    result = run("check", input="{not json")
+    assert result.exit_code == 1
+    [line] = error_lines(result)
+    assert "is not valid JSON" in line
+
+
+def test_rewritten_policy_dir_is_the_same_source(tmp_path, repository):
+    """Guards `write_policy_dir`: the shipped source written out again is the same content."""
+    rewritten = write_policy_dir(tmp_path / "rewritten", catalog_module.read_source(POLICY_DIR))
+    run("init")
+    result = run("compile", str(rewritten))
+    assert result.exit_code == 0, result.output
+    assert result.stdout == "policy-set version 1 is already active with this content\n"

@@ -1,0 +1,161 @@
+"""The engine: candidates by target, py-abac evaluation, deny-overrides, four decisions."""
+
+from __future__ import annotations
+
+import pytest
+
+from pdp import compiler
+from pdp.engine import (
+    DENY,
+    INDETERMINATE,
+    NOT_APPLICABLE,
+    PERMIT,
+    STATUS_PROCESSING_ERROR,
+    STATUS_SYNTAX_ERROR,
+    DecisionRequest,
+    Engine,
+    RoleClaim,
+)
+from pdp.errors import NoActivePolicySet, RequestSyntaxError
+from pdp.register import Organization
+from pdp.repository import PolicySet
+from pdp.subjects import subject
+
+EVENTS = "urn:altinn:accesspackage:maskinlesbarehendelser"
+API_NUF = "urn:altinn:accesspackage:programmeringsgrensesnittNUF"
+PERSON = subject("person", "02056260016")
+PARTY = "910459880"
+
+
+class FixedPolicySets:
+    """Stands in for ActivePolicySet: always this PolicySet (or this error)."""
+
+    def __init__(self, policy_set=None, error=None):
+        self._policy_set, self._error = policy_set, error
+
+    def current(self):
+        if self._error:
+            raise self._error
+        return self._policy_set
+
+
+class CountingRegister:
+    """A register with one organisation, counting how often each fact is read."""
+
+    def __init__(self, roles=(), org_form="AS"):
+        self.roles, self.org_form = frozenset(roles), org_form
+        self.reads = {"roles_held": 0, "organization": 0}
+
+    def roles_held(self, holder_kind, holder_id, party):
+        self.reads["roles_held"] += 1
+        return self.roles if (holder_id, party) == (PERSON.identifier, PARTY) else frozenset()
+
+    def organization(self, number):
+        self.reads["organization"] += 1
+        return Organization(number, "TEST", self.org_form) if number == PARTY else None
+
+
+def policy_set(catalog, *extra_policies) -> PolicySet:
+    return PolicySet(7, catalog, [*compiler.compile_catalog(catalog), *extra_policies])
+
+
+def engine(catalog, register, *extra_policies) -> Engine:
+    return Engine(FixedPolicySets(policy_set(catalog, *extra_policies)), register)
+
+
+def request(package=EVENTS, action="access", **kwargs) -> DecisionRequest:
+    return DecisionRequest(PERSON, PARTY, package, action, **kwargs)
+
+
+def test_a_granting_role_permits_and_names_the_policy_and_version(catalog):
+    result = engine(catalog, CountingRegister(["DAGL"])).decide(request())
+    assert (result.decision, result.version) == (PERMIT, 7)
+    assert [policy.uid for policy in result.policies] == [
+        "grant:maskinlesbarehendelser:DAGL:access"
+    ]
+
+
+def test_holding_two_granting_roles_names_both_policies(catalog):
+    result = engine(catalog, CountingRegister(["DAGL", "LEDE"])).decide(request())
+    assert result.decision == PERMIT
+    assert {policy.uid for policy in result.policies} == {
+        "grant:maskinlesbarehendelser:DAGL:access",
+        "grant:maskinlesbarehendelser:LEDE:access",
+    }
+
+
+def test_no_granting_role_is_not_applicable(catalog):
+    result = engine(catalog, CountingRegister(["MEDL"])).decide(request())
+    assert (result.decision, result.policies) == (NOT_APPLICABLE, ())
+
+
+def test_a_fitting_deny_policy_overrides_every_permit(catalog):
+    deny = {
+        "uid": "deny:dagl-events",
+        "description": "DAGL may not access events",
+        "effect": "deny",
+        "targets": {"resource_id": EVENTS, "action_id": "access"},
+        "rules": {"subject": {"$.roles": {"condition": "AnyIn", "values": ["DAGL"]}}},
+    }
+    result = engine(catalog, CountingRegister(["DAGL", "LEDE"]), deny).decide(request())
+    assert result.decision == DENY
+    assert [policy.uid for policy in result.policies] == ["deny:dagl-events"]
+
+
+def test_the_org_form_limit_reads_the_party_form(catalog):
+    assert (
+        engine(catalog, CountingRegister(["DAGL"], "NUF")).decide(request(API_NUF)).decision
+        == PERMIT
+    )
+    assert (
+        engine(catalog, CountingRegister(["DAGL"], "AS")).decide(request(API_NUF)).decision
+        == NOT_APPLICABLE
+    )
+
+
+def test_each_register_fact_is_read_once_per_decision(catalog):
+    register = CountingRegister(["DAGL", "LEDE"], "NUF")
+    engine(catalog, register).decide(request(API_NUF))
+    assert register.reads == {"roles_held": 1, "organization": 1}
+
+
+def test_claimed_roles_are_used_instead_of_the_register(catalog):
+    register = CountingRegister([])
+    claims = (RoleClaim("urn:altinn:rolecode", "bobe"),)
+    result = engine(catalog, register).decide(request(role_claims=claims))
+    assert result.decision == PERMIT
+    assert register.reads["roles_held"] == 0
+
+
+def test_an_unknown_action_is_a_syntax_error(catalog):
+    result = engine(catalog, CountingRegister(["DAGL"])).decide(request(action="read"))
+    assert (result.decision, result.status) == (INDETERMINATE, STATUS_SYNTAX_ERROR)
+
+
+def test_a_request_the_context_handler_refused_stays_refused(catalog):
+    results = engine(catalog, CountingRegister(["DAGL"])).decide_all(
+        [RequestSyntaxError("no subject"), request()]
+    )
+    assert [(r.decision, r.message) for r in results] == [
+        (INDETERMINATE, "no subject"),
+        (PERMIT, None),
+    ]
+
+
+class BrokenRegister(CountingRegister):
+    def roles_held(self, *args):
+        raise RuntimeError("database is gone")
+
+
+def test_a_failing_attribute_lookup_is_a_processing_error_not_a_permit(catalog):
+    result = engine(catalog, BrokenRegister()).decide(request())
+    assert (result.decision, result.status) == (INDETERMINATE, STATUS_PROCESSING_ERROR)
+    assert "database is gone" not in result.message
+
+
+@pytest.mark.parametrize("error", [NoActivePolicySet(), RuntimeError("connection refused")])
+def test_no_policy_set_is_a_processing_error_for_every_request(error):
+    results = Engine(FixedPolicySets(error=error), CountingRegister()).decide_all([request()] * 2)
+    assert [(r.decision, r.status) for r in results] == [
+        (INDETERMINATE, STATUS_PROCESSING_ERROR)
+    ] * 2

@@ -1,0 +1,358 @@
+"""The policy repository: numbered, immutable policy-set versions and the active one."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import pytest
+from py_abac import Policy
+from sqlalchemy import event
+
+from pdp import catalog as catalog_module
+from pdp import compiler
+from pdp.catalog import Catalog
+from pdp.config import Settings
+from pdp.db import create_schema, make_engine
+from pdp.errors import NoActivePolicySet, PdpError
+from pdp.repository import (
+    ActivePolicySet,
+    ImmutablePolicySet,
+    PolicyRepository,
+    PolicySet,
+    PublishConflict,
+    PublishResult,
+    content_hash,
+)
+from pdp.service import Pdp
+from tests.conftest import KEY_ROLES, POLICY_DIR
+
+API = "urn:altinn:accesspackage:programmeringsgrensesnitt"
+API_NUF = "urn:altinn:accesspackage:programmeringsgrensesnittNUF"
+EVENTS = "urn:altinn:accesspackage:maskinlesbarehendelser"
+
+
+@pytest.fixture
+def engine(database_url: str):
+    engine = make_engine(database_url)
+    create_schema(engine)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def repository(engine) -> PolicyRepository:
+    return PolicyRepository(engine)
+
+
+def modified_catalog(**changes: Any) -> Catalog:
+    """The shipped catalog with the first package's fields changed."""
+    source = copy.deepcopy(catalog_module.read_source(POLICY_DIR))
+    source["packages/integrasjoner.yaml"]["packages"][0].update(changes)
+    return catalog_module.parse(source)
+
+
+def publish(repository: PolicyRepository, catalog: Catalog, **kwargs: Any) -> PublishResult:
+    return repository.publish(catalog, compiler.compile_catalog(catalog), **kwargs)
+
+
+@pytest.fixture
+def policy_set(repository, catalog) -> PolicySet:
+    publish(repository, catalog)
+    return repository.load(1)
+
+
+# --- publishing -----------------------------------------------------------------------------
+
+
+def test_first_publish_creates_version_1_and_activates_it(repository, catalog):
+    assert repository.active_version() is None
+    assert publish(repository, catalog) == PublishResult(version=1, created=True)
+    assert repository.active_version() == 1
+
+
+def test_publishing_the_active_content_again_changes_nothing(repository, catalog):
+    publish(repository, catalog)
+    again = catalog_module.load(POLICY_DIR)
+    assert publish(repository, again) == PublishResult(version=1, created=False)
+    assert [v.number for v in repository.versions()] == [1]
+    assert repository.active_version() == 1
+
+
+def test_changed_content_creates_version_2_and_activates_it(repository, catalog):
+    publish(repository, catalog)
+    changed = modified_catalog(name="Programmeringsgrensesnitt (API), endret")
+    assert publish(repository, changed) == PublishResult(version=2, created=True)
+    assert repository.active_version() == 2
+
+
+def test_returning_to_earlier_content_is_a_new_version(repository, catalog):
+    publish(repository, catalog)
+    publish(repository, modified_catalog(name="Endret"))
+    assert publish(repository, catalog) == PublishResult(version=3, created=True)
+    assert repository.active_version() == 3
+
+
+def test_versions_lists_every_version_oldest_first(repository, catalog):
+    publish(repository, catalog, message="first", author="alice")
+    changed = modified_catalog(name="Endret")
+    publish(repository, changed, message="second", author="bob")
+    versions = repository.versions()
+    assert [(v.number, v.message, v.author) for v in versions] == [
+        (1, "first", "alice"),
+        (2, "second", "bob"),
+    ]
+    assert versions[0].content_hash == content_hash(catalog, compiler.compile_catalog(catalog))
+    assert versions[1].content_hash == content_hash(changed, compiler.compile_catalog(changed))
+    assert versions[0].content_hash != versions[1].content_hash
+    assert versions[0].created_at <= versions[1].created_at
+
+
+def test_publish_refuses_a_policy_with_a_wildcard_resource_target(repository, catalog):
+    documents = compiler.compile_catalog(catalog)
+    documents[0]["targets"]["resource_id"] = "urn:altinn:accesspackage:*"
+    with pytest.raises(PdpError, match=r"targets\.resource_id must be one literal value"):
+        repository.publish(catalog, documents)
+    assert repository.versions() == []
+    assert repository.active_version() is None
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("resource_id", "*"),
+        ("resource_id", [API, EVENTS]),
+        ("action_id", "*"),
+        ("action_id", "acc?ss"),
+        ("action_id", "[ad]ccess"),
+    ],
+)
+def test_publish_refuses_targets_the_index_cannot_hold(repository, catalog, name, value):
+    documents = compiler.compile_catalog(catalog)
+    documents[5]["targets"][name] = value
+    with pytest.raises(PdpError, match=rf"{documents[5]['uid']}: targets\.{name}"):
+        repository.publish(catalog, documents)
+    assert repository.versions() == []
+
+
+def test_publish_refuses_a_policy_py_abac_cannot_load(repository, catalog):
+    documents = compiler.compile_catalog(catalog)
+    del documents[0]["targets"]
+    with pytest.raises(PdpError, match=r"not a valid py-abac policy.*targets"):
+        repository.publish(catalog, documents)
+    assert repository.versions() == []
+
+
+def test_publish_that_loses_a_race_writes_nothing(database_url, repository, engine, catalog):
+    """Another process publishes between this publish's read and its write."""
+    publish(repository, catalog)
+    other_engine = make_engine(database_url)
+    other = PolicyRepository(other_engine)
+    mine, theirs = modified_catalog(name="Mine"), modified_catalog(name="Theirs")
+    raced = []
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def publish_elsewhere_first(_conn, _cursor, statement, *_args):
+        if statement.startswith("INSERT INTO policy_set_versions") and not raced:
+            raced.append(publish(other, theirs))
+
+    try:
+        with pytest.raises(PublishConflict):
+            publish(repository, mine)
+    finally:
+        event.remove(engine, "before_cursor_execute", publish_elsewhere_first)
+        other_engine.dispose()
+    assert raced == [PublishResult(version=2, created=True)]
+    assert [v.number for v in repository.versions()] == [1, 2]
+    assert repository.load(2).catalog == theirs
+
+
+def test_a_catalog_that_grants_nothing_publishes_a_version_with_no_policies(repository):
+    source = copy.deepcopy(catalog_module.read_source(POLICY_DIR))
+    for package in source["packages/integrasjoner.yaml"]["packages"]:
+        package["grants"] = []
+    empty = catalog_module.parse(source)
+    assert publish(repository, empty) == PublishResult(version=1, created=True)
+    assert list(repository.load(1).get_all(limit=100, offset=0)) == []
+
+
+def test_publish_refuses_two_policies_with_one_uid(repository, catalog):
+    documents = compiler.compile_catalog(catalog)
+    with pytest.raises(PdpError, match="used more than once"):
+        repository.publish(catalog, [*documents, documents[0]])
+    assert repository.versions() == []
+
+
+def test_version_times_carry_their_time_zone(repository, catalog):
+    publish(repository, catalog)
+    assert repository.versions()[0].created_at.utcoffset() is not None
+
+
+# --- loading a version ----------------------------------------------------------------------
+
+
+def test_loaded_version_holds_the_published_policies_and_catalog(repository, catalog):
+    publish(repository, catalog)
+    loaded = repository.load(1)
+    assert loaded.version == 1
+    assert loaded.catalog == catalog
+    expected = {p["uid"]: p for p in compiler.compile_catalog(catalog)}
+    assert {p.uid: p.to_json() for p in loaded.get_all(limit=1000, offset=0)} == expected
+
+
+def test_earlier_versions_stay_as_they_were_published(repository, catalog):
+    publish(repository, catalog)
+    publish(repository, modified_catalog(name="Endret"))
+    assert repository.load(1).catalog == catalog
+    assert repository.load(2).catalog.package(API).name == "Endret"
+
+
+def test_loading_a_version_that_does_not_exist_is_refused(repository, catalog):
+    publish(repository, catalog)
+    with pytest.raises(PdpError, match="version 7 does not exist"):
+        repository.load(7)
+
+
+def test_load_active_gives_the_active_version(repository, catalog):
+    publish(repository, catalog)
+    publish(repository, modified_catalog(name="Endret"))
+    assert repository.load_active().version == 2
+
+
+def test_load_active_before_the_first_publish_is_refused(repository):
+    with pytest.raises(NoActivePolicySet):
+        repository.load_active()
+
+
+@pytest.mark.parametrize("package", [API, API_NUF, EVENTS])
+@pytest.mark.parametrize("action", ["access", "delegate"])
+def test_get_for_target_gives_exactly_the_policies_of_that_package_and_action(
+    policy_set, package, action
+):
+    found = list(policy_set.get_for_target("anyone", package, action))
+    code = package.removeprefix("urn:altinn:accesspackage:")
+    assert sorted(p.uid for p in found) == sorted(
+        f"grant:{code}:{role}:{action}" for role in KEY_ROLES
+    )
+    assert all(isinstance(p, Policy) for p in found)
+
+
+@pytest.mark.parametrize(
+    "package",
+    [
+        API_NUF.upper(),
+        API_NUF.lower(),
+        "URN:Altinn:AccessPackage:ProgrammeringsgrensesnittNuf",
+    ],
+)
+def test_get_for_target_matches_package_urns_in_any_case(policy_set, package):
+    found = {p.uid for p in policy_set.get_for_target("anyone", package, "access")}
+    assert found == {f"grant:programmeringsgrensesnittNUF:{role}:access" for role in KEY_ROLES}
+
+
+@pytest.mark.parametrize(
+    ("package", "action"),
+    [
+        ("urn:altinn:accesspackage:skatt", "access"),
+        ("programmeringsgrensesnitt", "access"),  # bare codes are resolved by package_urn
+        (API, "read"),
+        (API, "*"),
+        ("*", "access"),
+        (API + "*", "access"),
+    ],
+)
+def test_get_for_target_gives_nothing_for_unknown_targets(policy_set, package, action):
+    assert list(policy_set.get_for_target("anyone", package, action)) == []
+
+
+@pytest.mark.parametrize(
+    ("name", "urn"),
+    [
+        ("programmeringsgrensesnittNUF", API_NUF),
+        ("PROGRAMMERINGSGRENSESNITTNUF", API_NUF),
+        ("maskinlesbarehendelser", EVENTS),
+        (EVENTS, EVENTS),
+        (EVENTS.upper(), EVENTS),
+        ("Urn:Altinn:AccessPackage:programmeringsgrensesnittnuf", API_NUF),
+        ("programmeringsgrensesnitt", API),
+    ],
+)
+def test_package_urn_resolves_bare_codes_and_urns_in_any_case(policy_set, name, urn):
+    assert policy_set.package_urn(name) == urn
+
+
+@pytest.mark.parametrize(
+    "name", ["skatt", "urn:altinn:accesspackage:skatt", "", "urn:altinn:accesspackage:", "api"]
+)
+def test_package_urn_is_none_for_unknown_packages(policy_set, name):
+    assert policy_set.package_urn(name) is None
+
+
+def test_get_finds_a_policy_by_uid(policy_set):
+    policy = policy_set.get("grant:maskinlesbarehendelser:BOBE:delegate")
+    assert policy is not None
+    assert policy.uid == "grant:maskinlesbarehendelser:BOBE:delegate"
+    assert policy_set.get("grant:maskinlesbarehendelser:MEDL:access") is None
+
+
+def test_get_all_pages_through_every_policy(policy_set):
+    everything = [p.uid for p in policy_set.get_all(limit=100, offset=0)]
+    assert len(everything) == 48
+    pages = [p.uid for offset in range(0, 48, 10) for p in policy_set.get_all(10, offset)]
+    assert pages == everything
+    assert list(policy_set.get_all(limit=10, offset=48)) == []
+
+
+def test_get_all_refuses_negative_limit_or_offset(policy_set):
+    with pytest.raises(ValueError):
+        list(policy_set.get_all(limit=-1, offset=0))
+    with pytest.raises(ValueError):
+        list(policy_set.get_all(limit=1, offset=-1))
+
+
+def test_policy_set_cannot_be_changed(policy_set):
+    policy = policy_set.get("grant:programmeringsgrensesnitt:DAGL:access")
+    with pytest.raises(ImmutablePolicySet):
+        policy_set.add(policy)
+    with pytest.raises(ImmutablePolicySet):
+        policy_set.update(policy)
+    with pytest.raises(ImmutablePolicySet):
+        policy_set.delete(policy.uid)
+    assert policy_set.get(policy.uid) is policy
+
+
+# --- the active version across processes ----------------------------------------------------
+
+
+def test_active_policy_set_before_the_first_publish_is_refused(repository):
+    with pytest.raises(NoActivePolicySet):
+        ActivePolicySet(repository, refresh_seconds=0).current()
+
+
+def test_active_policy_set_sees_a_version_published_by_another_process(database_url, catalog):
+    settings = Settings(database_url=database_url, policy_refresh_seconds=0)
+    server = Pdp.from_settings(settings)
+    operator = Pdp.from_settings(settings)  # its own engine, as another process would have
+    try:
+        assert server.database is not operator.database
+        with pytest.raises(NoActivePolicySet):
+            server.policy_sets.current()
+        operator.publish(catalog)
+        assert server.policy_sets.current().version == 1
+        first = server.policy_sets.current()
+        assert server.policy_sets.current() is first  # unchanged version: not reloaded
+        operator.publish(modified_catalog(name="Endret"))
+        current = server.policy_sets.current()
+        assert current.version == 2
+        assert current.catalog.package(API).name == "Endret"
+    finally:
+        server.close()
+        operator.close()
+
+
+def test_active_policy_set_keeps_its_version_within_the_refresh_interval(repository, catalog):
+    active = ActivePolicySet(repository, refresh_seconds=3600)
+    publish(repository, catalog)
+    assert active.current().version == 1
+    publish(repository, modified_catalog(name="Endret"))
+    assert active.current().version == 1
