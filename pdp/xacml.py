@@ -15,7 +15,7 @@ request when the request itself is malformed), which the engine answers Indeterm
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -298,18 +298,12 @@ def _categories(request: Mapping[str, Any]) -> list[Category]:
 
 def _single(categories: list[Category]) -> Item:
     """The one decision of a request without MultiRequests."""
-    try:
-        chosen = [
-            _exactly_one(
-                [category for category in categories if category.category_id == category_id],
-                f"the request has {{count}} {_CATEGORY_NAMES[category_id]} categories; "
-                "give exactly one, or use MultiRequests",
-            )
-            for category_id in (SUBJECT_CATEGORY, RESOURCE_CATEGORY, ACTION_CATEGORY)
-        ]
-    except RequestSyntaxError as error:
-        return Item(error)
-    return _item(*chosen)
+    return _decision_item(
+        categories,
+        lambda count, name: (
+            f"the request has {count} {name} categories; give exactly one, or use MultiRequests"
+        ),
+    )
 
 
 def _referenced(categories: list[Category], reference: Mapping[str, Any]) -> Item:
@@ -317,27 +311,29 @@ def _referenced(categories: list[Category], reference: Mapping[str, Any]) -> Ite
     by_id = {category.id: category for category in categories if category.id is not None}
     ids = reference["ReferenceId"]
     unknown = [reference_id for reference_id in ids if reference_id not in by_id]
-    try:
-        if unknown:
-            raise RequestSyntaxError(f"RequestReference names unknown category Id {unknown[0]!r}")
-        picked = [by_id[reference_id] for reference_id in ids]
-        chosen = [
-            _exactly_one(
-                [category for category in picked if category.category_id == category_id],
-                f"RequestReference {ids} picks {{count}} {_CATEGORY_NAMES[category_id]} "
-                "categories; it must pick exactly one",
-            )
-            for category_id in (SUBJECT_CATEGORY, RESOURCE_CATEGORY, ACTION_CATEGORY)
-        ]
-    except RequestSyntaxError as error:
-        return Item(error)
+    if unknown:
+        return Item(
+            RequestSyntaxError(f"RequestReference names unknown category Id {unknown[0]!r}")
+        )
+    return _decision_item(
+        [by_id[reference_id] for reference_id in ids],
+        lambda count, name: (
+            f"RequestReference {ids} picks {count} {name} categories; it must pick exactly one"
+        ),
+    )
+
+
+def _decision_item(candidates: list[Category], mismatch: Callable[[int | str, str], str]) -> Item:
+    """The decision of the one subject, resource and action among `candidates`; if there is not
+    exactly one of each, `mismatch(count, category name)` says why."""
+    chosen = []
+    for category_id in (SUBJECT_CATEGORY, RESOURCE_CATEGORY, ACTION_CATEGORY):
+        found = [category for category in candidates if category.category_id == category_id]
+        if len(found) != 1:
+            message = mismatch(len(found) or "no", _CATEGORY_NAMES[category_id])
+            return Item(RequestSyntaxError(message))
+        chosen.append(found[0])
     return _item(*chosen)
-
-
-def _exactly_one(found: list[Category], message: str) -> Category:
-    if len(found) != 1:
-        raise RequestSyntaxError(message.format(count=len(found) or "no"))
-    return found[0]
 
 
 def _item(subject_category: Category, resource: Category, action: Category) -> Item:

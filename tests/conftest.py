@@ -14,7 +14,7 @@ from sqlalchemy import text
 from pdp import catalog as catalog_module
 from pdp.api import create_app
 from pdp.config import Settings
-from pdp.db import make_engine, metadata
+from pdp.db import create_schema, make_engine, metadata
 from pdp.service import Pdp
 from tests.helpers import new_organization, new_person
 
@@ -50,6 +50,15 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     metadata.drop_all(engine)
     engine.dispose()
     return url
+
+
+@pytest.fixture
+def engine(database_url: str):
+    """A database engine with the schema created."""
+    database = make_engine(database_url)
+    create_schema(database)
+    yield database
+    database.dispose()
 
 
 @pytest.fixture(scope="session")

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from pdp.catalog import Catalog
-from pdp.db import create_schema, make_engine, organizations, role_assignments
+from pdp.db import organizations, role_assignments
 from pdp.errors import Problem, RegisterImportError
 from pdp.register import ORGANIZATION, PERSON, ImportSummary, Organization, Register
 from tests.conftest import EXAMPLES_DIR
@@ -20,14 +20,6 @@ OTHER_ORG = "991825827"
 FIRM = "974760673"
 PERSON_A = "02056260016"
 PERSON_B = "07124912037"
-
-
-@pytest.fixture
-def engine(database_url: str):
-    engine = make_engine(database_url)
-    create_schema(engine)
-    yield engine
-    engine.dispose()
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from pdp import catalog as catalog_module
 from pdp import compiler
 from pdp.catalog import Catalog
 from pdp.config import Settings
-from pdp.db import create_schema, make_engine
+from pdp.db import make_engine
 from pdp.errors import NoActivePolicySet, PdpError
 from pdp.repository import (
     ActivePolicySet,
@@ -30,14 +30,6 @@ from tests.conftest import KEY_ROLES, POLICY_DIR
 API = "urn:altinn:accesspackage:programmeringsgrensesnitt"
 API_NUF = "urn:altinn:accesspackage:programmeringsgrensesnittNUF"
 EVENTS = "urn:altinn:accesspackage:maskinlesbarehendelser"
-
-
-@pytest.fixture
-def engine(database_url: str):
-    engine = make_engine(database_url)
-    create_schema(engine)
-    yield engine
-    engine.dispose()
 
 
 @pytest.fixture
