@@ -1,33 +1,40 @@
-"""py-abac attribute providers over the register: the PIP seam of the decision flow.
+"""py-abac attribute providers over the register and delegations: the PIP seam of the decision.
 
-Compiled policies ask for two facts the request does not carry: the ER roles the subject holds
-for the party (`subject $.roles`), and the party's organisation form (`resource $.org_form`).
+Compiled policies ask for facts the request does not carry: the ER roles the subject holds for
+the party (`subject $.roles`), the packages delegated to the subject for the party
+(`subject $.delegated_packages`), and the party's organisation form (`resource $.org_form`).
 py-abac asks the request first and this provider only when the request lacks the attribute, so
-roles a caller asserts in the request are used as given, while the organisation form always
-comes from the register.
+roles a caller asserts in the request are used as given, while delegations and the organisation
+form always come from the database.
 """
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
 from py_abac.context import EvaluationContext
 from py_abac.provider.base import AttributeProvider
 
-from pdp.compiler import ORG_FORM_PATH, PARTY_PATH, ROLES_PATH
+from pdp.compiler import DELEGATED_PACKAGES_PATH, ORG_FORM_PATH, PARTY_PATH, ROLES_PATH
+from pdp.delegations import DelegationStore
 from pdp.register import Register
 from pdp.subjects import parse_subject_urn
 
 
-class RegisterAttributeProvider(AttributeProvider):
-    """Roles and organisation form from the register, each read at most once per decision.
+class PipAttributeProvider(AttributeProvider):
+    """Roles, delegated packages and organisation form, each read at most once per decision.
 
-    A new provider is made for every decision: it memoises what it read, so the eight or so
-    candidate policies of a request share one register look-up.
+    A new provider is made for every decision: it memoises what it read, so the candidate
+    policies of a request share one look-up of each fact.
     """
 
-    def __init__(self, register: Register):
+    def __init__(
+        self, register: Register, delegations: DelegationStore, key_roles: Collection[str]
+    ):
         self._register = register
+        self._delegations = delegations
+        self._key_roles = key_roles
         self._memo: dict[tuple[str, str], Any] = {}
 
     def get_attribute_value(self, ace: str, attribute_path: str, ctx: EvaluationContext) -> Any:
@@ -43,6 +50,9 @@ class RegisterAttributeProvider(AttributeProvider):
         if ace == "subject" and attribute_path == ROLES_PATH:
             subject = parse_subject_urn(ctx.subject_id)
             return sorted(self._register.roles_held(subject.kind, subject.identifier, party))
+        if ace == "subject" and attribute_path == DELEGATED_PACKAGES_PATH:
+            subject = parse_subject_urn(ctx.subject_id)
+            return sorted(self._delegations.packages_delegated(subject, party, self._key_roles))
         if ace == "resource" and attribute_path == ORG_FORM_PATH:
             organization = self._register.organization(party)
             return None if organization is None else organization.org_form

@@ -55,6 +55,8 @@ class Role:
     name: str
     urn: str
     legacy_urn: str
+    #: Altinn's key roles: holders act for their organisation when it receives a delegation.
+    key_role: bool = False
 
     @property
     def rolecode_value(self) -> str:
@@ -127,6 +129,11 @@ class Catalog:
     def role(self, code: str) -> Role:
         return next(role for role in self.roles if role.code == code)
 
+    @cached_property
+    def key_roles(self) -> frozenset[str]:
+        """Codes of the key roles (DAGL, LEDE, ... as `roles.yaml` marks them)."""
+        return frozenset(role.code for role in self.roles if role.key_role)
+
     def package(self, urn: str) -> Package:
         return next(package for package in self.packages if package.urn == urn)
 
@@ -156,6 +163,15 @@ def _matching(pattern: re.Pattern[str], what: str) -> validate.Regexp:
     return validate.Regexp(pattern, error=f"malformed {what} {{input}}")
 
 
+class _StrictBoolean(fields.Boolean):
+    """Only YAML true/false: "yes", 1 or "false" are mistakes an author should hear about."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> bool:
+        if not isinstance(value, bool):
+            raise self.make_error("invalid", input=value)
+        return value
+
+
 class _RoleSchema(Schema):
     class Meta:
         unknown = RAISE
@@ -166,6 +182,7 @@ class _RoleSchema(Schema):
     legacy_urn = fields.String(
         required=True, validate=_matching(_LEGACY_ROLE_URN, "legacy role URN")
     )
+    key_role = _StrictBoolean(load_default=False)
 
 
 class _RolesFileSchema(Schema):
@@ -190,15 +207,6 @@ class _OrgFormsFileSchema(Schema):
     org_forms = fields.List(
         fields.Nested(_OrgFormSchema), required=True, validate=validate.Length(min=1)
     )
-
-
-class _StrictBoolean(fields.Boolean):
-    """Only YAML true/false: "yes", 1 or "false" are mistakes an author should hear about."""
-
-    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> bool:
-        if not isinstance(value, bool):
-            raise self.make_error("invalid", input=value)
-        return value
 
 
 class _GrantSchema(Schema):

@@ -14,8 +14,11 @@ import click
 
 from pdp import catalog, compiler, xacml
 from pdp.config import Settings
+from pdp.delegations import Delegation
 from pdp.errors import PdpError, RegisterImportError, SourceError
+from pdp.identifiers import validate_organization_number
 from pdp.service import Pdp
+from pdp.subjects import ORGANIZATION, PERSON, subject
 
 
 class _PdpGroup(click.Group):
@@ -122,6 +125,74 @@ def register_import(file: Any) -> None:
         f"imported {summary.organizations} organisations and "
         f"{summary.role_assignments} role assignments"
     )
+
+
+@main.group()
+def delegations() -> None:
+    """Delegations of access packages: add, list, revoke."""
+
+
+def _print_delegation(delegation: Delegation) -> None:
+    recipient = f"{delegation.recipient.kind} {delegation.recipient.identifier}"
+    line = (
+        f"{delegation.id}  party {delegation.party}  {delegation.package}  "
+        f"from {delegation.delegator} to {recipient}  "
+        f"created {delegation.created_at:%Y-%m-%d %H:%M:%S}"
+    )
+    if delegation.revoked_at is not None:
+        line += f"  revoked {delegation.revoked_at:%Y-%m-%d %H:%M:%S} by {delegation.revoked_by}"
+    click.echo(line)
+
+
+def _recipient_option(kind: str) -> Any:
+    return click.option(
+        f"--to-{kind}", f"to_{kind}", help=f"the recipient {kind}'s identifier", default=None
+    )
+
+
+@delegations.command("add")
+@click.option("--party", required=True, help="organisation number the package is held for")
+@click.option("--package", required=True, help="access package URN or code")
+@click.option("--delegator", required=True, help="national identity number of the delegator")
+@_recipient_option(PERSON)
+@_recipient_option(ORGANIZATION)
+def delegations_add(
+    party: str, package: str, delegator: str, to_person: str | None, to_organization: str | None
+) -> None:
+    """Delegate PACKAGE for PARTY to a person or an organisation, if the PDP permits it."""
+    if (to_person is None) == (to_organization is None):
+        raise click.UsageError("give exactly one of --to-person or --to-organization")
+    recipient = subject(PERSON, to_person) if to_person else subject(ORGANIZATION, to_organization)
+    party = validate_organization_number(party)
+    pdp = _pdp()
+    _print_delegation(
+        pdp.delegating.delegate(party, package, subject(PERSON, delegator), recipient)
+    )
+
+
+@delegations.command("list")
+@click.option("--party", help="only delegations for this organisation number")
+@click.option("--package", help="only delegations of this package (URN or code)")
+@click.option("--include-revoked", is_flag=True, help="also list revoked delegations")
+def delegations_list(party: str | None, package: str | None, include_revoked: bool) -> None:
+    """List delegations, oldest first."""
+    pdp = _pdp()
+    page = pdp.delegations.find(
+        party=party,
+        package=pdp.delegating.package_urn(package) if package else None,
+        include_revoked=include_revoked,
+        limit=1_000_000,
+    )
+    for delegation in page.items:
+        _print_delegation(delegation)
+
+
+@delegations.command("revoke")
+@click.argument("delegation_id")
+@click.option("--by", "actor", required=True, help="national identity number of the revoker")
+def delegations_revoke(delegation_id: str, actor: str) -> None:
+    """Revoke a delegation; it stays in the history."""
+    _print_delegation(_pdp().delegating.revoke(delegation_id, subject(PERSON, actor)))
 
 
 @main.command()

@@ -1,10 +1,12 @@
 """Compile a Catalog's grants into py-abac policies.
 
 Every grant (role -> package) becomes one policy permitting action `access`, and, where the grant
-is delegable, one permitting `delegate`. The policies read two attributes that the PIP supplies
-(see `pdp.attributes`): the subject's ER roles for the party (`$.roles`), and the party's
-organisation form (`$.org_form`). Targets name the package URN and the action exactly, so the
-repository can index candidates by them.
+is delegable, one permitting `delegate`. Every package that can be delegated also gets one
+policy permitting `access` to whoever holds it by delegation for the party. The policies read
+attributes that the PIP supplies (see `pdp.attributes`): the subject's ER roles for the party
+(`$.roles`), the packages delegated to the subject for the party (`$.delegated_packages`), and
+the party's organisation form (`$.org_form`). Targets name the package URN and the action
+exactly, so the repository can index candidates by them.
 
 Output is deterministic: the same catalog always gives the same policies in the same order, and
 `render` gives byte-identical JSON.
@@ -14,13 +16,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from pdp.catalog import Catalog, Grant, canonical_json
+from pdp.catalog import PACKAGE_URN_PREFIX, Catalog, Grant, Package, canonical_json
 
 ACCESS = "access"
 DELEGATE = "delegate"
 ACTIONS = (ACCESS, DELEGATE)
 
 ROLES_PATH = "$.roles"
+DELEGATED_PACKAGES_PATH = "$.delegated_packages"
 ORG_FORM_PATH = "$.org_form"
 PARTY_PATH = "$.party"
 
@@ -32,6 +35,11 @@ def compile_catalog(catalog: Catalog) -> list[dict[str, Any]]:
         for grant in catalog.grants
         for action in ((ACCESS, DELEGATE) if grant.delegable else (ACCESS,))
     ]
+    policies += [
+        _delegation_policy(package)
+        for package in catalog.packages
+        if any(grant.delegable for grant in package.grants)
+    ]
     return sorted(policies, key=lambda policy: policy["uid"])
 
 
@@ -41,8 +49,52 @@ def render(policies: list[dict[str, Any]]) -> bytes:
 
 
 def policy_uid(grant: Grant, action: str) -> str:
-    package_code = grant.package.removeprefix("urn:altinn:accesspackage:")
+    package_code = grant.package.removeprefix(PACKAGE_URN_PREFIX)
     return f"grant:{package_code}:{grant.role}:{action}"
+
+
+def _org_form_rule(org_forms: tuple[str, ...]) -> dict[str, Any]:
+    """Resource rules limiting a policy to parties of these organisation forms (none: no limit)."""
+    if not org_forms:
+        return {}
+    return {
+        ORG_FORM_PATH: {
+            "condition": "AnyOf",
+            "values": [
+                {"condition": "Equals", "value": form, "case_insensitive": False}
+                for form in org_forms
+            ],
+        }
+    }
+
+
+def _delegation_policy(package: Package) -> dict[str, Any]:
+    """Access for whoever holds `package` by delegation for the party.
+
+    A delegation can only carry what its delegator's grant allowed, so the package's
+    organisation-form limits still hold: if every delegable grant is limited, so is this.
+    """
+    delegable = [grant for grant in package.grants if grant.delegable]
+    limited = all(grant.org_forms for grant in delegable)
+    org_forms = (
+        tuple(sorted({f for grant in delegable for f in grant.org_forms})) if limited else ()
+    )
+    description = f"Holders of a delegation of {package.name} ({package.urn}) may access it"
+    if org_forms:
+        description += f" for organisations of form {', '.join(org_forms)}"
+    return {
+        "uid": f"delegation:{package.code}:{ACCESS}",
+        "description": description,
+        "effect": "allow",
+        "priority": 0,
+        "targets": {"subject_id": "*", "resource_id": package.urn, "action_id": ACCESS},
+        "rules": {
+            "subject": {DELEGATED_PACKAGES_PATH: {"condition": "AnyIn", "values": [package.urn]}},
+            "resource": _org_form_rule(org_forms),
+            "action": {},
+            "context": {},
+        },
+    }
 
 
 def _grant_policy(catalog: Catalog, grant: Grant, action: str) -> dict[str, Any]:
@@ -50,16 +102,8 @@ def _grant_policy(catalog: Catalog, grant: Grant, action: str) -> dict[str, Any]
     package = catalog.package(grant.package)
     verb = "access" if action == ACCESS else "delegate"
     description = f"{role.name} ({role.code}) may {verb} {package.name} ({package.urn})"
-    resource_rules: dict[str, Any] = {}
     if grant.org_forms:
         description += f" for organisations of form {', '.join(grant.org_forms)}"
-        resource_rules[ORG_FORM_PATH] = {
-            "condition": "AnyOf",
-            "values": [
-                {"condition": "Equals", "value": form, "case_insensitive": False}
-                for form in grant.org_forms
-            ],
-        }
     return {
         "uid": policy_uid(grant, action),
         "description": description,
@@ -68,7 +112,7 @@ def _grant_policy(catalog: Catalog, grant: Grant, action: str) -> dict[str, Any]
         "targets": {"subject_id": "*", "resource_id": package.urn, "action_id": action},
         "rules": {
             "subject": {ROLES_PATH: {"condition": "AnyIn", "values": [role.code]}},
-            "resource": resource_rules,
+            "resource": _org_form_rule(grant.org_forms),
             "action": {},
             "context": {},
         },

@@ -7,6 +7,8 @@ leaves nothing behind.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from sqlalchemy import (
     CheckConstraint,
     Column,
@@ -22,6 +24,7 @@ from sqlalchemy import (
     UniqueConstraint,
     create_engine,
     event,
+    text,
 )
 
 metadata = MetaData()
@@ -99,6 +102,42 @@ role_assignments = Table(
 )
 
 
+# --- delegations ----------------------------------------------------------------------------
+
+#: Access packages given by a holder to someone else for the same party. Rows are never deleted:
+#: a revocation records who and when, so the history stays.
+delegations = Table(
+    "delegations",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("party", String(9), nullable=False),
+    Column("package", String(300), nullable=False),
+    Column("delegator", String(11), nullable=False),
+    Column("recipient_kind", String(12), nullable=False),
+    Column("recipient_id", String(11), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("revoked_at", DateTime(timezone=True)),
+    Column("revoked_by", String(11)),
+    CheckConstraint(
+        "recipient_kind IN ('person', 'organization')", name="ck_delegations_recipient_kind"
+    ),
+    # One active delegation of a package to a recipient for a party; concurrent creates race
+    # on this index and exactly one wins.
+    Index(
+        "uq_delegations_active",
+        "party",
+        "package",
+        "recipient_kind",
+        "recipient_id",
+        unique=True,
+        sqlite_where=text("revoked_at IS NULL"),
+        postgresql_where=text("revoked_at IS NULL"),
+    ),
+    Index("ix_delegations_recipient", "recipient_id", "party"),
+    Index("ix_delegations_party", "party", "recipient_kind"),
+)
+
+
 def make_engine(url: str) -> Engine:
     """An engine for `url`; SQLite gets WAL, foreign keys and a busy timeout for many workers."""
     engine = create_engine(url, future=True)
@@ -113,6 +152,13 @@ def _configure_sqlite(dbapi_connection, _record) -> None:
     cursor.execute("PRAGMA busy_timeout = 10000")
     cursor.execute("PRAGMA journal_mode = WAL")
     cursor.close()
+
+
+def as_utc(moment: datetime | None) -> datetime | None:
+    """A stored time in UTC: SQLite hands it back without a zone, PostgreSQL in the session's."""
+    if moment is None:
+        return None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def create_schema(engine: Engine) -> None:

@@ -24,8 +24,9 @@ from py_abac.context import EvaluationContext
 from py_abac.policy import Policy
 from py_abac.request import AccessRequest
 
-from pdp.attributes import RegisterAttributeProvider
+from pdp.attributes import PipAttributeProvider
 from pdp.compiler import ACTIONS
+from pdp.delegations import DelegationStore
 from pdp.errors import NoActivePolicySet, RequestSyntaxError
 from pdp.register import Register
 from pdp.repository import ActivePolicySet, PolicySet
@@ -79,11 +80,14 @@ class Result:
 
 
 class Engine:
-    """Decides requests against the active policy set and the register."""
+    """Decides requests against the active policy set, the register and the delegations."""
 
-    def __init__(self, policy_sets: ActivePolicySet, register: Register):
+    def __init__(
+        self, policy_sets: ActivePolicySet, register: Register, delegations: DelegationStore
+    ):
         self._policy_sets = policy_sets
         self._register = register
+        self._delegations = delegations
 
     def decide(self, request: DecisionRequest | RequestSyntaxError) -> Result:
         return self.decide_all([request])[0]
@@ -140,7 +144,10 @@ class Engine:
             action={"id": request.action, "attributes": {}},
             context={},
         )
-        context = EvaluationContext(access_request, [RegisterAttributeProvider(self._register)])
+        provider = PipAttributeProvider(
+            self._register, self._delegations, policy_set.catalog.key_roles
+        )
+        context = EvaluationContext(access_request, [provider])
         candidates = policy_set.get_for_target(
             context.subject_id, context.resource_id, context.action_id
         )

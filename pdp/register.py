@@ -14,60 +14,32 @@ Import document shape (the example register in `examples/` uses it)::
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import RAISE, Schema, ValidationError, fields, validate
 from sqlalchemy import Engine, delete, insert, select
 
 from pdp.catalog import Catalog
 from pdp.db import organizations, role_assignments
 from pdp.errors import Problem, RegisterImportError, problems_from_messages
-from pdp.identifiers import (
-    InvalidIdentifier,
-    validate_national_identity_number,
-    validate_organization_number,
-)
-
-PERSON = "person"
-ORGANIZATION = "organization"
+from pdp.identifiers import validate_organization_number
+from pdp.subjects import ORGANIZATION, PERSON, OneSubjectSchema, identifier_field
 
 #: Rows per statement when writing or deleting in bulk (keeps IN lists within driver limits).
 _CHUNK = 500
 
 
-def _identifier_field(check: Callable[[object], str], *, required: bool = False) -> fields.String:
-    """A string field checked with one of `pdp.identifiers`' validators."""
-
-    def run(value: str) -> None:
-        try:
-            check(value)
-        except InvalidIdentifier as error:
-            raise ValidationError(str(error)) from None
-
-    return fields.String(required=required, validate=run)
-
-
-class _RoleEntrySchema(Schema):
-    class Meta:
-        unknown = RAISE
-
+class _RoleEntrySchema(OneSubjectSchema):
     code = fields.String(required=True, validate=validate.Length(min=1))
-    person = _identifier_field(validate_national_identity_number)
-    organization = _identifier_field(validate_organization_number)
-
-    @validates_schema
-    def _one_holder(self, data: dict[str, Any], **_: Any) -> None:
-        if (PERSON in data) == (ORGANIZATION in data):
-            raise ValidationError("give exactly one holder: `person` or `organization`")
 
 
 class _OrganizationSchema(Schema):
     class Meta:
         unknown = RAISE
 
-    organization_number = _identifier_field(validate_organization_number, required=True)
+    organization_number = identifier_field(validate_organization_number, required=True)
     name = fields.String(required=True, validate=validate.Length(min=1, max=500))
     org_form = fields.String(required=True)
     roles = fields.List(fields.Nested(_RoleEntrySchema), load_default=list)

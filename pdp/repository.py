@@ -27,7 +27,7 @@ from sqlalchemy.exc import IntegrityError
 
 from pdp import catalog as catalog_module
 from pdp.catalog import PACKAGE_URN_PREFIX, Catalog, canonical_json
-from pdp.db import active_policy_set, policies, policy_set_versions
+from pdp.db import active_policy_set, as_utc, policies, policy_set_versions
 from pdp.errors import NoActivePolicySet, PdpError
 
 _PATTERN_CHARACTERS = frozenset("*?[")
@@ -233,7 +233,7 @@ class PolicyRepository:
                     policy_set_versions.c.author,
                 ).order_by(policy_set_versions.c.number)
             )
-            return [VersionInfo(row[0], _aware(row[1]), *row[2:]) for row in rows]
+            return [VersionInfo(row[0], as_utc(row[1]), *row[2:]) for row in rows]
 
     def load(self, number: int) -> PolicySet:
         """Read one version and build its indexed PolicySet."""
@@ -254,11 +254,6 @@ class PolicyRepository:
         if number is None:
             raise NoActivePolicySet()
         return self.load(number)
-
-
-def _aware(moment: datetime) -> datetime:
-    """SQLite returns stored UTC times without their zone; give it back."""
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 class ActivePolicySet:

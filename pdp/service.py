@@ -10,6 +10,8 @@ from pdp import compiler
 from pdp.catalog import Catalog
 from pdp.config import Settings
 from pdp.db import create_schema, make_engine
+from pdp.delegating import DelegationService
+from pdp.delegations import DelegationStore
 from pdp.engine import Engine
 from pdp.register import Register
 from pdp.repository import ActivePolicySet, PolicyRepository, PublishResult
@@ -23,8 +25,10 @@ class Pdp:
     database: DatabaseEngine
     repository: PolicyRepository
     register: Register
+    delegations: DelegationStore
     policy_sets: ActivePolicySet
     engine: Engine
+    delegating: DelegationService
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Pdp:
@@ -32,9 +36,12 @@ class Pdp:
         create_schema(database)
         repository = PolicyRepository(database)
         register = Register(database)
+        delegations = DelegationStore(database)
         policy_sets = ActivePolicySet(repository, settings.policy_refresh_seconds)
+        engine = Engine(policy_sets, register, delegations)
+        delegating = DelegationService(engine, delegations, policy_sets)
         return cls(
-            settings, database, repository, register, policy_sets, Engine(policy_sets, register)
+            settings, database, repository, register, delegations, policy_sets, engine, delegating
         )
 
     def publish(self, catalog: Catalog, *, message: str = "", author: str = "") -> PublishResult:

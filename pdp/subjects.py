@@ -7,14 +7,20 @@ the value appended. This is the id py-abac sees as `subject.id`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
+
+from marshmallow import RAISE, Schema, ValidationError, fields, validates_schema
 
 from pdp.identifiers import (
     InvalidIdentifier,
     validate_national_identity_number,
     validate_organization_number,
 )
-from pdp.register import ORGANIZATION, PERSON
+
+PERSON = "person"
+ORGANIZATION = "organization"
 
 PERSON_ATTRIBUTE = "urn:altinn:person:identifier-no"
 ORGANIZATION_ATTRIBUTE = "urn:altinn:organization:identifier-no"
@@ -52,3 +58,38 @@ def parse_subject_urn(urn: str) -> Subject:
         f"subject {urn!r} must be {PERSON_ATTRIBUTE}:<national identity number> "
         f"or {ORGANIZATION_ATTRIBUTE}:<organisation number>"
     )
+
+
+def identifier_field(
+    check: Callable[[object], str], *, required: bool = False, **kwargs: Any
+) -> fields.String:
+    """A marshmallow string field checked with one of `pdp.identifiers`' validators."""
+
+    def run(value: str) -> None:
+        try:
+            check(value)
+        except InvalidIdentifier as error:
+            raise ValidationError(str(error)) from None
+
+    return fields.String(required=required, validate=run, **kwargs)
+
+
+class OneSubjectSchema(Schema):
+    """`{"person": <national identity number>}` or `{"organization": <organisation number>}`."""
+
+    class Meta:
+        unknown = RAISE
+
+    person = identifier_field(validate_national_identity_number)
+    organization = identifier_field(validate_organization_number)
+
+    @validates_schema
+    def _exactly_one(self, data: dict[str, Any], **_: Any) -> None:
+        if (PERSON in data) == (ORGANIZATION in data):
+            raise ValidationError("give exactly one of `person` or `organization`")
+
+
+def subject_of(data: dict[str, Any]) -> Subject:
+    """The Subject a document loaded with OneSubjectSchema names."""
+    kind = PERSON if PERSON in data else ORGANIZATION
+    return Subject(kind, data[kind])

@@ -32,8 +32,14 @@ from pdp.engine import (
 )
 from pdp.errors import RequestSyntaxError, problems_from_messages
 from pdp.identifiers import InvalidIdentifier, validate_organization_number
-from pdp.register import ORGANIZATION, PERSON
-from pdp.subjects import ORGANIZATION_ATTRIBUTE, PERSON_ATTRIBUTE, Subject, subject
+from pdp.subjects import (
+    ORGANIZATION,
+    ORGANIZATION_ATTRIBUTE,
+    PERSON,
+    PERSON_ATTRIBUTE,
+    Subject,
+    subject,
+)
 
 ACTION_ID_ATTRIBUTE = "urn:oasis:names:tc:xacml:1.0:action:action-id"
 PACKAGE_ATTRIBUTE = "urn:altinn:accesspackage"

@@ -56,6 +56,45 @@ def test_shipped_roles_include_the_key_roles_and_the_non_granting_ones(catalog: 
     assert set(NON_GRANTING_ROLES) <= codes
 
 
+def test_exactly_the_eight_key_roles_are_key_roles(catalog: Catalog):
+    assert catalog.key_roles == frozenset(
+        {"DAGL", "LEDE", "INNH", "DTSO", "DTPR", "KOMP", "BEST", "BOBE"}
+    )
+    assert catalog.key_roles == frozenset(KEY_ROLES)
+    assert sorted(role.code for role in catalog.roles if role.key_role) == sorted(KEY_ROLES)
+    assert not catalog.role("MEDL").key_role
+    assert all(not catalog.role(code).key_role for code in NON_GRANTING_ROLES)
+
+
+def roles_file(source: dict[str, Any]) -> list[dict[str, Any]]:
+    return source["roles.yaml"]["roles"]
+
+
+def role_index(code: str) -> int:
+    roles = catalog_module.read_source(POLICY_DIR)["roles.yaml"]["roles"]
+    return next(index for index, role in enumerate(roles) if role["code"] == code)
+
+
+def test_key_role_defaults_to_false_and_follows_the_source():
+    source = copy.deepcopy(catalog_module.read_source(POLICY_DIR))
+    medl = role_index("MEDL")
+    dagl = role_index("DAGL")
+    assert "key_role" not in roles_file(source)[medl]
+    roles_file(source)[medl]["key_role"] = True
+    roles_file(source)[dagl]["key_role"] = False
+    changed = catalog_module.parse(source)
+    assert changed.key_roles == (frozenset(KEY_ROLES) - {"DAGL"}) | {"MEDL"}
+    assert changed.role("MEDL").key_role is True
+    assert changed.role("DAGL").key_role is False
+
+
+@pytest.mark.parametrize("value", ["yes", "true", "false", 1, 0, None])
+def test_key_role_must_be_a_yaml_boolean(value):
+    index = role_index("DAGL")
+    problems = refused(lambda s: roles_file(s)[index].__setitem__("key_role", value))
+    assert [(p.file, p.path) for p in problems] == [("roles.yaml", f"roles[{index}].key_role")]
+
+
 def test_shipped_policies_have_one_area_integrasjoner_with_three_packages(catalog: Catalog):
     assert [area.code for area in catalog.areas] == ["integrasjoner"]
     assert sorted(package.urn for package in catalog.packages) == sorted([API, API_NUF, EVENTS])
@@ -377,6 +416,19 @@ def test_edited_policy_directory_is_refused_with_file_and_path(policy_copy: Path
         catalog_module.load(policy_copy)
     assert raised.value.problems == [
         Problem(PACKAGES_FILE, "packages[0].grants[0].roles[1]", "unknown role code 'SJEF'")
+    ]
+
+
+def test_quoted_key_role_in_the_roles_file_is_refused(policy_copy: Path):
+    target = policy_copy / "roles.yaml"
+    text = target.read_text(encoding="utf-8")
+    marked = '    legacy_urn: "urn:altinn:rolecode:dagl"\n    key_role: true\n'
+    assert marked in text
+    target.write_text(text.replace(marked, marked.replace("true", '"true"')), "utf-8")
+    with pytest.raises(SourceError) as raised:
+        catalog_module.load(policy_copy)
+    assert [(p.file, p.path) for p in raised.value.problems] == [
+        ("roles.yaml", f"roles[{role_index('DAGL')}].key_role")
     ]
 
 

@@ -77,7 +77,7 @@ def bad_policy_dir(tmp_path: Path) -> Path:
 def test_init_publishes_the_policy_source_as_version_1(repository):
     result = run("init")
     assert result.exit_code == 0, result.output
-    assert result.stdout == "published policy-set version 1 (48 policies)\n"
+    assert result.stdout == "published policy-set version 1 (51 policies)\n"
     assert repository.active_version() == 1
 
 
@@ -106,9 +106,31 @@ def test_init_reads_the_policies_option_before_the_environment(repository, bad_p
 def test_compile_check_validates_and_publishes_nothing(repository):
     result = run("compile", "--check")
     assert result.exit_code == 0, result.output
-    assert result.stdout == "ok: 3 packages, 24 grants, 48 policies\n"
+    assert result.stdout == "ok: 3 packages, 24 grants, 51 policies\n"
     assert repository.active_version() is None
     assert repository.versions() == []
+
+
+@pytest.mark.parametrize(
+    ("not_delegable", "policies"),
+    [
+        # Neither its 8 delegate policies nor its delegation policy.
+        ([2], 51 - 8 - 1),
+        ([0, 1, 2], 24),
+    ],
+    ids=["one package", "every package"],
+)
+def test_compile_check_counts_delegation_policies_only_for_delegable_packages(
+    tmp_path, repository, not_delegable, policies
+):
+    source = catalog_module.read_source(POLICY_DIR)
+    for index in not_delegable:
+        for grant in source["packages/integrasjoner.yaml"]["packages"][index]["grants"]:
+            grant["delegable"] = False
+    changed = write_policy_dir(tmp_path / "changed", source)
+    result = run("compile", "--check", str(changed))
+    assert result.exit_code == 0, result.output
+    assert result.stdout == f"ok: 3 packages, 24 grants, {policies} policies\n"
 
 
 def test_compile_check_output_is_byte_identical_across_runs(tmp_path, repository, catalog):
@@ -124,7 +146,7 @@ def test_compile_output_to_stdout_keeps_the_report_on_stderr(catalog, repository
     result = run("compile", "--check", "--output", "-")
     assert result.exit_code == 0
     assert result.stdout.encode() == compiler.render(compiler.compile_catalog(catalog))
-    assert result.stderr == "ok: 3 packages, 24 grants, 48 policies\n"
+    assert result.stderr == "ok: 3 packages, 24 grants, 51 policies\n"
 
 
 def test_compile_publishes_a_changed_source_as_a_new_version(tmp_path, repository):
@@ -134,7 +156,7 @@ def test_compile_publishes_a_changed_source_as_a_new_version(tmp_path, repositor
     changed = write_policy_dir(tmp_path / "changed", source)
     result = run("compile", str(changed), "--message", "rename API")
     assert result.exit_code == 0, result.output
-    assert result.stdout == "published policy-set version 2 (48 policies)\n"
+    assert result.stdout == "published policy-set version 2 (51 policies)\n"
     assert repository.active_version() == 2
     assert repository.versions()[-1].message == "rename API"
 

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 from py_abac import Policy
+from py_abac.context import EvaluationContext
+from py_abac.request import AccessRequest
 
 from pdp import catalog as catalog_module
 from pdp import compiler
@@ -21,6 +23,33 @@ PACKAGE_CODES = (
     "programmeringsgrensesnittNUF",
 )
 NUF_PACKAGE = "urn:altinn:accesspackage:programmeringsgrensesnittNUF"
+API_PACKAGE = "urn:altinn:accesspackage:programmeringsgrensesnitt"
+PACKAGES_FILE = "packages/integrasjoner.yaml"
+#: Every grant policy (48) and one delegation policy per package (3).
+POLICY_COUNT = 51
+
+
+def org_form_rule(*forms: str) -> dict:
+    """The resource rule limiting a policy to parties of these organisation forms."""
+    return {
+        "$.org_form": {
+            "condition": "AnyOf",
+            "values": [
+                {"condition": "Equals", "value": form, "case_insensitive": False} for form in forms
+            ],
+        }
+    }
+
+
+def compiled(edit) -> dict[str, dict]:
+    """The policies, by uid, compiled from the shipped source after `edit(packages)`."""
+    source = copy.deepcopy(catalog_module.read_source(POLICY_DIR))
+    edit(source[PACKAGES_FILE]["packages"])
+    return by_uid(compiler.compile_catalog(catalog_module.parse(source)))
+
+
+def delegation_policies(policies) -> dict[str, dict]:
+    return {uid: p for uid, p in by_uid(policies).items() if uid.startswith("delegation:")}
 
 
 @pytest.fixture(scope="module")
@@ -33,14 +62,21 @@ def by_uid(policies: list[dict]) -> dict[str, dict]:
 
 
 def test_every_grant_gives_an_access_and_a_delegate_policy(policies):
-    assert len(policies) == 48
+    assert len(policies) == POLICY_COUNT
     expected = {
         f"grant:{package}:{role}:{action}"
         for package in PACKAGE_CODES
         for role in KEY_ROLES
         for action in ("access", "delegate")
     }
-    assert {policy["uid"] for policy in policies} == expected
+    assert {p["uid"] for p in policies if p["uid"].startswith("grant:")} == expected
+
+
+def test_every_package_with_a_delegable_grant_gives_one_delegation_policy(policies):
+    assert set(delegation_policies(policies)) == {
+        f"delegation:{package}:access" for package in PACKAGE_CODES
+    }
+    assert len(policies) == 48 + len(PACKAGE_CODES)
 
 
 def test_uids_are_unique_and_policies_are_sorted_by_uid(policies):
@@ -73,42 +109,87 @@ def test_policy_for_a_grant_reads_like_the_grant(policies):
     }
 
 
-@pytest.mark.parametrize("index", range(48))
+@pytest.mark.parametrize("index", range(POLICY_COUNT))
 def test_policy_round_trips_through_py_abac_unchanged(policies, index):
     policy = policies[index]
     assert Policy.from_json(copy.deepcopy(policy)).to_json() == policy
 
 
+def test_delegation_policy_reads_like_the_delegation(policies):
+    policy = by_uid(policies)["delegation:programmeringsgrensesnitt:access"]
+    assert policy == {
+        "uid": "delegation:programmeringsgrensesnitt:access",
+        "description": (
+            "Holders of a delegation of Programmeringsgrensesnitt (API) "
+            "(urn:altinn:accesspackage:programmeringsgrensesnitt) may access it"
+        ),
+        "effect": "allow",
+        "priority": 0,
+        "targets": {
+            "subject_id": "*",
+            "resource_id": "urn:altinn:accesspackage:programmeringsgrensesnitt",
+            "action_id": "access",
+        },
+        "rules": {
+            "subject": {
+                "$.delegated_packages": {
+                    "condition": "AnyIn",
+                    "values": ["urn:altinn:accesspackage:programmeringsgrensesnitt"],
+                }
+            },
+            "resource": {},
+            "action": {},
+            "context": {},
+        },
+    }
+
+
+def test_nuf_delegation_policy_is_limited_like_the_nuf_grants(policies):
+    policy = by_uid(policies)["delegation:programmeringsgrensesnittNUF:access"]
+    assert policy["targets"]["resource_id"] == NUF_PACKAGE
+    assert policy["rules"]["subject"] == {
+        "$.delegated_packages": {"condition": "AnyIn", "values": [NUF_PACKAGE]}
+    }
+    assert policy["rules"]["resource"] == org_form_rule("NUF")
+    assert policy["description"] == (
+        "Holders of a delegation of Programmeringsgrensesnitt NUF (API) "
+        f"({NUF_PACKAGE}) may access it for organisations of form NUF"
+    )
+
+
 def test_targets_are_the_exact_package_urn_and_action(policies, catalog: Catalog):
     urns = {package.urn for package in catalog.packages}
     for policy in policies:
-        _, code, role, action = policy["uid"].split(":")
-        assert policy["targets"] == {
-            "subject_id": "*",
-            "resource_id": f"urn:altinn:accesspackage:{code}",
-            "action_id": action,
-        }
+        kind, code, *rest = policy["uid"].split(":")
+        urn = f"urn:altinn:accesspackage:{code}"
+        if kind == "grant":
+            role, action = rest
+            subject_rule = {"$.roles": {"condition": "AnyIn", "values": [role]}}
+        else:
+            assert kind == "delegation"
+            [action] = rest
+            assert action == "access"  # a delegation never passes on the right to delegate
+            subject_rule = {"$.delegated_packages": {"condition": "AnyIn", "values": [urn]}}
+        assert policy["targets"] == {"subject_id": "*", "resource_id": urn, "action_id": action}
         assert policy["targets"]["resource_id"] in urns
-        assert policy["rules"]["subject"] == {"$.roles": {"condition": "AnyIn", "values": [role]}}
+        assert policy["rules"]["subject"] == subject_rule
+        assert policy["rules"]["action"] == {}
+        assert policy["rules"]["context"] == {}
         assert policy["effect"] == "allow"
+        assert policy["priority"] == 0
 
 
 def test_nuf_policies_require_the_nuf_organisation_form(policies):
     nuf = [p for p in policies if p["targets"]["resource_id"] == NUF_PACKAGE]
-    assert len(nuf) == 16
+    assert len(nuf) == 17  # 8 access, 8 delegate, 1 delegation
     for policy in nuf:
-        assert policy["rules"]["resource"] == {
-            "$.org_form": {
-                "condition": "AnyOf",
-                "values": [{"condition": "Equals", "value": "NUF", "case_insensitive": False}],
-            }
-        }
+        assert policy["rules"]["resource"] == org_form_rule("NUF")
         assert policy["description"].endswith(" for organisations of form NUF")
 
 
 def test_other_policies_have_no_organisation_form_condition(policies):
     others = [p for p in policies if p["targets"]["resource_id"] != NUF_PACKAGE]
-    assert len(others) == 32
+    assert len(others) == 34
     for policy in others:
         assert policy["rules"]["resource"] == {}
         assert "form" not in policy["description"]
@@ -134,29 +215,138 @@ def test_render_does_not_depend_on_key_order(policies):
 
 
 def test_non_delegable_grant_gives_only_an_access_policy():
-    source = copy.deepcopy(catalog_module.read_source(POLICY_DIR))
-    grants = source["packages/integrasjoner.yaml"]["packages"][2]["grants"]
-    grants[0]["roles"].remove("KOMP")
-    grants.append({"roles": ["KOMP"], "delegable": False})
-    policies = by_uid(compiler.compile_catalog(catalog_module.parse(source)))
-    assert len(policies) == 47
+    def komp_may_not_delegate(packages):
+        grants = packages[2]["grants"]
+        grants[0]["roles"].remove("KOMP")
+        grants.append({"roles": ["KOMP"], "delegable": False})
+
+    policies = compiled(komp_may_not_delegate)
+    assert len(policies) == POLICY_COUNT - 1
     assert "grant:maskinlesbarehendelser:KOMP:access" in policies
     assert "grant:maskinlesbarehendelser:KOMP:delegate" not in policies
     assert "grant:maskinlesbarehendelser:DAGL:delegate" in policies
+    # Other roles may still delegate the package, so it can still be held by delegation.
+    assert "delegation:maskinlesbarehendelser:access" in policies
+
+
+def test_package_without_a_delegable_grant_gets_no_delegation_policy():
+    def nobody_may_delegate_events(packages):
+        packages[2]["grants"][0]["delegable"] = False
+
+    policies = compiled(nobody_may_delegate_events)
+    assert "delegation:maskinlesbarehendelser:access" not in policies
+    assert not any(
+        uid.startswith("grant:maskinlesbarehendelser:") and uid.endswith(":delegate")
+        for uid in policies
+    )
+    assert len(policies) == POLICY_COUNT - 8 - 1
+    assert set(delegation_policies(list(policies.values()))) == {
+        "delegation:programmeringsgrensesnitt:access",
+        "delegation:programmeringsgrensesnittNUF:access",
+    }
+
+
+def test_catalog_without_delegable_grants_compiles_to_access_policies_only():
+    def nobody_may_delegate(packages):
+        for package in packages:
+            for grant in package["grants"]:
+                grant["delegable"] = False
+
+    policies = compiled(nobody_may_delegate)
+    assert len(policies) == 24
+    assert all(uid.startswith("grant:") and uid.endswith(":access") for uid in policies)
+
+
+def test_delegation_policy_of_a_package_limited_in_several_ways_takes_every_form():
+    """Every delegable grant limited: the delegation is limited to the union of their forms."""
+
+    def split_api_grant(packages):
+        packages[0]["grants"] = [
+            {"roles": ["DAGL", "LEDE", "INNH"], "delegable": True, "org_forms": ["NUF", "AS"]},
+            {"roles": ["DTSO", "DTPR"], "delegable": True, "org_forms": ["ASA", "AS"]},
+            # Holders of a non-delegable grant cannot delegate: its missing limit does not count.
+            {"roles": ["KOMP", "BEST", "BOBE"], "delegable": False},
+        ]
+
+    policy = compiled(split_api_grant)["delegation:programmeringsgrensesnitt:access"]
+    assert policy["rules"]["resource"] == org_form_rule("AS", "ASA", "NUF")
+    assert policy["description"].endswith(" may access it for organisations of form AS, ASA, NUF")
+
+
+def test_one_unlimited_delegable_grant_makes_the_delegation_policy_unlimited():
+    def let_komp_delegate_nuf_for_any_form(packages):
+        grants = packages[1]["grants"]
+        grants[0]["roles"].remove("KOMP")
+        grants.append({"roles": ["KOMP"], "delegable": True})
+
+    policies = compiled(let_komp_delegate_nuf_for_any_form)
+    policy = policies["delegation:programmeringsgrensesnittNUF:access"]
+    assert policy["rules"]["resource"] == {}
+    assert "form" not in policy["description"]
+    # The grants themselves keep their own limits.
+    assert policies["grant:programmeringsgrensesnittNUF:DAGL:access"]["rules"]["resource"] == (
+        org_form_rule("NUF")
+    )
+    assert policies["grant:programmeringsgrensesnittNUF:KOMP:access"]["rules"]["resource"] == {}
+
+
+def test_unlimited_grant_that_is_not_delegable_leaves_the_delegation_policy_limited():
+    def let_komp_access_nuf_for_any_form(packages):
+        grants = packages[1]["grants"]
+        grants[0]["roles"].remove("KOMP")
+        grants.append({"roles": ["KOMP"], "delegable": False})
+
+    policy = compiled(let_komp_access_nuf_for_any_form)[
+        "delegation:programmeringsgrensesnittNUF:access"
+    ]
+    assert policy["rules"]["resource"] == org_form_rule("NUF")
+
+
+def _fits(policy: dict, delegated: list[str], org_form: str | None) -> bool:
+    """Whether py-abac finds `policy` applies to a subject holding `delegated` packages for a
+    party of `org_form` (facts given in the request, so no PIP is needed)."""
+    resource_attributes = {"party": "910459880"}
+    if org_form is not None:
+        resource_attributes["org_form"] = org_form
+    request = AccessRequest(
+        subject={"id": "anyone", "attributes": {"delegated_packages": delegated, "roles": []}},
+        resource={"id": policy["targets"]["resource_id"], "attributes": resource_attributes},
+        action={"id": policy["targets"]["action_id"], "attributes": {}},
+        context={},
+    )
+    return Policy.from_json(copy.deepcopy(policy)).fits(EvaluationContext(request))
+
+
+def test_delegation_policy_applies_exactly_to_holders_of_its_package(policies):
+    policy = by_uid(policies)["delegation:programmeringsgrensesnitt:access"]
+    assert _fits(policy, [API_PACKAGE], "AS")
+    assert _fits(policy, [NUF_PACKAGE, API_PACKAGE], "NUF")
+    assert not _fits(policy, [], "AS")
+    assert not _fits(policy, [NUF_PACKAGE], "AS")
+    assert not _fits(policy, [API_PACKAGE.upper()], "AS")
+
+
+def test_nuf_delegation_policy_applies_only_for_nuf_parties(policies):
+    policy = by_uid(policies)["delegation:programmeringsgrensesnittNUF:access"]
+    assert _fits(policy, [NUF_PACKAGE], "NUF")
+    assert not _fits(policy, [NUF_PACKAGE], "AS")
+    assert not _fits(policy, [API_PACKAGE], "NUF")
 
 
 def test_grant_limited_to_several_forms_accepts_any_of_them():
     source = copy.deepcopy(catalog_module.read_source(POLICY_DIR))
     package = source["packages/integrasjoner.yaml"]["packages"][0]
     package["grants"][0]["org_forms"] = ["AS", "ASA"]
-    policy = by_uid(compiler.compile_catalog(catalog_module.parse(source)))[
-        "grant:programmeringsgrensesnitt:LEDE:delegate"
-    ]
+    policies = by_uid(compiler.compile_catalog(catalog_module.parse(source)))
+    policy = policies["grant:programmeringsgrensesnitt:LEDE:delegate"]
     assert policy["rules"]["resource"]["$.org_form"]["values"] == [
         {"condition": "Equals", "value": "AS", "case_insensitive": False},
         {"condition": "Equals", "value": "ASA", "case_insensitive": False},
     ]
     assert policy["description"].endswith(" for organisations of form AS, ASA")
+    delegation = policies["delegation:programmeringsgrensesnitt:access"]
+    assert delegation["rules"]["resource"] == policy["rules"]["resource"]
+    assert delegation["description"].endswith(" for organisations of form AS, ASA")
 
 
 def _role_literals(path: Path) -> list[str]:
@@ -174,6 +364,9 @@ def test_no_module_of_the_package_names_a_key_role():
     """The role-to-package table lives only in policies/, never in code."""
     modules = sorted((PROJECT_ROOT / "pdp").rglob("*.py"))
     assert len(modules) > 10
+    # Key roles are marked in roles.yaml (Catalog.key_roles), not listed in the delegation code.
+    assert PROJECT_ROOT / "pdp" / "delegations.py" in modules
+    assert PROJECT_ROOT / "pdp" / "attributes.py" in modules
     offenders = {
         str(module.relative_to(PROJECT_ROOT)): _role_literals(module) for module in modules
     }

@@ -39,6 +39,13 @@ class FixedPolicySets:
         return self._policy_set
 
 
+class NoDelegations:
+    """A delegation store in which nothing was ever delegated."""
+
+    def packages_delegated(self, subject, party, key_roles):
+        return frozenset()
+
+
 class CountingRegister:
     """A register with one organisation, counting how often each fact is read."""
 
@@ -59,8 +66,12 @@ def policy_set(catalog, *extra_policies) -> PolicySet:
     return PolicySet(7, catalog, [*compiler.compile_catalog(catalog), *extra_policies])
 
 
-def engine(catalog, register, *extra_policies) -> Engine:
-    return Engine(FixedPolicySets(policy_set(catalog, *extra_policies)), register)
+def engine(catalog, register, *extra_policies, delegations=None) -> Engine:
+    return Engine(
+        FixedPolicySets(policy_set(catalog, *extra_policies)),
+        register,
+        delegations or NoDelegations(),
+    )
 
 
 def request(package=EVENTS, action="access", **kwargs) -> DecisionRequest:
@@ -113,6 +124,42 @@ def test_the_org_form_limit_reads_the_party_form(catalog):
     )
 
 
+class OneDelegation:
+    """The person holds `package` for the party by delegation."""
+
+    def __init__(self, package):
+        self.package, self.asked_with_key_roles = package, None
+
+    def packages_delegated(self, subject, party, key_roles):
+        self.asked_with_key_roles = key_roles
+        return frozenset([self.package]) if (subject, party) == (PERSON, PARTY) else frozenset()
+
+
+def test_a_delegated_package_permits_access_and_says_it_came_by_delegation(catalog):
+    delegations = OneDelegation(EVENTS)
+    result = engine(catalog, CountingRegister([]), delegations=delegations).decide(request())
+    assert result.decision == PERMIT
+    assert [policy.uid for policy in result.policies] == [
+        "delegation:maskinlesbarehendelser:access"
+    ]
+    assert delegations.asked_with_key_roles == catalog.key_roles
+
+
+def test_a_delegated_package_does_not_permit_delegating_it_further(catalog):
+    result = engine(catalog, CountingRegister([]), delegations=OneDelegation(EVENTS)).decide(
+        request(action="delegate")
+    )
+    assert result.decision == NOT_APPLICABLE
+
+
+def test_a_delegated_nuf_package_is_only_usable_for_a_nuf_party(catalog):
+    for org_form, decision in (("NUF", PERMIT), ("AS", NOT_APPLICABLE)):
+        result = engine(
+            catalog, CountingRegister([], org_form), delegations=OneDelegation(API_NUF)
+        ).decide(request(API_NUF))
+        assert result.decision == decision
+
+
 def test_each_register_fact_is_read_once_per_decision(catalog):
     register = CountingRegister(["DAGL", "LEDE"], "NUF")
     engine(catalog, register).decide(request(API_NUF))
@@ -155,7 +202,9 @@ def test_a_failing_attribute_lookup_is_a_processing_error_not_a_permit(catalog):
 
 @pytest.mark.parametrize("error", [NoActivePolicySet(), RuntimeError("connection refused")])
 def test_no_policy_set_is_a_processing_error_for_every_request(error):
-    results = Engine(FixedPolicySets(error=error), CountingRegister()).decide_all([request()] * 2)
+    results = Engine(FixedPolicySets(error=error), CountingRegister(), NoDelegations()).decide_all(
+        [request()] * 2
+    )
     assert [(r.decision, r.status) for r in results] == [
         (INDETERMINATE, STATUS_PROCESSING_ERROR)
     ] * 2

@@ -257,9 +257,7 @@ def test_unknown_org_form_is_refused(register, catalog):
 def test_role_needs_exactly_one_holder(register, catalog, holder):
     problems = refused(register, catalog, document(org(ORG, [{"code": "DAGL", **holder}])))
     assert problems == [
-        Problem(
-            "", "organizations[0].roles[0]", "give exactly one holder: `person` or `organization`"
-        )
+        Problem("", "organizations[0].roles[0]", "give exactly one of `person` or `organization`")
     ]
 
 

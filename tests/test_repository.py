@@ -216,17 +216,47 @@ def test_load_active_before_the_first_publish_is_refused(repository):
         repository.load_active()
 
 
+def expected_uids(package: str, action: str) -> set[str]:
+    """The shipped policies for (package, action): one per granting role, and for `access` the
+    package's delegation policy."""
+    code = package.removeprefix("urn:altinn:accesspackage:")
+    uids = {f"grant:{code}:{role}:{action}" for role in KEY_ROLES}
+    if action == "access":
+        uids.add(f"delegation:{code}:access")
+    return uids
+
+
 @pytest.mark.parametrize("package", [API, API_NUF, EVENTS])
 @pytest.mark.parametrize("action", ["access", "delegate"])
 def test_get_for_target_gives_exactly_the_policies_of_that_package_and_action(
     policy_set, package, action
 ):
     found = list(policy_set.get_for_target("anyone", package, action))
-    code = package.removeprefix("urn:altinn:accesspackage:")
-    assert sorted(p.uid for p in found) == sorted(
-        f"grant:{code}:{role}:{action}" for role in KEY_ROLES
-    )
+    assert len(found) == (9 if action == "access" else 8)
+    assert {p.uid for p in found} == expected_uids(package, action)
     assert all(isinstance(p, Policy) for p in found)
+    assert all((p.targets.resource_id, p.targets.action_id) == (package, action) for p in found)
+
+
+def test_get_for_target_gives_the_delegation_policy_only_for_access(policy_set):
+    access = {p.uid for p in policy_set.get_for_target("anyone", API_NUF, "access")}
+    delegate = {p.uid for p in policy_set.get_for_target("anyone", API_NUF, "delegate")}
+    assert "delegation:programmeringsgrensesnittNUF:access" in access
+    assert not any(uid.startswith("delegation:") for uid in delegate)
+
+
+def test_get_for_target_has_no_delegation_policy_for_a_package_nobody_may_delegate(repository):
+    source = copy.deepcopy(catalog_module.read_source(POLICY_DIR))
+    source["packages/integrasjoner.yaml"]["packages"][2]["grants"][0]["delegable"] = False
+    publish(repository, catalog_module.parse(source))
+    loaded = repository.load(1)
+    assert {p.uid for p in loaded.get_for_target("anyone", EVENTS, "access")} == {
+        f"grant:maskinlesbarehendelser:{role}:access" for role in KEY_ROLES
+    }
+    assert list(loaded.get_for_target("anyone", EVENTS, "delegate")) == []
+    assert {p.uid for p in loaded.get_for_target("anyone", API, "access")} == expected_uids(
+        API, "access"
+    )
 
 
 @pytest.mark.parametrize(
@@ -239,7 +269,7 @@ def test_get_for_target_gives_exactly_the_policies_of_that_package_and_action(
 )
 def test_get_for_target_matches_package_urns_in_any_case(policy_set, package):
     found = {p.uid for p in policy_set.get_for_target("anyone", package, "access")}
-    assert found == {f"grant:programmeringsgrensesnittNUF:{role}:access" for role in KEY_ROLES}
+    assert found == expected_uids(API_NUF, "access")
 
 
 @pytest.mark.parametrize(
@@ -284,15 +314,20 @@ def test_get_finds_a_policy_by_uid(policy_set):
     policy = policy_set.get("grant:maskinlesbarehendelser:BOBE:delegate")
     assert policy is not None
     assert policy.uid == "grant:maskinlesbarehendelser:BOBE:delegate"
+    delegation = policy_set.get("delegation:maskinlesbarehendelser:access")
+    assert delegation is not None
+    assert delegation.uid == "delegation:maskinlesbarehendelser:access"
+    assert policy_set.get("delegation:maskinlesbarehendelser:delegate") is None
     assert policy_set.get("grant:maskinlesbarehendelser:MEDL:access") is None
 
 
 def test_get_all_pages_through_every_policy(policy_set):
     everything = [p.uid for p in policy_set.get_all(limit=100, offset=0)]
-    assert len(everything) == 48
-    pages = [p.uid for offset in range(0, 48, 10) for p in policy_set.get_all(10, offset)]
+    assert len(everything) == 51
+    assert len(set(everything)) == 51
+    pages = [p.uid for offset in range(0, 51, 10) for p in policy_set.get_all(10, offset)]
     assert pages == everything
-    assert list(policy_set.get_all(limit=10, offset=48)) == []
+    assert list(policy_set.get_all(limit=10, offset=51)) == []
 
 
 def test_get_all_refuses_negative_limit_or_offset(policy_set):

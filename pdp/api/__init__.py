@@ -10,7 +10,7 @@ from __future__ import annotations
 from flask import Flask
 from flask_smorest import Api
 
-from pdp.api import authorize, decision, errors, health
+from pdp.api import authorize, decision, delegations, errors, health
 from pdp.config import Settings
 from pdp.service import Pdp
 
@@ -30,7 +30,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     )
     app.extensions["pdp"] = Pdp.from_settings(settings)
     api = Api(app)
-    for blueprint in (authorize.blp, decision.blp, health.blp):
+    for blueprint in (authorize.blp, decision.blp, delegations.blp, health.blp):
         api.register_blueprint(blueprint)
     errors.register(app)
     return app

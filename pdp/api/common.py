@@ -7,6 +7,7 @@ from typing import Any
 
 from flask import current_app, request
 from flask_smorest import abort
+from marshmallow import Schema, ValidationError
 
 from pdp.service import Pdp
 
@@ -28,3 +29,11 @@ def json_body() -> Any:
         return json.loads(raw)
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         abort(400, message=f"request body is not valid JSON: {error}")
+
+
+def load_json(schema: Schema) -> Any:
+    """The JSON body loaded with `schema`; a 400 naming every malformed field otherwise."""
+    try:
+        return schema.load(json_body())
+    except ValidationError as error:
+        abort(400, message="the request has malformed fields", errors=error.messages)

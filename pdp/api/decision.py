@@ -14,11 +14,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, jsonify, make_response
-from flask_smorest import Blueprint
+from flask_smorest import Blueprint, abort
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates
 
-from pdp.api.common import current_pdp, json_body
+from pdp.api.common import current_pdp, load_json
 from pdp.catalog import ROLECODE_ATTRIBUTE
 from pdp.compiler import ACTIONS
 from pdp.engine import STATUS_SYNTAX_ERROR, DecisionRequest, RoleClaim
@@ -136,10 +135,7 @@ class DecisionResponseSchema(Schema):
 @blp.alt_response(400, description="A field is malformed; the body names it")
 def decide():
     """Decide one request in py-abac's shape; the answer names the deciding policies."""
-    try:
-        body = DecisionRequestSchema().load(json_body())
-    except ValidationError as error:
-        return _bad_request(errors=error.messages)
+    body = load_json(DecisionRequestSchema())
     roles = body["subject"]["attributes"].get("roles")
     request = DecisionRequest(
         subject=parse_subject_urn(body["subject"]["id"]),
@@ -152,7 +148,7 @@ def decide():
     )
     result = current_pdp().engine.decide(request)
     if result.status == STATUS_SYNTAX_ERROR:
-        return _bad_request(message=result.message)
+        abort(400, message=result.message)
     answer = {
         "decision": result.decision,
         "status": result.status,
@@ -164,8 +160,3 @@ def decide():
     if result.message:
         answer["message"] = result.message
     return answer
-
-
-def _bad_request(**details: Any) -> Response:
-    """A 400 answer in the same JSON shape as flask-smorest's own errors."""
-    return make_response(jsonify({"code": 400, "status": "Bad Request", **details}), 400)

@@ -127,6 +127,37 @@ def test_health_and_openapi_are_served(server):
         assert "/authorization/api/v1/authorize" in json.load(response)["paths"]
 
 
+def _request(method: str, url: str) -> tuple[int, dict]:
+    try:
+        with urllib.request.urlopen(urllib.request.Request(url, method=method), timeout=10) as r:
+            return r.status, json.load(r)
+    except urllib.error.HTTPError as error:
+        return error.code, json.load(error)
+
+
+def test_a_delegation_takes_effect_and_its_revocation_reaches_every_worker(server):
+    """Elena has no role in 910459880; Paula (its DAGL) delegates to her, then revokes."""
+    asked = (EXAMPLES_DIR / "requests" / "delegated.json").read_bytes()
+
+    def decisions() -> set[str]:
+        return {
+            _post(f"{server}/authorization/api/v1/authorize", asked)[1]["Response"][0]["Decision"]
+            for _ in range(20)
+        }
+
+    assert decisions() == {"NotApplicable"}
+    status, made = _post(
+        f"{server}/api/v1/delegations", (EXAMPLES_DIR / "delegation.json").read_bytes()
+    )
+    assert status == 201
+    assert decisions() == {"Permit"}
+    status, _ = _request(
+        "DELETE", f"{server}/api/v1/delegations/{made['id']}?revoked_by=02056260016"
+    )
+    assert status == 200
+    assert decisions() == {"NotApplicable"}
+
+
 @pytest.mark.parametrize(
     ("arguments", "exit_code", "verdict"),
     [

@@ -1,0 +1,218 @@
+"""`/api/v1/delegations`: delegate an access package, list delegations, revoke one.
+
+The PDP decides whether a delegator may delegate (action `delegate` through the compiled
+policies); the answer codes are 201 made, 400 malformed (the body names the field), 403 not
+permitted, 404 unknown id, 409 already held or already revoked, 503 undecidable.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask_smorest import Blueprint, abort
+from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates
+
+from pdp.api.common import current_pdp, load_json
+from pdp.delegating import DelegationRefused, DelegationUndecided, InvalidDelegation
+from pdp.delegations import (
+    Delegation,
+    DelegationAlreadyRevoked,
+    DelegationExists,
+    DelegationNotFound,
+)
+from pdp.identifiers import (
+    InvalidIdentifier,
+    validate_national_identity_number,
+    validate_organization_number,
+)
+from pdp.subjects import (
+    ORGANIZATION,
+    PERSON,
+    OneSubjectSchema,
+    Subject,
+    identifier_field,
+    subject,
+    subject_of,
+)
+
+blp = Blueprint(
+    "delegations",
+    __name__,
+    url_prefix="/api/v1/delegations",
+    description="Delegations of access packages: delegate, list, revoke",
+)
+
+
+class NewDelegationSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    party = identifier_field(
+        validate_organization_number,
+        required=True,
+        metadata={"description": "organisation number of the party the package is held for"},
+    )
+    package = fields.String(
+        required=True,
+        validate=validate.Length(min=1, max=300),
+        metadata={"description": "access package URN or code"},
+    )
+    delegator = identifier_field(
+        validate_national_identity_number,
+        required=True,
+        metadata={"description": "national identity number of the person delegating"},
+    )
+    recipient = fields.Nested(OneSubjectSchema, required=True)
+
+
+class DelegationSchema(Schema):
+    id = fields.String()
+    party = fields.String()
+    package = fields.String()
+    delegator = fields.String()
+    recipient = fields.Dict(keys=fields.String(), values=fields.String())
+    created = fields.DateTime()
+    revoked = fields.DateTime(allow_none=True)
+    revoked_by = fields.String(allow_none=True)
+
+
+class DelegationPageSchema(Schema):
+    items = fields.List(fields.Nested(DelegationSchema))
+    total = fields.Integer()
+
+
+class DelegationQuerySchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    party = identifier_field(validate_organization_number)
+    recipient = fields.String(
+        metadata={"description": "national identity number or organisation number"}
+    )
+    package = fields.String(validate=validate.Length(min=1, max=300))
+    include_revoked = fields.Boolean(load_default=False)
+    limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
+    offset = fields.Integer(load_default=0, validate=validate.Range(min=0))
+
+    @validates("recipient")
+    def _valid_recipient(self, value: str, **_: Any) -> None:
+        _recipient(value)
+
+
+class RevokeQuerySchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    revoked_by = identifier_field(
+        validate_national_identity_number,
+        required=True,
+        metadata={"description": "national identity number of the person revoking"},
+    )
+
+
+def _recipient(value: str) -> Subject:
+    """A recipient named by its bare identifier: 11 digits a person, 9 an organisation."""
+    kind = PERSON if len(value) == 11 else ORGANIZATION
+    try:
+        return subject(kind, value)
+    except InvalidIdentifier as error:
+        raise ValidationError(str(error)) from None
+
+
+def _render(delegation: Delegation) -> dict[str, Any]:
+    return {
+        "id": delegation.id,
+        "party": delegation.party,
+        "package": delegation.package,
+        "delegator": delegation.delegator,
+        "recipient": {delegation.recipient.kind: delegation.recipient.identifier},
+        "created": delegation.created_at,
+        "revoked": delegation.revoked_at,
+        "revoked_by": delegation.revoked_by,
+    }
+
+
+@blp.route("", methods=["POST"])
+@blp.doc(
+    requestBody={"required": True, "content": {"application/json": {"schema": NewDelegationSchema}}}
+)
+@blp.response(201, DelegationSchema)
+@blp.alt_response(400, description="A field is malformed or names an unknown package")
+@blp.alt_response(403, description="The delegator may not delegate this package for the party")
+@blp.alt_response(409, description="The recipient already holds the package by delegation")
+def create_delegation():
+    """Delegate an access package, if the PDP permits the delegator action `delegate`."""
+    body = load_json(NewDelegationSchema())
+    try:
+        delegation = current_pdp().delegating.delegate(
+            party=body["party"],
+            package=body["package"],
+            delegator=Subject(PERSON, body["delegator"]),
+            recipient=subject_of(body["recipient"]),
+        )
+    except InvalidDelegation as error:
+        abort(400, message=str(error), errors={error.field: [str(error)]})
+    except DelegationRefused as error:
+        abort(403, message=str(error))
+    except DelegationExists as error:
+        abort(409, message=str(error))
+    except DelegationUndecided as error:
+        abort(503, message=str(error))
+    return _render(delegation)
+
+
+@blp.route("", methods=["GET"])
+@blp.arguments(DelegationQuerySchema, location="query", error_status_code=400, unknown=RAISE)
+@blp.response(200, DelegationPageSchema)
+def list_delegations(query: dict[str, Any]):
+    """List delegations, oldest first; revoked ones too with `include_revoked=true`."""
+    pdp = current_pdp()
+    package = query.get("package")
+    if package is not None:
+        try:
+            package = pdp.delegating.package_urn(package)
+        except InvalidDelegation as error:
+            abort(400, message=str(error), errors={error.field: [str(error)]})
+    page = pdp.delegations.find(
+        party=query.get("party"),
+        recipient=_recipient(query["recipient"]) if "recipient" in query else None,
+        package=package,
+        include_revoked=query["include_revoked"],
+        limit=query["limit"],
+        offset=query["offset"],
+    )
+    return {"items": [_render(item) for item in page.items], "total": page.total}
+
+
+@blp.route("/<delegation_id>", methods=["GET"])
+@blp.response(200, DelegationSchema)
+@blp.alt_response(404, description="No delegation has this id")
+def get_delegation(delegation_id: str):
+    """One delegation, revoked or not."""
+    delegation = current_pdp().delegations.get(delegation_id)
+    if delegation is None:
+        abort(404, message=f"no delegation {delegation_id}")
+    return _render(delegation)
+
+
+@blp.route("/<delegation_id>", methods=["DELETE"])
+@blp.arguments(RevokeQuerySchema, location="query", error_status_code=400, unknown=RAISE)
+@blp.response(200, DelegationSchema)
+@blp.alt_response(403, description="The person may not revoke this delegation")
+@blp.alt_response(404, description="No delegation has this id")
+@blp.alt_response(409, description="The delegation is already revoked")
+def revoke_delegation(query: dict[str, Any], delegation_id: str):
+    """Revoke a delegation (its delegator, or anyone permitted to delegate the package)."""
+    try:
+        delegation = current_pdp().delegating.revoke(
+            delegation_id, Subject(PERSON, query["revoked_by"])
+        )
+    except DelegationNotFound as error:
+        abort(404, message=str(error))
+    except DelegationAlreadyRevoked as error:
+        abort(409, message=str(error))
+    except DelegationRefused as error:
+        abort(403, message=str(error))
+    except DelegationUndecided as error:
+        abort(503, message=str(error))
+    return _render(delegation)

@@ -1,0 +1,192 @@
+"""Delegations of access packages: facts the PIP serves, stored with who made and revoked them.
+
+A delegation gives one package for one party to a recipient, a person or an organisation. When
+the recipient is an organisation, persons holding a key role in it (as `policies/roles.yaml`
+marks them) act on its behalf. Delegations are facts read during a decision through an indexed
+query, not policies: the cost of a decision does not grow with their number.
+
+Rows are never deleted; revoking records who and when, and takes effect for the next decision
+in every process, since every decision reads the table.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Collection
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Engine, and_, func, insert, select, union, update
+from sqlalchemy.exc import IntegrityError
+
+from pdp.db import as_utc, delegations, role_assignments
+from pdp.errors import PdpError
+from pdp.subjects import ORGANIZATION, PERSON, Subject
+
+
+class DelegationExists(PdpError):
+    """The recipient already holds this package for this party by delegation."""
+
+
+class DelegationNotFound(PdpError):
+    """No delegation has this id."""
+
+
+class DelegationAlreadyRevoked(PdpError):
+    """The delegation was revoked before."""
+
+
+@dataclass(frozen=True)
+class Delegation:
+    id: str
+    party: str
+    package: str
+    delegator: str
+    recipient: Subject
+    created_at: datetime
+    revoked_at: datetime | None = None
+    revoked_by: str | None = None
+
+
+@dataclass(frozen=True)
+class DelegationPage:
+    items: list[Delegation]
+    total: int
+
+
+class DelegationStore:
+    """Delegations in the database."""
+
+    def __init__(self, engine: Engine):
+        self._engine = engine
+
+    def add(self, party: str, package: str, delegator: str, recipient: Subject) -> Delegation:
+        """Record a delegation; DelegationExists if the recipient already holds it (also when
+        another request creates the same delegation at the same moment)."""
+        delegation = Delegation(
+            id=str(uuid.uuid4()),
+            party=party,
+            package=package,
+            delegator=delegator,
+            recipient=recipient,
+            created_at=datetime.now(UTC),
+        )
+        try:
+            with self._engine.begin() as connection:
+                connection.execute(
+                    insert(delegations).values(
+                        id=delegation.id,
+                        party=party,
+                        package=package,
+                        delegator=delegator,
+                        recipient_kind=recipient.kind,
+                        recipient_id=recipient.identifier,
+                        created_at=delegation.created_at,
+                    )
+                )
+        except IntegrityError:
+            raise DelegationExists(
+                f"{recipient.urn} already holds {package} for {party} by delegation"
+            ) from None
+        return delegation
+
+    def get(self, delegation_id: str) -> Delegation | None:
+        with self._engine.connect() as connection:
+            row = connection.execute(
+                select(delegations).where(delegations.c.id == delegation_id)
+            ).first()
+        return None if row is None else _delegation(row._mapping)
+
+    def find(
+        self,
+        *,
+        party: str | None = None,
+        recipient: Subject | None = None,
+        package: str | None = None,
+        include_revoked: bool = False,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> DelegationPage:
+        """Delegations matching every given filter, oldest first, one page at a time."""
+        conditions = []
+        if party is not None:
+            conditions.append(delegations.c.party == party)
+        if recipient is not None:
+            conditions.append(delegations.c.recipient_kind == recipient.kind)
+            conditions.append(delegations.c.recipient_id == recipient.identifier)
+        if package is not None:
+            conditions.append(delegations.c.package == package)
+        if not include_revoked:
+            conditions.append(delegations.c.revoked_at.is_(None))
+        where = and_(True, *conditions)
+        with self._engine.connect() as connection:
+            total = connection.execute(
+                select(func.count()).select_from(delegations).where(where)
+            ).scalar_one()
+            rows = connection.execute(
+                select(delegations)
+                .where(where)
+                .order_by(delegations.c.created_at, delegations.c.id)
+                .limit(limit)
+                .offset(offset)
+            )
+            return DelegationPage([_delegation(row._mapping) for row in rows], total)
+
+    def revoke(self, delegation_id: str, actor: str) -> Delegation:
+        """Mark a delegation revoked by `actor` now; it stays in the history."""
+        with self._engine.begin() as connection:
+            revoked = connection.execute(
+                update(delegations)
+                .where(delegations.c.id == delegation_id, delegations.c.revoked_at.is_(None))
+                .values(revoked_at=datetime.now(UTC), revoked_by=actor)
+            ).rowcount
+        if revoked:
+            return self.get(delegation_id)
+        if self.get(delegation_id) is None:
+            raise DelegationNotFound(f"no delegation {delegation_id}")
+        raise DelegationAlreadyRevoked(f"delegation {delegation_id} is already revoked")
+
+    def packages_delegated(
+        self, subject: Subject, party: str, key_roles: Collection[str]
+    ) -> frozenset[str]:
+        """Packages `subject` holds for `party` by delegation: given to the subject itself, or,
+        for a person, to an organisation in which the person holds a key role."""
+        active = and_(delegations.c.party == party, delegations.c.revoked_at.is_(None))
+        direct = select(delegations.c.package).where(
+            active,
+            delegations.c.recipient_kind == subject.kind,
+            delegations.c.recipient_id == subject.identifier,
+        )
+        query = direct
+        if subject.kind == PERSON and key_roles:
+            through_organisation = (
+                select(delegations.c.package)
+                .join(
+                    role_assignments,
+                    role_assignments.c.organization_number == delegations.c.recipient_id,
+                )
+                .where(
+                    active,
+                    delegations.c.recipient_kind == ORGANIZATION,
+                    role_assignments.c.holder_kind == PERSON,
+                    role_assignments.c.holder_id == subject.identifier,
+                    role_assignments.c.role_code.in_(sorted(key_roles)),
+                )
+            )
+            query = union(direct, through_organisation)
+        with self._engine.connect() as connection:
+            return frozenset(connection.execute(query).scalars())
+
+
+def _delegation(row: Any) -> Delegation:
+    return Delegation(
+        id=row["id"],
+        party=row["party"],
+        package=row["package"],
+        delegator=row["delegator"],
+        recipient=Subject(row["recipient_kind"], row["recipient_id"]),
+        created_at=as_utc(row["created_at"]),
+        revoked_at=as_utc(row["revoked_at"]),
+        revoked_by=row["revoked_by"],
+    )
