@@ -276,3 +276,86 @@ def test_rewritten_policy_dir_is_the_same_source(tmp_path, repository):
     result = run("compile", str(rewritten))
     assert result.exit_code == 0, result.output
     assert result.stdout == "policy-set version 1 is already active with this content\n"
+
+
+# --- pdp delegations ------------------------------------------------------------------------
+
+
+@pytest.fixture
+def example_pdp(database_file: str) -> None:
+    """The shipped policies and the example register, as after the README's quick start."""
+    assert run("init").exit_code == 0
+    assert run("register", "import", str(EXAMPLES_DIR / "register.json")).exit_code == 0
+
+
+def delegate_example(*recipient: str) -> Result:
+    return run(
+        "delegations",
+        "add",
+        "--party",
+        "910459880",
+        "--package",
+        "maskinlesbarehendelser",
+        "--delegator",
+        "02056260016",
+        *recipient,
+    )
+
+
+def test_delegations_add_list_and_revoke(example_pdp):
+    added = delegate_example("--to-person", "01025161013")
+    assert added.exit_code == 0, added.output
+    delegation_id = added.stdout.split()[0]
+    assert "from 02056260016 to person 01025161013" in added.stdout
+
+    listed = run("delegations", "list", "--party", "910459880")
+    assert listed.stdout.split()[0] == delegation_id
+
+    revoked = run("delegations", "revoke", delegation_id, "--by", "02056260016")
+    assert revoked.exit_code == 0
+    assert "revoked" in revoked.stdout and "by 02056260016" in revoked.stdout
+    assert run("delegations", "list").stdout == ""
+    assert delegation_id in run("delegations", "list", "--include-revoked").stdout
+
+
+def test_delegations_add_refuses_a_delegator_without_a_delegable_grant(example_pdp):
+    result = run(
+        "delegations",
+        "add",
+        "--party",
+        "910459880",
+        "--package",
+        "maskinlesbarehendelser",
+        "--delegator",
+        "27099450067",
+        "--to-person",
+        "01025161013",
+    )
+    assert result.exit_code == 1
+    assert error_lines(result) == [
+        "error: urn:altinn:person:identifier-no:27099450067 may not delegate "
+        "urn:altinn:accesspackage:maskinlesbarehendelser for 910459880: no delegable grant "
+        "applies to them there (decision NotApplicable)"
+    ]
+
+
+def test_delegations_add_needs_exactly_one_recipient(example_pdp):
+    assert delegate_example().exit_code == 2
+    both = delegate_example("--to-person", "01025161013", "--to-organization", "810418672")
+    assert both.exit_code == 2
+
+
+def test_delegations_add_refuses_invalid_identifiers_and_duplicates(example_pdp):
+    assert error_lines(delegate_example("--to-person", "01039012345")) == [
+        "error: national identity number 01039012345 has invalid check digits"
+    ]
+    assert delegate_example("--to-organization", "810418672").exit_code == 0
+    duplicate = delegate_example("--to-organization", "810418672")
+    assert duplicate.exit_code == 1
+    assert "already holds" in duplicate.stderr
+
+
+def test_revoking_an_unknown_delegation_fails(example_pdp):
+    result = run("delegations", "revoke", "no-such-id", "--by", "02056260016")
+    assert result.exit_code == 1
+    assert error_lines(result) == ["error: no delegation no-such-id"]
