@@ -79,40 +79,52 @@ def _delegation_policy(package: Package) -> dict[str, Any]:
     org_forms = (
         tuple(sorted({f for grant in delegable for f in grant.org_forms})) if limited else ()
     )
-    description = f"Holders of a delegation of {package.name} ({package.urn}) may access it"
-    if org_forms:
-        description += f" for organisations of form {', '.join(org_forms)}"
-    return {
-        "uid": f"delegation:{package.code}:{ACCESS}",
-        "description": description,
-        "effect": "allow",
-        "priority": 0,
-        "targets": {"subject_id": "*", "resource_id": package.urn, "action_id": ACCESS},
-        "rules": {
-            "subject": {DELEGATED_PACKAGES_PATH: {"condition": "AnyIn", "values": [package.urn]}},
-            "resource": _org_form_rule(org_forms),
-            "action": {},
-            "context": {},
-        },
-    }
+    return _allow_policy(
+        uid=f"delegation:{package.code}:{ACCESS}",
+        description=f"Holders of a delegation of {package.name} ({package.urn}) may access it",
+        package_urn=package.urn,
+        action=ACCESS,
+        subject_rule=(DELEGATED_PACKAGES_PATH, package.urn),
+        org_forms=org_forms,
+    )
 
 
 def _grant_policy(catalog: Catalog, grant: Grant, action: str) -> dict[str, Any]:
     role = catalog.role(grant.role)
     package = catalog.package(grant.package)
-    verb = "access" if action == ACCESS else "delegate"
-    description = f"{role.name} ({role.code}) may {verb} {package.name} ({package.urn})"
-    if grant.org_forms:
-        description += f" for organisations of form {', '.join(grant.org_forms)}"
+    return _allow_policy(
+        uid=policy_uid(grant, action),
+        description=f"{role.name} ({role.code}) may {action} {package.name} ({package.urn})",
+        package_urn=package.urn,
+        action=action,
+        subject_rule=(ROLES_PATH, role.code),
+        org_forms=grant.org_forms,
+    )
+
+
+def _allow_policy(
+    *,
+    uid: str,
+    description: str,
+    package_urn: str,
+    action: str,
+    subject_rule: tuple[str, str],
+    org_forms: tuple[str, ...],
+) -> dict[str, Any]:
+    """An allow policy targeting (package, action) for subjects whose attribute at
+    `subject_rule[0]` holds `subject_rule[1]`, limited to `org_forms` if any."""
+    path, value = subject_rule
+    if org_forms:
+        description += f" for organisations of form {', '.join(org_forms)}"
     return {
-        "uid": policy_uid(grant, action),
+        "uid": uid,
         "description": description,
         "effect": "allow",
         "priority": 0,
-        "targets": {"subject_id": "*", "resource_id": package.urn, "action_id": action},
+        "targets": {"subject_id": "*", "resource_id": package_urn, "action_id": action},
         "rules": {
-            "subject": {ROLES_PATH: {"condition": "AnyIn", "values": [role.code]}},
-            "resource": _org_form_rule(grant.org_forms),
+            "subject": {path: {"condition": "AnyIn", "values": [value]}},
+            "resource": _org_form_rule(org_forms),
             "action": {},
             "context": {},
         },

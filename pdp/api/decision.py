@@ -22,7 +22,7 @@ from pdp.catalog import ROLECODE_ATTRIBUTE
 from pdp.compiler import ACTIONS
 from pdp.engine import STATUS_SYNTAX_ERROR, DecisionRequest, RoleClaim
 from pdp.identifiers import InvalidIdentifier, validate_organization_number
-from pdp.subjects import parse_subject_urn
+from pdp.subjects import identifier_field, parse_subject_urn
 
 blp = Blueprint(
     "decision",
@@ -67,16 +67,11 @@ class _ResourceAttributesSchema(Schema):
     class Meta:
         unknown = RAISE
 
-    party = fields.String(
-        required=True, metadata={"description": "organisation number of the party acted for"}
+    party = identifier_field(
+        validate_organization_number,
+        required=True,
+        metadata={"description": "organisation number of the party acted for"},
     )
-
-    @validates("party")
-    def _valid_party(self, value: str, **_: Any) -> None:
-        try:
-            validate_organization_number(value)
-        except InvalidIdentifier as error:
-            raise ValidationError(str(error)) from None
 
 
 class _ResourceSchema(Schema):
