@@ -19,22 +19,28 @@ from py_abac.provider.base import AttributeProvider
 from pdp.compiler import DELEGATED_PACKAGES_PATH, ORG_FORM_PATH, PARTY_PATH, ROLES_PATH
 from pdp.delegations import DelegationStore
 from pdp.register import Register
-from pdp.subjects import parse_subject_urn
+from pdp.subjects import Subject
 
 
 class PipAttributeProvider(AttributeProvider):
     """Roles, delegated packages and organisation form, each read at most once per decision.
 
-    A new provider is made for every decision: it memoises what it read, so the candidate
-    policies of a request share one look-up of each fact.
+    A new provider is made for every decision, for its already checked subject (the one named
+    by the request's `subject.id`). It memoises what it read, so the candidate policies of a
+    request share one look-up of each fact.
     """
 
     def __init__(
-        self, register: Register, delegations: DelegationStore, key_roles: Collection[str]
+        self,
+        register: Register,
+        delegations: DelegationStore,
+        key_roles: Collection[str],
+        subject: Subject,
     ):
         self._register = register
         self._delegations = delegations
         self._key_roles = key_roles
+        self._subject = subject
         self._memo: dict[tuple[str, str], Any] = {}
 
     def get_attribute_value(self, ace: str, attribute_path: str, ctx: EvaluationContext) -> Any:
@@ -47,11 +53,10 @@ class PipAttributeProvider(AttributeProvider):
         party = ctx.get_attribute_value("resource", PARTY_PATH)
         if not isinstance(party, str):
             return None
+        subject = self._subject
         if ace == "subject" and attribute_path == ROLES_PATH:
-            subject = parse_subject_urn(ctx.subject_id)
             return sorted(self._register.roles_held(subject.kind, subject.identifier, party))
         if ace == "subject" and attribute_path == DELEGATED_PACKAGES_PATH:
-            subject = parse_subject_urn(ctx.subject_id)
             return sorted(self._delegations.packages_delegated(subject, party, self._key_roles))
         if ace == "resource" and attribute_path == ORG_FORM_PATH:
             organization = self._register.organization(party)

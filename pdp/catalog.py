@@ -36,7 +36,8 @@ ROLES_FILE = "roles.yaml"
 ORG_FORMS_FILE = "org_forms.yaml"
 PACKAGES_DIR = "packages"
 
-_PACKAGE_URN = re.compile(r"^urn:altinn:accesspackage:[A-Za-z0-9][A-Za-z0-9-]*$")
+_PACKAGE_CODE = r"[A-Za-z0-9][A-Za-z0-9-]*"
+_PACKAGE_URN = re.compile(rf"^{PACKAGE_URN_PREFIX}{_PACKAGE_CODE}$")
 _CCR_ROLE_URN = re.compile(r"^urn:altinn:external-role:ccr:[a-z0-9][a-z0-9-]*$")
 _LEGACY_ROLE_URN = re.compile(r"^urn:altinn:rolecode:[a-zæøå0-9]+$")
 _ROLE_CODE = re.compile(r"^[A-ZÆØÅ0-9]{2,8}$")
@@ -149,6 +150,15 @@ class Catalog:
             claims[(ROLECODE_ATTRIBUTE, role.rolecode_value.casefold())] = role.code
             claims[(CCR_ROLE_ATTRIBUTE, role.ccr_value.casefold())] = role.code
         return claims
+
+
+def package_urn_form(name: str) -> str | None:
+    """A package named by URN (prefix in any case) or bare code, as a URN with the prefix
+    written as published; None when `name` is neither."""
+    code = (
+        name[len(PACKAGE_URN_PREFIX) :] if name.casefold().startswith(PACKAGE_URN_PREFIX) else name
+    )
+    return PACKAGE_URN_PREFIX + code if re.fullmatch(_PACKAGE_CODE, code) else None
 
 
 def canonical_json(value: Any) -> bytes:

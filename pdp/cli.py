@@ -17,6 +17,7 @@ from pdp.config import Settings
 from pdp.delegations import Delegation
 from pdp.errors import PdpError, RegisterImportError, SourceError
 from pdp.identifiers import validate_organization_number
+from pdp.repository import PublishResult
 from pdp.service import Pdp
 from pdp.subjects import ORGANIZATION, PERSON, subject
 
@@ -56,7 +57,7 @@ def init(policy_dir: str | None) -> None:
     """Create the database, then compile and publish the policy source."""
     pdp = _pdp()
     source = catalog.load(policy_dir or pdp.settings.policy_dir)
-    _report_publish(pdp.publish(source, message="pdp init"), len(compiler.compile_catalog(source)))
+    _report_publish(pdp.publish(source, message="pdp init"))
 
 
 @main.command("compile")
@@ -83,12 +84,13 @@ def compile_command(directory: str | None, check: bool, output: str | None, mess
             err=bool(output == "-"),
         )
         return
-    _report_publish(Pdp.from_settings(settings).publish(source, message=message), len(documents))
+    repository = Pdp.from_settings(settings).repository
+    _report_publish(repository.publish(source, documents, message=message))
 
 
-def _report_publish(result: Any, policy_count: int) -> None:
+def _report_publish(result: PublishResult) -> None:
     if result.created:
-        click.echo(f"published policy-set version {result.version} ({policy_count} policies)")
+        click.echo(f"published policy-set version {result.version} ({result.policies} policies)")
     else:
         click.echo(f"policy-set version {result.version} is already active with this content")
 

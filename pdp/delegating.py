@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from pdp.compiler import DELEGATE
 from pdp.delegations import (
     Delegation,
-    DelegationAlreadyRevoked,
     DelegationNotFound,
     DelegationStore,
 )
@@ -60,8 +59,6 @@ class DelegationService:
         delegation = self.store.get(delegation_id)
         if delegation is None:
             raise DelegationNotFound(f"no delegation {delegation_id}")
-        if delegation.revoked_at is not None:
-            raise DelegationAlreadyRevoked(f"delegation {delegation_id} is already revoked")
         if actor.identifier != delegation.delegator:
             self._require_delegate_permit(actor, delegation.party, delegation.package)
         return self.store.revoke(delegation_id, actor.identifier)

@@ -25,6 +25,7 @@ from py_abac.policy import Policy
 from py_abac.request import AccessRequest
 
 from pdp.attributes import PipAttributeProvider
+from pdp.catalog import PACKAGE_URN_PREFIX, package_urn_form
 from pdp.compiler import ACTIONS
 from pdp.delegations import DelegationStore
 from pdp.errors import NoActivePolicySet, RequestSyntaxError
@@ -113,9 +114,9 @@ class Engine:
         self, policy_set: PolicySet, request: DecisionRequest | RequestSyntaxError
     ) -> Result:
         version = policy_set.version
+        if isinstance(request, RequestSyntaxError):
+            return Result(INDETERMINATE, STATUS_SYNTAX_ERROR, str(request), version=version)
         try:
-            if isinstance(request, RequestSyntaxError):
-                raise request
             return self._evaluate(policy_set, request)
         except RequestSyntaxError as error:
             return Result(INDETERMINATE, STATUS_SYNTAX_ERROR, str(error), version=version)
@@ -131,6 +132,11 @@ class Engine:
         subject_attributes = {}
         if request.role_claims is not None:
             subject_attributes["roles"] = _resolve_roles(policy_set, request.role_claims)
+        if package_urn_form(request.package) is None:
+            raise RequestSyntaxError(
+                f"{request.package!r} is neither an access package URN "
+                f"({PACKAGE_URN_PREFIX}<code>) nor a package code"
+            )
         package_urn = policy_set.package_urn(request.package)
         if package_urn is None:
             return Result(
@@ -145,7 +151,7 @@ class Engine:
             context={},
         )
         provider = PipAttributeProvider(
-            self._register, self._delegations, policy_set.catalog.key_roles
+            self._register, self._delegations, policy_set.catalog.key_roles, request.subject
         )
         context = EvaluationContext(access_request, [provider])
         candidates = policy_set.get_for_target(

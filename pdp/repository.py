@@ -26,7 +26,7 @@ from sqlalchemy import Engine, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from pdp import catalog as catalog_module
-from pdp.catalog import PACKAGE_URN_PREFIX, Catalog, canonical_json
+from pdp.catalog import Catalog, canonical_json, package_urn_form
 from pdp.db import active_policy_set, as_utc, policies, policy_set_versions
 from pdp.errors import NoActivePolicySet, PdpError
 
@@ -54,10 +54,12 @@ class VersionInfo:
 
 @dataclass(frozen=True)
 class PublishResult:
-    """The version now active, and whether this publish created it (False: identical content)."""
+    """The version now active, whether this publish created it (False: identical content), and
+    how many policies it holds."""
 
     version: int
     created: bool
+    policies: int
 
 
 class PolicySet(Storage):
@@ -86,8 +88,8 @@ class PolicySet(Storage):
 
     def package_urn(self, name: str) -> str | None:
         """The published URN for a package named by URN or bare code, in any case; else None."""
-        urn = name if name.casefold().startswith(PACKAGE_URN_PREFIX) else PACKAGE_URN_PREFIX + name
-        return self._package_urns.get(urn.casefold())
+        urn = package_urn_form(name)
+        return None if urn is None else self._package_urns.get(urn.casefold())
 
     # py-abac Storage interface -------------------------------------------------------------
 
@@ -170,7 +172,7 @@ class PolicyRepository:
                     .where(active_policy_set.c.id == 1)
                 ).first()
                 if active is not None and active.content_hash == digest:
-                    return PublishResult(active.version, created=False)
+                    return PublishResult(active.version, created=False, policies=len(documents))
                 number = (
                     connection.execute(select(func.max(policy_set_versions.c.number))).scalar() or 0
                 ) + 1
@@ -212,7 +214,7 @@ class PolicyRepository:
             raise PublishConflict(
                 "another publish happened at the same time; nothing was written, try again"
             ) from error
-        return PublishResult(number, created=True)
+        return PublishResult(number, created=True, policies=len(documents))
 
     def active_version(self) -> int | None:
         """The number of the active version, or None before the first publish."""

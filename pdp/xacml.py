@@ -15,13 +15,14 @@ request when the request itself is malformed), which the engine answers Indeterm
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
 
-from pdp.catalog import CCR_ROLE_ATTRIBUTE, PACKAGE_URN_PREFIX, ROLECODE_ATTRIBUTE
+from pdp.catalog import CCR_ROLE_ATTRIBUTE, ROLECODE_ATTRIBUTE
 from pdp.engine import (
     INDETERMINATE,
     STATUS_OK,
@@ -295,8 +296,8 @@ def _categories(request: Mapping[str, Any]) -> list[Category]:
             raise RequestSyntaxError(f"Request.Category[{index}]: missing CategoryId")
         category_id = _SHORTHAND_CATEGORIES.get(entry["CategoryId"], entry["CategoryId"])
         categories.append(Category(category_id, entry.get("Id"), tuple(entry["Attribute"])))
-    ids = [category.id for category in categories if category.id is not None]
-    duplicates = sorted({category_id for category_id in ids if ids.count(category_id) > 1})
+    counts = Counter(category.id for category in categories if category.id is not None)
+    duplicates = sorted(category_id for category_id, count in counts.items() if count > 1)
     if duplicates:
         raise RequestSyntaxError(f"category Id used more than once: {', '.join(duplicates)}")
     return categories
@@ -352,7 +353,7 @@ def _item(subject_category: Category, resource: Category, action: Category) -> I
         request = DecisionRequest(
             subject=_subject(subject_category),
             party=_party(resource),
-            package=_package(resource),
+            package=_single_string(resource, PACKAGE_ATTRIBUTE, "Resource"),
             action=_single_string(action, ACTION_ID_ATTRIBUTE, "Action"),
             role_claims=_role_claims(subject_category),
         )
@@ -393,23 +394,6 @@ def _party(resource: Category) -> str:
         return validate_organization_number(value)
     except InvalidIdentifier as error:
         raise RequestSyntaxError(f"Resource {PARTY_ATTRIBUTE}: {error}") from None
-
-
-def _package(resource: Category) -> str:
-    value = _single_string(resource, PACKAGE_ATTRIBUTE, "Resource")
-    code = (
-        value[len(PACKAGE_URN_PREFIX) :]
-        if value.casefold().startswith(PACKAGE_URN_PREFIX)
-        else value
-    )
-    if not code or not all(
-        character.isascii() and (character.isalnum() or character == "-") for character in code
-    ):
-        raise RequestSyntaxError(
-            f"Resource {PACKAGE_ATTRIBUTE}: {value!r} is neither an access package URN "
-            f"({PACKAGE_URN_PREFIX}<code>) nor a package code"
-        )
-    return value
 
 
 def _role_claims(category: Category) -> tuple[RoleClaim, ...] | None:

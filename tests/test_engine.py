@@ -174,6 +174,12 @@ def test_claimed_roles_are_used_instead_of_the_register(catalog):
     assert register.reads["roles_held"] == 0
 
 
+def test_a_malformed_package_name_is_a_syntax_error_an_unknown_one_not_applicable(catalog):
+    decide = engine(catalog, CountingRegister(["DAGL"])).decide
+    assert decide(request("urn:altinn:resource:x")).status == STATUS_SYNTAX_ERROR
+    assert decide(request("no-such-package")).decision == NOT_APPLICABLE
+
+
 def test_an_unknown_action_is_a_syntax_error(catalog):
     result = engine(catalog, CountingRegister(["DAGL"])).decide(request(action="read"))
     assert (result.decision, result.status) == (INDETERMINATE, STATUS_SYNTAX_ERROR)

@@ -59,14 +59,14 @@ def policy_set(repository, catalog) -> PolicySet:
 
 def test_first_publish_creates_version_1_and_activates_it(repository, catalog):
     assert repository.active_version() is None
-    assert publish(repository, catalog) == PublishResult(version=1, created=True)
+    assert publish(repository, catalog) == PublishResult(version=1, created=True, policies=51)
     assert repository.active_version() == 1
 
 
 def test_publishing_the_active_content_again_changes_nothing(repository, catalog):
     publish(repository, catalog)
     again = catalog_module.load(POLICY_DIR)
-    assert publish(repository, again) == PublishResult(version=1, created=False)
+    assert publish(repository, again) == PublishResult(version=1, created=False, policies=51)
     assert [v.number for v in repository.versions()] == [1]
     assert repository.active_version() == 1
 
@@ -74,14 +74,14 @@ def test_publishing_the_active_content_again_changes_nothing(repository, catalog
 def test_changed_content_creates_version_2_and_activates_it(repository, catalog):
     publish(repository, catalog)
     changed = modified_catalog(name="Programmeringsgrensesnitt (API), endret")
-    assert publish(repository, changed) == PublishResult(version=2, created=True)
+    assert publish(repository, changed) == PublishResult(version=2, created=True, policies=51)
     assert repository.active_version() == 2
 
 
 def test_returning_to_earlier_content_is_a_new_version(repository, catalog):
     publish(repository, catalog)
     publish(repository, modified_catalog(name="Endret"))
-    assert publish(repository, catalog) == PublishResult(version=3, created=True)
+    assert publish(repository, catalog) == PublishResult(version=3, created=True, policies=51)
     assert repository.active_version() == 3
 
 
@@ -154,7 +154,7 @@ def test_publish_that_loses_a_race_writes_nothing(database_url, repository, engi
     finally:
         event.remove(engine, "before_cursor_execute", publish_elsewhere_first)
         other_engine.dispose()
-    assert raced == [PublishResult(version=2, created=True)]
+    assert raced == [PublishResult(version=2, created=True, policies=51)]
     assert [v.number for v in repository.versions()] == [1, 2]
     assert repository.load(2).catalog == theirs
 
@@ -164,7 +164,7 @@ def test_a_catalog_that_grants_nothing_publishes_a_version_with_no_policies(repo
     for package in source["packages/integrasjoner.yaml"]["packages"]:
         package["grants"] = []
     empty = catalog_module.parse(source)
-    assert publish(repository, empty) == PublishResult(version=1, created=True)
+    assert publish(repository, empty) == PublishResult(version=1, created=True, policies=0)
     assert list(repository.load(1).get_all(limit=100, offset=0)) == []
 
 

@@ -237,11 +237,10 @@ class TestMalformedRequests:
         )
         self.assert_syntax_error(client, body, f"Resource has no {PACKAGE_ID}")
 
-    def test_a_package_value_that_is_another_kind_of_urn(self, client, register_facts):
-        body = package_request(
-            register_facts.as_holders["DAGL"], register_facts.as_org, "urn:altinn:resource:x"
-        )
-        self.assert_syntax_error(client, body, "urn:altinn:resource:x")
+    @pytest.mark.parametrize("package", ["urn:altinn:resource:x", "-leading-dash", "a b", ""])
+    def test_a_package_value_that_is_not_a_package_name(self, client, register_facts, package):
+        body = package_request(register_facts.as_holders["DAGL"], register_facts.as_org, package)
+        self.assert_syntax_error(client, body, f"{package!r} is neither an access package URN")
 
     def test_invalid_check_digits_in_the_subject(self, client, register_facts):
         body = package_request("01039012345", register_facts.as_org, API)

@@ -84,6 +84,13 @@ def test_malformed_fields_are_a_400_naming_the_field(client, register_facts, mut
     assert field in response.get_json()["errors"]
 
 
+def test_a_malformed_package_is_a_400_as_in_the_xacml_profile(client, register_facts):
+    request = body(person(register_facts.as_holders["DAGL"]), register_facts.as_org, "urn:x:y")
+    response = client.post(DECISION, json=request)
+    assert response.status_code == 400
+    assert "'urn:x:y' is neither an access package URN" in response.get_json()["message"]
+
+
 def test_an_unknown_role_code_is_a_400(client, register_facts):
     request = body(person(register_facts.stranger), register_facts.as_org, subject__roles=["BOSS"])
     response = client.post(DECISION, json=request)
