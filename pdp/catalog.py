@@ -106,6 +106,13 @@ class Package:
     description: str
     area: str
     grants: tuple[Grant, ...]
+    #: Former URNs of a renamed package; requests and delegations naming one mean this package.
+    aliases: tuple[str, ...] = ()
+
+    @property
+    def delegable(self) -> bool:
+        """Whether any grant of this package lets its holders delegate it."""
+        return any(grant.delegable for grant in self.grants)
 
     @property
     def code(self) -> str:
@@ -236,6 +243,9 @@ class _PackageSchema(Schema):
     name = fields.String(required=True, validate=validate.Length(min=1))
     description = fields.String(required=True, validate=validate.Length(min=1))
     grants = fields.List(fields.Nested(_GrantSchema), required=True)
+    aliases = fields.List(
+        fields.String(validate=_matching(_PACKAGE_URN, "package URN")), load_default=list
+    )
 
 
 class _AreaSchema(Schema):
@@ -386,7 +396,8 @@ def _build_packages(
     areas: list[Area] = []
     packages: list[Package] = []
     area_codes: set[str] = set()
-    # Requests name packages case-insensitively, so URNs must differ by more than case.
+    # Requests name packages case-insensitively, so URNs and aliases must differ by more than
+    # case, and an alias must never name another package.
     package_urns: set[str] = set()
     for name, document in documents.items():
         if document is None:
@@ -399,9 +410,13 @@ def _build_packages(
         for p_index, entry in enumerate(document["packages"]):
             path = f"packages[{p_index}]"
             urn = entry["urn"]
-            if urn.casefold() in package_urns:
-                problems.append(Problem(name, f"{path}.urn", f"duplicate package URN {urn}"))
-            package_urns.add(urn.casefold())
+            for field_path, name_used in [(f"{path}.urn", urn)] + [
+                (f"{path}.aliases[{a_index}]", alias)
+                for a_index, alias in enumerate(entry["aliases"])
+            ]:
+                if name_used.casefold() in package_urns:
+                    problems.append(Problem(name, field_path, f"duplicate package URN {name_used}"))
+                package_urns.add(name_used.casefold())
             grants = _build_grants(name, path, urn, entry["grants"], roles, org_forms, problems)
             packages.append(
                 Package(
@@ -410,6 +425,7 @@ def _build_packages(
                     description=entry["description"],
                     area=area.code,
                     grants=tuple(grants),
+                    aliases=tuple(entry["aliases"]),
                 )
             )
     return areas, packages

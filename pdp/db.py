@@ -1,17 +1,18 @@
 """The database: one SQLAlchemy 2 schema for the policy repository and the register.
 
 SQLite (the embedded default) and PostgreSQL run the same code. Tables are created on first use;
-every write goes through one transaction (`engine.begin()`), so a failed publish or import
-leaves nothing behind.
+every write goes through one transaction, so a failed publish or import leaves nothing behind.
 """
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 
 from sqlalchemy import (
     CheckConstraint,
     Column,
+    Connection,
     DateTime,
     Engine,
     ForeignKey,
@@ -143,15 +144,37 @@ def make_engine(url: str) -> Engine:
     engine = create_engine(url, future=True)
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _configure_sqlite)
+        event.listen(engine, "begin", _begin_sqlite)
     return engine
 
 
+def write_transaction(engine: Engine) -> AbstractContextManager[Connection]:
+    """A transaction that reads and then writes: on SQLite it takes the write lock up front.
+
+    A SQLite transaction that reads and only later writes cannot wait for another writer (its
+    snapshot would be stale) and fails at once with "database is locked". Taking the lock when
+    it begins makes such writers queue behind `busy_timeout` instead. Transactions whose first
+    statement writes don't need this.
+    """
+    return engine.execution_options(**{_IMMEDIATE: True}).begin()
+
+
+_IMMEDIATE = "pdp_sqlite_begin_immediate"
+
+
 def _configure_sqlite(dbapi_connection, _record) -> None:
+    # Transactions are begun by `_begin_sqlite`, not implicitly by the driver.
+    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys = ON")
     cursor.execute("PRAGMA busy_timeout = 10000")
     cursor.execute("PRAGMA journal_mode = WAL")
     cursor.close()
+
+
+def _begin_sqlite(connection: Connection) -> None:
+    immediate = connection.get_execution_options().get(_IMMEDIATE, False)
+    connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
 def as_utc(moment: datetime | None) -> datetime | None:

@@ -22,19 +22,23 @@ from typing import Any
 from py_abac import Policy
 from py_abac.exceptions import PolicyCreateError
 from py_abac.storage.base import Storage
-from sqlalchemy import Engine, func, insert, select, update
+from sqlalchemy import Connection, Engine, Row, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from pdp import catalog as catalog_module
 from pdp.catalog import Catalog, canonical_json, package_urn_form
-from pdp.db import active_policy_set, as_utc, policies, policy_set_versions
+from pdp.db import active_policy_set, as_utc, policies, policy_set_versions, write_transaction
 from pdp.errors import NoActivePolicySet, PdpError
 
 _PATTERN_CHARACTERS = frozenset("*?[")
 
 
-class PublishConflict(PdpError):
-    """Another publish took the same version number first; nothing was written."""
+class VersionConflict(PdpError):
+    """Another publish or activation happened since the change was based; nothing was written."""
+
+
+class UnknownVersion(PdpError):
+    """No policy-set version has this number."""
 
 
 class ImmutablePolicySet(PdpError):
@@ -66,7 +70,8 @@ class PolicySet(Storage):
     """One published version, parsed and indexed; read-only py-abac `Storage`.
 
     Candidates are indexed by (package URN case-folded, action). Requests may name a package in
-    any case, so the index also maps the case-folded URN to the URN as published.
+    any case, or by a former URN (an alias), so the index also maps each case-folded name to the
+    package's URN as published.
     """
 
     def __init__(self, version: int, catalog: Catalog, documents: Sequence[dict[str, Any]]):
@@ -74,7 +79,11 @@ class PolicySet(Storage):
         self.catalog = catalog
         self._by_uid: dict[str, Policy] = {}
         self._by_target: dict[tuple[str, str], tuple[Policy, ...]] = {}
-        self._package_urns: dict[str, str] = {}
+        self._package_urns: dict[str, str] = {
+            name.casefold(): package.urn
+            for package in catalog.packages
+            for name in (package.urn, *package.aliases)
+        }
         grouped: dict[tuple[str, str], list[Policy]] = {}
         for document in documents:
             policy = _load_policy(document)
@@ -83,11 +92,12 @@ class PolicySet(Storage):
             resource_id, action_id = _exact_target(policy)
             self._by_uid[policy.uid] = policy
             grouped.setdefault((resource_id.casefold(), action_id), []).append(policy)
-            self._package_urns[resource_id.casefold()] = resource_id
+            self._package_urns.setdefault(resource_id.casefold(), resource_id)
         self._by_target = {key: tuple(value) for key, value in grouped.items()}
 
     def package_urn(self, name: str) -> str | None:
-        """The published URN for a package named by URN or bare code, in any case; else None."""
+        """The published URN for a package named by URN, former URN or bare code, in any case;
+        else None."""
         urn = package_urn_form(name)
         return None if urn is None else self._package_urns.get(urn.casefold())
 
@@ -143,7 +153,12 @@ def content_hash(catalog: Catalog, documents: Sequence[dict[str, Any]]) -> str:
 
 
 class PolicyRepository:
-    """Versioned policy sets in the database."""
+    """Versioned policy sets in the database.
+
+    Writers may state the version their change was based on (`expected_active`, 0 for "no
+    version yet"); if another publish or activation happened since, they get VersionConflict
+    and nothing is written, so no author silently overwrites another's work.
+    """
 
     def __init__(self, engine: Engine):
         self._engine = engine
@@ -155,6 +170,7 @@ class PolicyRepository:
         *,
         message: str = "",
         author: str = "",
+        expected_active: int | None = None,
     ) -> PublishResult:
         """Store `documents` (compiled from `catalog`) as a new active version, in one transaction.
 
@@ -165,12 +181,8 @@ class PolicyRepository:
         digest = content_hash(catalog, documents)
         now = datetime.now(UTC)
         try:
-            with self._engine.begin() as connection:
-                active = connection.execute(
-                    select(active_policy_set.c.version, policy_set_versions.c.content_hash)
-                    .join(policy_set_versions)
-                    .where(active_policy_set.c.id == 1)
-                ).first()
+            with write_transaction(self._engine) as connection:
+                active = _check_active(connection, expected_active)
                 if active is not None and active.content_hash == digest:
                     return PublishResult(active.version, created=False, policies=len(documents))
                 number = (
@@ -200,21 +212,29 @@ class PolicyRepository:
                             for document in documents
                         ],
                     )
-                if active is None:
-                    connection.execute(
-                        insert(active_policy_set).values(id=1, version=number, activated_at=now)
-                    )
-                else:
-                    connection.execute(
-                        update(active_policy_set)
-                        .where(active_policy_set.c.id == 1)
-                        .values(version=number, activated_at=now)
-                    )
+                _set_active(connection, number, now, first=active is None)
         except IntegrityError as error:
-            raise PublishConflict(
+            raise VersionConflict(
                 "another publish happened at the same time; nothing was written, try again"
             ) from error
         return PublishResult(number, created=True, policies=len(documents))
+
+    def activate(self, number: int, *, expected_active: int | None = None) -> int:
+        """Make an earlier (or later) published version the active one again; returns it.
+
+        Nothing is copied: the version's own compiled policies become active, exactly as they
+        were published.
+        """
+        with write_transaction(self._engine) as connection:
+            active = _check_active(connection, expected_active)
+            exists = connection.execute(
+                select(policy_set_versions.c.number).where(policy_set_versions.c.number == number)
+            ).scalar()
+            if exists is None:
+                raise UnknownVersion(f"policy-set version {number} does not exist")
+            if active is None or active.version != number:
+                _set_active(connection, number, datetime.now(UTC), first=active is None)
+        return number
 
     def active_version(self) -> int | None:
         """The number of the active version, or None before the first publish."""
@@ -237,19 +257,25 @@ class PolicyRepository:
             )
             return [VersionInfo(row[0], as_utc(row[1]), *row[2:]) for row in rows]
 
-    def load(self, number: int) -> PolicySet:
-        """Read one version and build its indexed PolicySet."""
+    def source(self, number: int) -> dict[str, Any]:
+        """The policy source a version was published from (file name -> document)."""
         with self._engine.connect() as connection:
             source = connection.execute(
                 select(policy_set_versions.c.source).where(policy_set_versions.c.number == number)
             ).scalar()
-            if source is None:
-                raise PdpError(f"policy-set version {number} does not exist")
+        if source is None:
+            raise UnknownVersion(f"policy-set version {number} does not exist")
+        return json.loads(source)
+
+    def load(self, number: int) -> PolicySet:
+        """Read one version and build its indexed PolicySet."""
+        source = self.source(number)
+        with self._engine.connect() as connection:
             bodies = connection.execute(
                 select(policies.c.body).where(policies.c.version == number).order_by(policies.c.uid)
             ).scalars()
             documents = [json.loads(body) for body in bodies]
-        return PolicySet(number, catalog_module.parse(json.loads(source)), documents)
+        return PolicySet(number, catalog_module.parse(source), documents)
 
     def load_active(self) -> PolicySet:
         number = self.active_version()
@@ -258,17 +284,55 @@ class PolicyRepository:
         return self.load(number)
 
 
-class ActivePolicySet:
-    """This process's view of the active version, refreshed when another process publishes.
+def _check_active(connection: Connection, expected_active: int | None) -> Row | None:
+    """The active version and its content hash; VersionConflict if it is not the expected one.
 
-    The check costs one indexed query and runs at most every `refresh_seconds`; the reload
-    replaces the whole PolicySet in one assignment.
+    The active row stays locked until the transaction ends (PostgreSQL; SQLite's writer already
+    holds the database), so no other writer can change it between this check and the write.
     """
+    active = connection.execute(
+        select(active_policy_set.c.version, policy_set_versions.c.content_hash)
+        .join(policy_set_versions)
+        .where(active_policy_set.c.id == 1)
+        .with_for_update(of=active_policy_set)
+    ).first()
+    if expected_active is not None:
+        current = 0 if active is None else active.version
+        if current != expected_active:
+            raise VersionConflict(
+                f"the change was based on version {expected_active}, but version {current} is "
+                "active now; nothing was written. Look at the active version and try again"
+            )
+    return active
+
+
+def _set_active(connection: Connection, number: int, now: datetime, *, first: bool) -> None:
+    if first:
+        connection.execute(insert(active_policy_set).values(id=1, version=number, activated_at=now))
+    else:
+        connection.execute(
+            update(active_policy_set)
+            .where(active_policy_set.c.id == 1)
+            .values(version=number, activated_at=now)
+        )
+
+
+class ActivePolicySet:
+    """This process's view of the active version, refreshed when another process publishes or
+    activates one.
+
+    The check costs one indexed query and runs at most every `refresh_seconds`; the switch
+    replaces the whole PolicySet in one assignment. The last few versions stay parsed, so a
+    rollback to one of them switches without reading it again.
+    """
+
+    _KEPT_VERSIONS = 4
 
     def __init__(self, repository: PolicyRepository, refresh_seconds: float):
         self._repository = repository
         self._refresh_seconds = refresh_seconds
         self._current: PolicySet | None = None
+        self._loaded: dict[int, PolicySet] = {}
         self._checked_at = float("-inf")
         self._lock = threading.Lock()
 
@@ -282,6 +346,13 @@ class ActivePolicySet:
             if number is None:
                 raise NoActivePolicySet()
             if self._current is None or self._current.version != number:
-                self._current = self._repository.load(number)
+                self._current = self._parsed(number)
             self._checked_at = time.monotonic()
             return self._current
+
+    def _parsed(self, number: int) -> PolicySet:
+        policy_set = self._loaded.pop(number, None) or self._repository.load(number)
+        self._loaded[number] = policy_set  # most recently used last
+        while len(self._loaded) > self._KEPT_VERSIONS:
+            del self._loaded[next(iter(self._loaded))]
+        return policy_set

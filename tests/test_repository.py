@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import copy
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
 from py_abac import Policy
-from sqlalchemy import event
 
 from pdp import catalog as catalog_module
 from pdp import compiler
@@ -20,8 +21,8 @@ from pdp.repository import (
     ImmutablePolicySet,
     PolicyRepository,
     PolicySet,
-    PublishConflict,
     PublishResult,
+    VersionConflict,
     content_hash,
 )
 from pdp.service import Pdp
@@ -135,28 +136,49 @@ def test_publish_refuses_a_policy_py_abac_cannot_load(repository, catalog):
     assert repository.versions() == []
 
 
-def test_publish_that_loses_a_race_writes_nothing(database_url, repository, engine, catalog):
-    """Another process publishes between this publish's read and its write."""
+def test_concurrent_publishes_based_on_one_version_let_exactly_one_win(
+    database_url, repository, catalog
+):
+    """Eight authors, each on their own connection, publish a different change based on the
+    same version at the same moment: one becomes version 2, seven are told of the conflict, and
+    nothing of theirs is written."""
     publish(repository, catalog)
-    other_engine = make_engine(database_url)
-    other = PolicyRepository(other_engine)
-    mine, theirs = modified_catalog(name="Mine"), modified_catalog(name="Theirs")
-    raced = []
+    engines = [make_engine(database_url) for _ in range(8)]
+    authors = [PolicyRepository(engine) for engine in engines]
+    changes = [modified_catalog(name=f"Change {index}") for index in range(8)]
+    barrier = threading.Barrier(8)
 
-    @event.listens_for(engine, "before_cursor_execute")
-    def publish_elsewhere_first(_conn, _cursor, statement, *_args):
-        if statement.startswith("INSERT INTO policy_set_versions") and not raced:
-            raced.append(publish(other, theirs))
+    def publish_change(index: int) -> PublishResult | Exception:
+        barrier.wait()
+        try:
+            return publish(authors[index], changes[index], expected_active=1)
+        except VersionConflict as conflict:
+            return conflict
 
-    try:
-        with pytest.raises(PublishConflict):
-            publish(repository, mine)
-    finally:
-        event.remove(engine, "before_cursor_execute", publish_elsewhere_first)
-        other_engine.dispose()
-    assert raced == [PublishResult(version=2, created=True, policies=51)]
+    with ThreadPoolExecutor(8) as pool:
+        results = list(pool.map(publish_change, range(8)))
+    for engine in engines:
+        engine.dispose()
+    won = [index for index, result in enumerate(results) if isinstance(result, PublishResult)]
+    assert len(won) == 1, results
+    assert results[won[0]] == PublishResult(version=2, created=True, policies=51)
+    assert sum(isinstance(result, VersionConflict) for result in results) == 7
     assert [v.number for v in repository.versions()] == [1, 2]
-    assert repository.load(2).catalog == theirs
+    assert repository.load(2).catalog == changes[won[0]]
+
+
+def test_publish_based_on_an_older_version_is_refused_and_writes_nothing(repository, catalog):
+    publish(repository, catalog)
+    publish(repository, modified_catalog(name="Theirs"))
+    with pytest.raises(VersionConflict, match="based on version 1, but version 2 is active"):
+        publish(repository, modified_catalog(name="Mine"), expected_active=1)
+    assert [v.number for v in repository.versions()] == [1, 2]
+
+
+def test_the_first_publish_may_state_that_no_version_existed(repository, catalog):
+    assert publish(repository, catalog, expected_active=0).version == 1
+    with pytest.raises(VersionConflict, match="based on version 0, but version 1 is active"):
+        publish(repository, modified_catalog(name="Also first"), expected_active=0)
 
 
 def test_a_catalog_that_grants_nothing_publishes_a_version_with_no_policies(repository):
