@@ -262,9 +262,8 @@ class _PackagesFileSchema(Schema):
         unknown = RAISE
 
     area = fields.Nested(_AreaSchema, required=True)
-    packages = fields.List(
-        fields.Nested(_PackageSchema), required=True, validate=validate.Length(min=1)
-    )
+    # An area may have no packages yet (Altinn has such areas); `packages: []` says so.
+    packages = fields.List(fields.Nested(_PackageSchema), required=True)
 
 
 # --- loading --------------------------------------------------------------------------------
