@@ -10,7 +10,7 @@ form always come from the database.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Iterable
 from typing import Any
 
 from py_abac.context import EvaluationContext
@@ -19,27 +19,34 @@ from py_abac.provider.base import AttributeProvider
 from pdp.compiler import DELEGATED_PACKAGES_PATH, ORG_FORM_PATH, PARTY_PATH, ROLES_PATH
 from pdp.delegations import DelegationStore
 from pdp.register import Register
+from pdp.repository import PolicySet
 from pdp.subjects import Subject
+
+
+def delegated_packages(policy_set: PolicySet, stored: Iterable[str]) -> set[str]:
+    """Delegated packages by their URN in `policy_set`: a delegation made before its package
+    was renamed names a former URN, and still gives the package."""
+    return {policy_set.package_urn(urn) or urn for urn in stored}
 
 
 class PipAttributeProvider(AttributeProvider):
     """Roles, delegated packages and organisation form, each read at most once per decision.
 
     A new provider is made for every decision, for its already checked subject (the one named
-    by the request's `subject.id`). It memoises what it read, so the candidate policies of a
-    request share one look-up of each fact.
+    by the request's `subject.id`) and the policy set deciding it. It memoises what it read, so
+    the candidate policies of a request share one look-up of each fact.
     """
 
     def __init__(
         self,
         register: Register,
         delegations: DelegationStore,
-        key_roles: Collection[str],
+        policy_set: PolicySet,
         subject: Subject,
     ):
         self._register = register
         self._delegations = delegations
-        self._key_roles = key_roles
+        self._policy_set = policy_set
         self._subject = subject
         self._memo: dict[tuple[str, str], Any] = {}
 
@@ -57,7 +64,14 @@ class PipAttributeProvider(AttributeProvider):
         if ace == "subject" and attribute_path == ROLES_PATH:
             return sorted(self._register.roles_held(subject.kind, subject.identifier, party))
         if ace == "subject" and attribute_path == DELEGATED_PACKAGES_PATH:
-            return sorted(self._delegations.packages_delegated(subject, party, self._key_roles))
+            return sorted(
+                delegated_packages(
+                    self._policy_set,
+                    self._delegations.packages_delegated(
+                        subject, party, self._policy_set.catalog.key_roles
+                    ),
+                )
+            )
         if ace == "resource" and attribute_path == ORG_FORM_PATH:
             organization = self._register.organization(party)
             return None if organization is None else organization.org_form

@@ -12,7 +12,7 @@ from typing import Any
 
 import click
 
-from pdp import catalog, compiler, xacml
+from pdp import catalog, compiler, policy_tests, xacml
 from pdp.config import Settings
 from pdp.delegations import Delegation
 from pdp.errors import PdpError, RegisterImportError, SourceError
@@ -93,6 +93,24 @@ def _report_publish(result: PublishResult) -> None:
         click.echo(f"published policy-set version {result.version} ({result.policies} policies)")
     else:
         click.echo(f"policy-set version {result.version} is already active with this content")
+
+
+@main.command("test")
+@click.argument("directory", required=False, type=click.Path(file_okay=False))
+@click.option("-v", "--verbose", is_flag=True, help="Also list the cases that pass.")
+def test_command(directory: str | None, verbose: bool) -> None:
+    """Run the policy tests in DIRECTORY/tests/*.yaml against the source in DIRECTORY."""
+    directory = directory or Settings.from_env().policy_dir
+    outcomes = policy_tests.run(directory)
+    failed = [outcome for outcome in outcomes if not outcome.passed]
+    for outcome in outcomes:
+        if not outcome.passed:
+            click.echo(outcome.report())
+        elif verbose:
+            click.echo(f"ok   {outcome.case.file}: {outcome.case.name}")
+    click.echo(f"{len(outcomes) - len(failed)} passed, {len(failed)} failed ({directory})")
+    if failed:
+        raise SystemExit(1)
 
 
 @main.command()

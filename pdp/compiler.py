@@ -22,10 +22,14 @@ ACCESS = "access"
 DELEGATE = "delegate"
 ACTIONS = (ACCESS, DELEGATE)
 
-ROLES_PATH = "$.roles"
-DELEGATED_PACKAGES_PATH = "$.delegated_packages"
-ORG_FORM_PATH = "$.org_form"
-PARTY_PATH = "$.party"
+ROLES_ATTRIBUTE = "roles"
+DELEGATED_PACKAGES_ATTRIBUTE = "delegated_packages"
+ORG_FORM_ATTRIBUTE = "org_form"
+PARTY_ATTRIBUTE = "party"
+ROLES_PATH = f"$.{ROLES_ATTRIBUTE}"
+DELEGATED_PACKAGES_PATH = f"$.{DELEGATED_PACKAGES_ATTRIBUTE}"
+ORG_FORM_PATH = f"$.{ORG_FORM_ATTRIBUTE}"
+PARTY_PATH = f"$.{PARTY_ATTRIBUTE}"
 
 
 def compile_catalog(catalog: Catalog) -> list[dict[str, Any]]:

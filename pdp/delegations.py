@@ -147,6 +147,12 @@ class DelegationStore:
             raise DelegationNotFound(f"no delegation {delegation_id}")
         raise DelegationAlreadyRevoked(f"delegation {delegation_id} is already revoked")
 
+    def active(self) -> list[Delegation]:
+        """Every delegation not revoked (for whole-register analyses)."""
+        with self._engine.connect() as connection:
+            rows = connection.execute(select(delegations).where(delegations.c.revoked_at.is_(None)))
+            return [_delegation(row._mapping) for row in rows]
+
     def packages_delegated(
         self, subject: Subject, party: str, key_roles: Collection[str]
     ) -> frozenset[str]:

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 
 from py_abac.context import EvaluationContext
 from py_abac.policy import Policy
+from py_abac.provider.base import AttributeProvider
 from py_abac.request import AccessRequest
 
 from pdp.attributes import PipAttributeProvider
@@ -39,6 +40,7 @@ PERMIT = "Permit"
 DENY = "Deny"
 NOT_APPLICABLE = "NotApplicable"
 INDETERMINATE = "Indeterminate"
+DECISIONS = (PERMIT, DENY, NOT_APPLICABLE, INDETERMINATE)
 
 STATUS_OK = "urn:oasis:names:tc:xacml:1.0:status:ok"
 STATUS_SYNTAX_ERROR = "urn:oasis:names:tc:xacml:1.0:status:syntax-error"
@@ -151,19 +153,28 @@ class Engine:
             context={},
         )
         provider = PipAttributeProvider(
-            self._register, self._delegations, policy_set.catalog.key_roles, request.subject
+            self._register, self._delegations, policy_set, request.subject
         )
-        context = EvaluationContext(access_request, [provider])
-        candidates = policy_set.get_for_target(
-            context.subject_id, context.resource_id, context.action_id
-        )
-        fitting = [policy for policy in candidates if policy.fits(context)]
-        denying = tuple(policy for policy in fitting if not policy.is_allowed)
-        if denying:
-            return Result(DENY, policies=denying, version=policy_set.version)
-        if fitting:
-            return Result(PERMIT, policies=tuple(fitting), version=policy_set.version)
-        return Result(NOT_APPLICABLE, version=policy_set.version)
+        return evaluate(policy_set, access_request, [provider])
+
+
+def evaluate(
+    policy_set: PolicySet, request: AccessRequest, providers: Sequence[AttributeProvider]
+) -> Result:
+    """Decide a py-abac request naming a published package URN: its candidate policies are
+    evaluated, with attributes the request lacks asked of `providers`, and combined
+    deny-overrides."""
+    context = EvaluationContext(request, providers)
+    candidates = policy_set.get_for_target(
+        context.subject_id, context.resource_id, context.action_id
+    )
+    fitting = [policy for policy in candidates if policy.fits(context)]
+    denying = tuple(policy for policy in fitting if not policy.is_allowed)
+    if denying:
+        return Result(DENY, policies=denying, version=policy_set.version)
+    if fitting:
+        return Result(PERMIT, policies=tuple(fitting), version=policy_set.version)
+    return Result(NOT_APPLICABLE, version=policy_set.version)
 
 
 def _resolve_roles(policy_set: PolicySet, claims: Sequence[RoleClaim]) -> list[str]:

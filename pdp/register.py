@@ -25,7 +25,7 @@ from pdp.catalog import Catalog
 from pdp.db import organizations, role_assignments
 from pdp.errors import Problem, RegisterImportError, problems_from_messages
 from pdp.identifiers import validate_organization_number
-from pdp.subjects import ORGANIZATION, PERSON, OneSubjectSchema, identifier_field
+from pdp.subjects import ORGANIZATION, PERSON, OneSubjectSchema, Subject, identifier_field
 
 #: Rows per statement when writing or deleting in bulk (keeps IN lists within driver limits).
 _CHUNK = 500
@@ -63,6 +63,15 @@ class Organization:
     organization_number: str
     name: str
     org_form: str
+
+
+@dataclass(frozen=True)
+class RoleAssignment:
+    """`holder` holds ER role `role` in organisation `organization`."""
+
+    holder: Subject
+    organization: str
+    role: str
 
 
 class Register:
@@ -130,6 +139,30 @@ class Register:
                 select(organizations).where(organizations.c.organization_number == number)
             ).first()
         return None if row is None else Organization(*row)
+
+    def org_forms(self) -> dict[str, str]:
+        """Every organisation's form, by organisation number (for whole-register analyses)."""
+        with self._engine.connect() as connection:
+            rows = connection.execute(
+                select(organizations.c.organization_number, organizations.c.org_form)
+            )
+            return {number: form for number, form in rows}
+
+    def assignments(self) -> list[RoleAssignment]:
+        """Every role assignment in the register (for whole-register analyses)."""
+        with self._engine.connect() as connection:
+            rows = connection.execute(
+                select(
+                    role_assignments.c.holder_kind,
+                    role_assignments.c.holder_id,
+                    role_assignments.c.organization_number,
+                    role_assignments.c.role_code,
+                )
+            )
+            return [
+                RoleAssignment(Subject(kind, holder), organization, role)
+                for kind, holder, organization, role in rows
+            ]
 
     @staticmethod
     def _validate(document: Any, catalog: Catalog) -> list[dict[str, Any]]:

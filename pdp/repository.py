@@ -75,6 +75,7 @@ class PolicySet(Storage):
     """
 
     def __init__(self, version: int, catalog: Catalog, documents: Sequence[dict[str, Any]]):
+        #: The version number; 0 for a policy set not published (yet).
         self.version = version
         self.catalog = catalog
         self._by_uid: dict[str, Policy] = {}
@@ -94,6 +95,10 @@ class PolicySet(Storage):
             grouped.setdefault((resource_id.casefold(), action_id), []).append(policy)
             self._package_urns.setdefault(resource_id.casefold(), resource_id)
         self._by_target = {key: tuple(value) for key, value in grouped.items()}
+        #: Every (package URN, action) that some policy targets, sorted.
+        self.targets: tuple[tuple[str, str], ...] = tuple(
+            sorted({(self._package_urns[urn], action) for urn, action in grouped})
+        )
 
     def package_urn(self, name: str) -> str | None:
         """The published URN for a package named by URN, former URN or bare code, in any case;

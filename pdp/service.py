@@ -12,9 +12,21 @@ from pdp.config import Settings
 from pdp.db import create_schema, make_engine
 from pdp.delegating import DelegationService
 from pdp.delegations import DelegationStore
+from pdp.diff import SourceDiff, diff
 from pdp.engine import Engine
+from pdp.errors import NoActivePolicySet
+from pdp.impact import Impact, impact
 from pdp.register import Register
-from pdp.repository import ActivePolicySet, PolicyRepository, PublishResult
+from pdp.repository import ActivePolicySet, PolicyRepository, PolicySet, PublishResult
+
+
+@dataclass(frozen=True)
+class Preview:
+    """A proposed policy source against the active version (None: nothing published yet)."""
+
+    base_version: int | None
+    source: SourceDiff
+    impact: Impact
 
 
 @dataclass(frozen=True)
@@ -44,10 +56,42 @@ class Pdp:
             settings, database, repository, register, delegations, policy_sets, engine, delegating
         )
 
-    def publish(self, catalog: Catalog, *, message: str = "", author: str = "") -> PublishResult:
-        """Compile `catalog` and publish it as the active version (a no-op if already active)."""
+    def publish(
+        self,
+        catalog: Catalog,
+        *,
+        message: str = "",
+        author: str = "",
+        expected_active: int | None = None,
+    ) -> PublishResult:
+        """Compile `catalog` and publish it as the active version (a no-op if already active);
+        VersionConflict if `expected_active` is given and another version is active."""
         return self.repository.publish(
-            catalog, compiler.compile_catalog(catalog), message=message, author=author
+            catalog,
+            compiler.compile_catalog(catalog),
+            message=message,
+            author=author,
+            expected_active=expected_active,
+        )
+
+    def preview(self, catalog: Catalog) -> Preview:
+        """What publishing `catalog` would change, against the active version and the register;
+        nothing is written."""
+        proposed = PolicySet(0, catalog, compiler.compile_catalog(catalog))
+        try:
+            active = self.policy_sets.current()
+        except NoActivePolicySet:
+            active = None
+        return Preview(
+            base_version=active.version if active else None,
+            source=diff(active.catalog if active else None, catalog),
+            impact=impact(
+                active,
+                proposed,
+                self.register.assignments(),
+                self.delegations.active(),
+                self.register.org_forms(),
+            ),
         )
 
     def close(self) -> None:

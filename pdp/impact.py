@@ -1,0 +1,198 @@
+"""Who would gain or lose which package for which party if a policy set replaced the active one.
+
+Before a rule change reaches thousands of organisations, its author should see whom it
+touches. This evaluates both policy sets with py-abac, exactly as decisions are made, for every
+subject the register and the delegations make relevant: each role holder for their
+organisation, each delegation recipient for its party, and each person holding a key role in
+an organisation that received a delegation.
+
+Decisions depend only on the subject's roles for the party, the packages delegated to them
+there, and the party's organisation form, so subjects are grouped by those facts and each
+distinct group is evaluated once per policy set: the work grows with the variety of the
+register, not its size.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from py_abac.request import AccessRequest
+
+from pdp.attributes import delegated_packages
+from pdp.compiler import (
+    DELEGATED_PACKAGES_ATTRIBUTE,
+    ORG_FORM_ATTRIBUTE,
+    PARTY_ATTRIBUTE,
+    ROLES_ATTRIBUTE,
+)
+from pdp.delegations import Delegation
+from pdp.engine import PERMIT, evaluate
+from pdp.register import RoleAssignment
+from pdp.repository import PolicySet
+from pdp.subjects import ORGANIZATION, PERSON, Subject
+
+GAINED = "gained"
+LOST = "lost"
+
+#: Compiled policies never look at the subject's id; the evaluation of a group of subjects
+#: therefore names none of them.
+_ANY_SUBJECT = "urn:pdp:impact:any-subject"
+_ANY_PARTY = "urn:pdp:impact:any-party"
+
+
+@dataclass(frozen=True, order=True)
+class AccessChange:
+    """`subject` gains or loses permission to do `action` with `package` for `party`."""
+
+    subject_urn: str
+    party: str
+    package: str
+    action: str
+    change: str
+
+
+@dataclass(frozen=True)
+class Impact:
+    """Every access change, sorted by subject, party, package and action."""
+
+    changes: tuple[AccessChange, ...]
+
+    @property
+    def gained(self) -> int:
+        return sum(change.change == GAINED for change in self.changes)
+
+    @property
+    def lost(self) -> int:
+        return len(self.changes) - self.gained
+
+    @property
+    def subjects(self) -> int:
+        return len({change.subject_urn for change in self.changes})
+
+    @property
+    def parties(self) -> int:
+        return len({change.party for change in self.changes})
+
+    def by_package(self) -> dict[str, dict[str, int]]:
+        """Per package: how many (subject, party, action) permissions are gained and lost."""
+        counts = Counter((change.package, change.change) for change in self.changes)
+        packages = sorted({package for package, _ in counts})
+        return {
+            package: {GAINED: counts[(package, GAINED)], LOST: counts[(package, LOST)]}
+            for package in packages
+        }
+
+
+@dataclass(frozen=True)
+class _Facts:
+    """What a decision for one subject and party depends on."""
+
+    roles: frozenset[str]
+    delegated: frozenset[str]
+    org_form: str | None
+
+
+def impact(
+    old: PolicySet | None,
+    new: PolicySet,
+    assignments: Iterable[RoleAssignment],
+    delegations: Iterable[Delegation],
+    org_forms: dict[str, str],
+) -> Impact:
+    """The access changes from `old` (None: nothing in force) to `new` for the register
+    described by `assignments`, the active `delegations` and the parties' `org_forms`.
+
+    Packages are compared by their URN in `new`, so a renamed package is the same package.
+    """
+    assignments, delegations = list(assignments), list(delegations)
+    facts_new = _facts(new, assignments, delegations, org_forms)
+    facts_old = _facts(old, assignments, delegations, org_forms) if old else {}
+    permitted_new = _Evaluator(new)
+    permitted_old = _Evaluator(old) if old else None
+    changes: list[AccessChange] = []
+    for subject, party in sorted(facts_new.keys() | facts_old.keys(), key=_pair_order):
+        after = permitted_new(facts_new.get((subject, party)))
+        before: frozenset[tuple[str, str]] = frozenset()
+        if permitted_old is not None:
+            before = frozenset(
+                (new.package_urn(package) or package, action)
+                for package, action in permitted_old(facts_old.get((subject, party)))
+            )
+        changes += [
+            AccessChange(subject.urn, party, package, action, change)
+            for change, targets in ((GAINED, after - before), (LOST, before - after))
+            for package, action in targets
+        ]
+    return Impact(tuple(sorted(changes)))
+
+
+def _pair_order(pair: tuple[Subject, str]) -> tuple[str, str]:
+    return pair[0].urn, pair[1]
+
+
+def _facts(
+    policy_set: PolicySet,
+    assignments: list[RoleAssignment],
+    delegations: list[Delegation],
+    org_forms: dict[str, str],
+) -> dict[tuple[Subject, str], _Facts]:
+    """The facts of every (subject, party) the register makes relevant, as the PIP would
+    read them under `policy_set` (whose key roles and package names apply)."""
+    roles: dict[tuple[Subject, str], set[str]] = {}
+    key_holders: dict[str, set[Subject]] = {}
+    key_roles = policy_set.catalog.key_roles
+    for assignment in assignments:
+        roles.setdefault((assignment.holder, assignment.organization), set()).add(assignment.role)
+        if assignment.role in key_roles and assignment.holder.kind == PERSON:
+            key_holders.setdefault(assignment.organization, set()).add(assignment.holder)
+    delegated: dict[tuple[Subject, str], set[str]] = {}
+    for delegation in delegations:
+        packages = delegated_packages(policy_set, [delegation.package])
+        receivers = {delegation.recipient}
+        if delegation.recipient.kind == ORGANIZATION:
+            receivers |= key_holders.get(delegation.recipient.identifier, set())
+        for receiver in receivers:
+            delegated.setdefault((receiver, delegation.party), set()).update(packages)
+    return {
+        pair: _Facts(
+            frozenset(roles.get(pair, ())),
+            frozenset(delegated.get(pair, ())),
+            org_forms.get(pair[1]),
+        )
+        for pair in roles.keys() | delegated.keys()
+    }
+
+
+class _Evaluator:
+    """The (package, action) pairs a policy set permits for given facts, each facts once."""
+
+    def __init__(self, policy_set: PolicySet):
+        self._policy_set = policy_set
+        self._permitted: dict[_Facts | None, frozenset[tuple[str, str]]] = {None: frozenset()}
+
+    def __call__(self, facts: _Facts | None) -> frozenset[tuple[str, str]]:
+        if facts not in self._permitted:
+            self._permitted[facts] = frozenset(
+                target for target in self._policy_set.targets if self._permits(facts, *target)
+            )
+        return self._permitted[facts]
+
+    def _permits(self, facts: _Facts, package: str, action: str) -> bool:
+        resource = {PARTY_ATTRIBUTE: _ANY_PARTY}
+        if facts.org_form is not None:
+            resource[ORG_FORM_ATTRIBUTE] = facts.org_form
+        request = AccessRequest(
+            subject={
+                "id": _ANY_SUBJECT,
+                "attributes": {
+                    ROLES_ATTRIBUTE: sorted(facts.roles),
+                    DELEGATED_PACKAGES_ATTRIBUTE: sorted(facts.delegated),
+                },
+            },
+            resource={"id": package, "attributes": resource},
+            action={"id": action, "attributes": {}},
+            context={},
+        )
+        return evaluate(self._policy_set, request, []).decision == PERMIT

@@ -1,0 +1,207 @@
+"""Policy tests: decision cases that policy authors write next to their policy source.
+
+Like `opa test` or Cedar's `run-tests`, but for a PDP whose facts live in a register: each test
+file under `<policy dir>/tests/*.yaml` brings a small register, optional delegations, and cases
+(a request and the decision expected, optionally the deciding policy ids). Every file runs in
+its own in-memory database against the source as it is on disk, compiled exactly as `pdp
+compile` would compile it, so a test proves what a publish would do before it is made.
+
+    description: Integrasjoner
+    register: {organizations: [{organization_number: "910459880", name: ..., org_form: AS,
+                                roles: [{code: DAGL, person: "02056260016"}]}]}
+    delegations:
+      - {party: "910459880", package: maskinlesbarehendelser, delegator: "02056260016",
+         person: "01025161013"}
+    cases:
+      - name: Daglig leder may use the API package
+        person: "02056260016"
+        party: "910459880"
+        package: urn:altinn:accesspackage:programmeringsgrensesnitt
+        action: access            # default
+        expect: Permit
+        policies: [grant:programmeringsgrensesnitt:DAGL:access]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from marshmallow import RAISE, Schema, ValidationError, fields, validate
+
+from pdp import catalog as catalog_module
+from pdp.catalog import ROLECODE_ATTRIBUTE, Catalog
+from pdp.compiler import ACCESS, ACTIONS, compile_catalog
+from pdp.config import Settings
+from pdp.engine import DECISIONS, DecisionRequest, Result, RoleClaim
+from pdp.errors import PdpError, Problem, RegisterImportError, SourceError, problems_from_messages
+from pdp.identifiers import validate_national_identity_number, validate_organization_number
+from pdp.service import Pdp
+from pdp.subjects import OneSubjectSchema, Subject, identifier_field, subject_of
+
+TESTS_DIR = "tests"
+
+
+class _DelegationSchema(OneSubjectSchema):
+    party = identifier_field(validate_organization_number, required=True)
+    package = fields.String(required=True, validate=validate.Length(min=1))
+    delegator = identifier_field(validate_national_identity_number, required=True)
+
+
+class _CaseSchema(OneSubjectSchema):
+    name = fields.String(required=True, validate=validate.Length(min=1))
+    party = identifier_field(validate_organization_number, required=True)
+    package = fields.String(required=True, validate=validate.Length(min=1))
+    action = fields.String(load_default=ACCESS, validate=validate.OneOf(ACTIONS))
+    roles = fields.List(fields.String(validate=validate.Length(min=1)))
+    expect = fields.String(required=True, validate=validate.OneOf(DECISIONS))
+    policies = fields.List(fields.String())
+
+
+class _TestFileSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    description = fields.String(load_default="")
+    register = fields.Dict(load_default=lambda: {"organizations": []})
+    delegations = fields.List(fields.Nested(_DelegationSchema), load_default=list)
+    cases = fields.List(fields.Nested(_CaseSchema), required=True, validate=validate.Length(min=1))
+
+
+@dataclass(frozen=True)
+class Case:
+    """One expectation: `subject` asking for `action` on `package` for `party`."""
+
+    file: str
+    name: str
+    subject: Subject
+    party: str
+    package: str
+    action: str
+    roles: tuple[str, ...] | None
+    expect: str
+    policies: frozenset[str] | None
+
+    def describe(self) -> str:
+        stated = f" stating roles {', '.join(self.roles)}" if self.roles is not None else ""
+        return f"{self.subject.urn}{stated} -> {self.action} {self.package} for {self.party}"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """A case and what the PDP actually answered."""
+
+    case: Case
+    result: Result
+
+    @property
+    def actual_policies(self) -> frozenset[str]:
+        return frozenset(policy.uid for policy in self.result.policies)
+
+    @property
+    def passed(self) -> bool:
+        if self.result.decision != self.case.expect:
+            return False
+        return self.case.policies is None or self.case.policies == self.actual_policies
+
+    def report(self) -> str:
+        """What a failing case prints: the request, what was expected, what came."""
+        expected, actual = self.case.expect, self.result.decision
+        if self.case.policies is not None:
+            expected += f" by {', '.join(sorted(self.case.policies)) or 'no policy'}"
+            actual += f" by {', '.join(sorted(self.actual_policies)) or 'no policy'}"
+        if self.result.message:
+            actual += f" ({self.result.message})"
+        return (
+            f"FAIL {self.case.file}: {self.case.name}\n"
+            f"  request:  {self.case.describe()}\n"
+            f"  expected: {expected}\n"
+            f"  actual:   {actual}"
+        )
+
+
+def run(directory: str | Path) -> list[Outcome]:
+    """Run every test file of the policy source in `directory`, in file order.
+
+    Raises SourceError if the source or a test file is malformed (nothing is run then), and
+    PdpError if there are no test files: a policy source without tests proves nothing.
+    """
+    root = Path(directory)
+    catalog = catalog_module.load(root)
+    files = sorted((root / TESTS_DIR).glob("*.yaml"))
+    if not files:
+        raise PdpError(f"no test files in {root / TESTS_DIR} (write *.yaml files there)")
+    documents = compile_catalog(catalog)
+    loaded = [_read(path, root) for path in files]
+    outcomes: list[Outcome] = []
+    for name, test_file in loaded:
+        outcomes += _run_file(name, test_file, catalog, documents)
+    return outcomes
+
+
+def _read(path: Path, root: Path) -> tuple[str, dict[str, Any]]:
+    name = path.relative_to(root).as_posix()
+    try:
+        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as error:
+        raise SourceError([Problem(name, "", f"not valid YAML: {error}")]) from None
+    if not isinstance(document, dict):
+        raise SourceError([Problem(name, "", "must be a mapping at the top level")])
+    try:
+        return name, _TestFileSchema().load(document)
+    except ValidationError as error:
+        raise SourceError(list(problems_from_messages(name, error.messages))) from None
+
+
+def _run_file(
+    name: str, test_file: dict[str, Any], catalog: Catalog, documents: Sequence[dict[str, Any]]
+) -> list[Outcome]:
+    """A fresh in-memory PDP with this file's facts, and every case decided by it."""
+    pdp = Pdp.from_settings(Settings(database_url="sqlite://", policy_refresh_seconds=3600))
+    try:
+        pdp.repository.publish(catalog, documents, message=f"pdp test {name}")
+        try:
+            pdp.register.import_document(test_file["register"], catalog)
+        except RegisterImportError as error:
+            raise SourceError(
+                [Problem(name, _join("register", p.path), p.problem) for p in error.problems]
+            ) from None
+        for index, entry in enumerate(test_file["delegations"]):
+            package = pdp.policy_sets.current().package_urn(entry["package"])
+            if package is None:
+                path = f"delegations[{index}].package"
+                raise SourceError([Problem(name, path, f"unknown package {entry['package']!r}")])
+            pdp.delegations.add(entry["party"], package, entry["delegator"], subject_of(entry))
+        cases = [_case(name, entry) for entry in test_file["cases"]]
+        results = pdp.engine.decide_all([_request(case) for case in cases])
+        return [Outcome(case, result) for case, result in zip(cases, results, strict=True)]
+    finally:
+        pdp.close()
+
+
+def _case(file: str, entry: dict[str, Any]) -> Case:
+    return Case(
+        file=file,
+        name=entry["name"],
+        subject=subject_of(entry),
+        party=entry["party"],
+        package=entry["package"],
+        action=entry["action"],
+        roles=tuple(entry["roles"]) if "roles" in entry else None,
+        expect=entry["expect"],
+        policies=frozenset(entry["policies"]) if "policies" in entry else None,
+    )
+
+
+def _request(case: Case) -> DecisionRequest:
+    claims = None
+    if case.roles is not None:
+        claims = tuple(RoleClaim(ROLECODE_ATTRIBUTE, code) for code in case.roles)
+    return DecisionRequest(case.subject, case.party, case.package, case.action, claims)
+
+
+def _join(prefix: str, path: str) -> str:
+    return f"{prefix}.{path}" if path else prefix
