@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from py_abac.context import EvaluationContext
 from py_abac.policy import Policy
@@ -80,6 +80,9 @@ class Result:
     message: str | None = None
     policies: tuple[Policy, ...] = field(default=())
     version: int | None = None
+    #: The package's URN in the deciding version, when it names a known package (a request
+    #: may have named it by a former URN, by code, or in another case).
+    package: str | None = None
 
 
 class Engine:
@@ -155,7 +158,7 @@ class Engine:
         provider = PipAttributeProvider(
             self._register, self._delegations, policy_set, request.subject
         )
-        return evaluate(policy_set, access_request, [provider])
+        return replace(evaluate(policy_set, access_request, [provider]), package=package_urn)
 
 
 def evaluate(

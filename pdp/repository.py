@@ -355,6 +355,10 @@ class ActivePolicySet:
             self._checked_at = time.monotonic()
             return self._current
 
+    def refresh_now(self) -> None:
+        """Check the active version before the next decision (this process just changed it)."""
+        self._checked_at = float("-inf")
+
     def _parsed(self, number: int) -> PolicySet:
         policy_set = self._loaded.pop(number, None) or self._repository.load(number)
         self._loaded[number] = policy_set  # most recently used last

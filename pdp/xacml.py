@@ -22,7 +22,7 @@ from typing import Any
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
 
-from pdp.catalog import CCR_ROLE_ATTRIBUTE, ROLECODE_ATTRIBUTE
+from pdp.catalog import CCR_ROLE_ATTRIBUTE, ROLECODE_ATTRIBUTE, package_urn_form
 from pdp.engine import (
     INDETERMINATE,
     STATUS_OK,
@@ -44,6 +44,8 @@ from pdp.subjects import (
 
 ACTION_ID_ATTRIBUTE = "urn:oasis:names:tc:xacml:1.0:action:action-id"
 PACKAGE_ATTRIBUTE = "urn:altinn:accesspackage"
+#: Advice on a result whose request named a package by a former URN: the URN it has now.
+PACKAGE_RENAMED_ADVICE = "urn:pdp:advice:package-renamed"
 PARTY_ATTRIBUTE = ORGANIZATION_ATTRIBUTE
 
 SUBJECT_CATEGORY = "urn:oasis:names:tc:xacml:1.0:subject-category:access-subject"
@@ -51,7 +53,8 @@ RESOURCE_CATEGORY = "urn:oasis:names:tc:xacml:3.0:attribute-category:resource"
 ACTION_CATEGORY = "urn:oasis:names:tc:xacml:3.0:attribute-category:action"
 ENVIRONMENT_CATEGORY = "urn:oasis:names:tc:xacml:3.0:attribute-category:environment"
 
-STRING_TYPES = frozenset({"http://www.w3.org/2001/XMLSchema#string", "xs:string", "string"})
+XML_STRING = "http://www.w3.org/2001/XMLSchema#string"
+STRING_TYPES = frozenset({XML_STRING, "xs:string", "string"})
 
 #: Shorthand category members of `Request`, and the category each stands for.
 _SHORTHAND_CATEGORIES = {
@@ -227,7 +230,32 @@ def render(parsed: ParsedRequest, results: Sequence[Result]) -> dict[str, Any]:
     return {
         "Response": [
             _render_result(result, item.echoed, parsed.return_policy_ids)
+            | _renamed_package_advice(item, result)
             for item, result in zip(parsed.items, results, strict=True)
+        ]
+    }
+
+
+def _renamed_package_advice(item: Item, result: Result) -> dict[str, Any]:
+    """Advice naming the package's current URN when the request used a former one."""
+    if result.package is None or not isinstance(item.request, DecisionRequest):
+        return {}
+    named = package_urn_form(item.request.package)
+    if named is None or named.casefold() == result.package.casefold():
+        return {}
+    return {
+        "AssociatedAdvice": [
+            {
+                "Id": PACKAGE_RENAMED_ADVICE,
+                "AttributeAssignment": [
+                    {
+                        "AttributeId": PACKAGE_ATTRIBUTE,
+                        "Category": RESOURCE_CATEGORY,
+                        "DataType": XML_STRING,
+                        "Value": result.package,
+                    }
+                ],
+            }
         ]
     }
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from flask import Flask
 from flask_smorest import Api
 
-from pdp.api import authorize, decision, delegations, errors, health
+from pdp.api import authorize, catalog, decision, delegations, errors, health, policy_sets
 from pdp.config import Settings
 from pdp.service import Pdp
 
@@ -30,7 +30,14 @@ def create_app(settings: Settings | None = None) -> Flask:
     )
     app.extensions["pdp"] = Pdp.from_settings(settings)
     api = Api(app)
-    for blueprint in (authorize.blp, decision.blp, delegations.blp, health.blp):
+    for blueprint in (
+        authorize.blp,
+        decision.blp,
+        delegations.blp,
+        policy_sets.blp,
+        catalog.blp,
+        health.blp,
+    ):
         api.register_blueprint(blueprint)
     errors.register(app)
     return app

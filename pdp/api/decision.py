@@ -117,6 +117,9 @@ class DecisionResponseSchema(Schema):
     message = fields.String()
     policies = fields.List(fields.Nested(_PolicySchema))
     version = fields.Integer(allow_none=True, metadata={"description": "policy-set version"})
+    package = fields.String(
+        metadata={"description": "the package's current URN (the request may name a former one)"}
+    )
 
 
 @blp.route("/decision", methods=["POST"])
@@ -152,6 +155,8 @@ def decide():
         ],
         "version": result.version,
     }
+    if result.package:
+        answer["package"] = result.package
     if result.message:
         answer["message"] = result.message
     return answer
