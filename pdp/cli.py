@@ -6,19 +6,21 @@ Errors are printed as `error: ...` lines and exit with status 1.
 
 from __future__ import annotations
 
+import getpass
 import json
 import sys
 from typing import Any
 
 import click
 
-from pdp import catalog, compiler, policy_tests, xacml
+from pdp import catalog, compiler, grants_table, policy_tests, xacml
 from pdp.config import Settings
 from pdp.delegations import Delegation
 from pdp.errors import PdpError, RegisterImportError, SourceError
 from pdp.identifiers import validate_organization_number
+from pdp.impact import GAINED
 from pdp.repository import PublishResult
-from pdp.service import Pdp
+from pdp.service import Pdp, Preview
 from pdp.subjects import ORGANIZATION, PERSON, subject
 
 
@@ -57,7 +59,7 @@ def init(policy_dir: str | None) -> None:
     """Create the database, then compile and publish the policy source."""
     pdp = _pdp()
     source = catalog.load(policy_dir or pdp.settings.policy_dir)
-    _report_publish(pdp.publish(source, message="pdp init"))
+    _report_publish(pdp.publish(source, message="pdp init", author=getpass.getuser()))
 
 
 @main.command("compile")
@@ -69,7 +71,21 @@ def init(policy_dir: str | None) -> None:
     help="Also write the compiled py-abac policies as JSON to this file (- for stdout).",
 )
 @click.option("--message", default="", help="Why this version is published.")
-def compile_command(directory: str | None, check: bool, output: str | None, message: str) -> None:
+@click.option("--author", default=getpass.getuser, help="Who publishes [default: login name].")
+@click.option(
+    "--base",
+    type=int,
+    default=None,
+    help="Refuse unless this version is still the active one (0: none yet).",
+)
+def compile_command(
+    directory: str | None,
+    check: bool,
+    output: str | None,
+    message: str,
+    author: str,
+    base: int | None,
+) -> None:
     """Validate and compile a policy source, then publish it as a new version."""
     settings = Settings.from_env()
     source = catalog.load(directory or settings.policy_dir)
@@ -85,7 +101,9 @@ def compile_command(directory: str | None, check: bool, output: str | None, mess
         )
         return
     repository = Pdp.from_settings(settings).repository
-    _report_publish(repository.publish(source, documents, message=message))
+    _report_publish(
+        repository.publish(source, documents, message=message, author=author, expected_active=base)
+    )
 
 
 def _report_publish(result: PublishResult) -> None:
@@ -113,6 +131,84 @@ def test_command(directory: str | None, verbose: bool) -> None:
         raise SystemExit(1)
 
 
+@main.command("diff")
+@click.argument("directory", required=False, type=click.Path(file_okay=False))
+@click.option(
+    "--limit",
+    default=50,
+    show_default=True,
+    type=click.IntRange(min=0),
+    help="How many individual access changes to list (the counts cover all).",
+)
+def diff_command(directory: str | None, limit: int) -> None:
+    """Preview publishing DIRECTORY: rule changes against the active version, and who in the
+    register gains or loses which package for which party. Publishes nothing."""
+    pdp = _pdp()
+    proposed = catalog.load(directory or pdp.settings.policy_dir)
+    for line in preview_lines(pdp.preview(proposed), limit):
+        click.echo(line)
+
+
+def preview_lines(preview: Preview, limit: int) -> list[str]:
+    """A preview as text: the rule diff, then the impact with counts and the first changes."""
+    source, impact = preview.source, preview.impact
+    base = (
+        "nothing published yet"
+        if preview.base_version is None
+        else (f"active version {preview.base_version}")
+    )
+    lines = [f"against {base}"]
+    lines.append(
+        f"packages: {len(source.packages_added)} added, {len(source.packages_removed)} removed, "
+        f"{len(source.packages_renamed)} renamed"
+    )
+    lines += [f"  + {urn}" for urn in source.packages_added]
+    lines += [f"  - {urn}" for urn in source.packages_removed]
+    lines += [f"  ~ {rename.former} -> {rename.current}" for rename in source.packages_renamed]
+    lines.append(f"grants: {len(source.grants_added)} added, {len(source.grants_removed)} removed")
+    for sign, rules in (("+", source.grants_added), ("-", source.grants_removed)):
+        for rule in rules:
+            limit_text = f" (only {', '.join(rule.org_forms)})" if rule.org_forms else ""
+            lines.append(f"  {sign} {rule.role} may {rule.action} {rule.package}{limit_text}")
+    lines.append(
+        f"impact: {impact.gained} gained, {impact.lost} lost, "
+        f"{impact.subjects} subjects, {impact.parties} parties"
+    )
+    for package, counts in impact.by_package().items():
+        lines.append(f"  {package}: +{counts['gained']} -{counts['lost']}")
+    for change in impact.changes[:limit]:
+        sign = "+" if change.change == GAINED else "-"
+        lines.append(
+            f"  {sign} {change.subject_urn} may {change.action} {change.package} for {change.party}"
+        )
+    if len(impact.changes) > limit:
+        lines.append(f"  ... {len(impact.changes) - limit} more (--limit to list them)")
+    return lines
+
+
+@main.command()
+@click.argument("number", type=int)
+@click.option(
+    "--base",
+    type=int,
+    default=None,
+    help="Refuse unless this version is still the active one (optimistic concurrency).",
+)
+def rollback(number: int, base: int | None) -> None:
+    """Make published version NUMBER the active one again, exactly as it was published."""
+    active = _pdp().repository.activate(number, expected_active=base)
+    click.echo(f"policy-set version {active} is active")
+
+
+@main.command()
+@click.argument("directory", required=False, type=click.Path(file_okay=False))
+def grants(directory: str | None) -> None:
+    """Print the role x package table of a policy source as Markdown (the README's table)."""
+    click.echo(
+        grants_table.markdown(catalog.load(directory or Settings.from_env().policy_dir)), nl=False
+    )
+
+
 @main.command()
 def versions() -> None:
     """List the published policy-set versions; `*` marks the active one."""
@@ -122,7 +218,7 @@ def versions() -> None:
         marker = "*" if version.number == active else " "
         click.echo(
             f"{marker} {version.number:>4}  {version.created_at:%Y-%m-%d %H:%M:%S}  "
-            f"{version.content_hash[:12]}  {version.message}"
+            f"{version.content_hash[:12]}  {version.author or '-'}  {version.message}"
         )
 
 
