@@ -26,7 +26,7 @@ class Settings:
     max_body_bytes: int = 1024 * 1024
     #: How often, at most, a process checks whether another one activated a new policy-set
     #: version (`PDP_POLICY_REFRESH_SECONDS`); 0 checks before every decision.
-    policy_refresh_seconds: float = 1.0
+    policy_refresh_seconds: float = 0.5
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:

@@ -5,73 +5,23 @@ from __future__ import annotations
 
 import http.client
 import json
-import os
-import socket
 import subprocess
 import sys
-import time
-import urllib.error
 import urllib.request
-from pathlib import Path
 
 import pytest
 
-from tests.conftest import EXAMPLES_DIR, POLICY_DIR
-
-BIN = Path(sys.executable).parent
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def _post(url: str, body: bytes, content_type: str = "application/json") -> tuple[int, dict]:
-    request = urllib.request.Request(
-        url, data=body, headers={"Content-Type": content_type}, method="POST"
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=10) as response:
-            return response.status, json.load(response)
-    except urllib.error.HTTPError as error:
-        return error.code, json.load(error)
+from tests.conftest import EXAMPLES_DIR
+from tests.e2e.servers import call, post, prepared_database, running_server
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     """A gunicorn server on a fresh SQLite database set up with the `pdp` command line."""
     workdir = tmp_path_factory.mktemp("server")
-    env = {
-        **os.environ,
-        "PDP_DATABASE_URL": f"sqlite:///{workdir / 'pdp.sqlite3'}",
-        "PDP_POLICY_DIR": str(POLICY_DIR),
-    }
-    for command in (["init"], ["register", "import", str(EXAMPLES_DIR / "register.json")]):
-        subprocess.run([BIN / "pdp", *command], env=env, cwd=workdir, check=True, timeout=60)
-    port = _free_port()
-    process = subprocess.Popen(
-        [BIN / "gunicorn", "--workers", "2", "--bind", f"127.0.0.1:{port}", "pdp.api:create_app()"],
-        env=env,
-        cwd=workdir,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            with urllib.request.urlopen(f"{base}/health", timeout=1) as response:
-                if response.status == 200:
-                    break
-        except OSError:
-            if process.poll() is not None or time.monotonic() > deadline:
-                process.kill()
-                pytest.fail(f"server did not start: {process.stderr.read().decode()}")
-            time.sleep(0.1)
-    yield base
-    process.terminate()
-    process.wait(timeout=10)
+    env = prepared_database(workdir)
+    with running_server(env, workdir) as base:
+        yield base
 
 
 @pytest.mark.parametrize(
@@ -85,7 +35,7 @@ def server(tmp_path_factory):
 )
 def test_the_example_requests_get_their_decisions(server, example, decisions):
     body = (EXAMPLES_DIR / "requests" / example).read_bytes()
-    status, answer = _post(f"{server}/authorization/api/v1/authorize", body)
+    status, answer = post(f"{server}/authorization/api/v1/authorize", body)
     assert status == 200
     assert [result["Decision"] for result in answer["Response"]] == decisions
 
@@ -93,16 +43,16 @@ def test_the_example_requests_get_their_decisions(server, example, decisions):
 def test_many_requests_across_both_workers_agree(server):
     body = (EXAMPLES_DIR / "requests" / "permit.json").read_bytes()
     decisions = {
-        _post(f"{server}/authorization/api/v1/authorize", body)[1]["Response"][0]["Decision"]
+        post(f"{server}/authorization/api/v1/authorize", body)[1]["Response"][0]["Decision"]
         for _ in range(50)
     }
     assert decisions == {"Permit"}
 
 
 def test_malformed_bodies_get_http_errors(server):
-    status, answer = _post(f"{server}/authorization/api/v1/authorize", b"{oops")
+    status, answer = post(f"{server}/authorization/api/v1/authorize", b"{oops")
     assert status == 400 and "JSON" in answer["message"]
-    status, _ = _post(f"{server}/authorization/api/v1/authorize", b"{}", "text/plain")
+    status, _ = post(f"{server}/authorization/api/v1/authorize", b"{}", "text/plain")
     assert status == 415
 
 
@@ -127,31 +77,23 @@ def test_health_and_openapi_are_served(server):
         assert "/authorization/api/v1/authorize" in json.load(response)["paths"]
 
 
-def _request(method: str, url: str) -> tuple[int, dict]:
-    try:
-        with urllib.request.urlopen(urllib.request.Request(url, method=method), timeout=10) as r:
-            return r.status, json.load(r)
-    except urllib.error.HTTPError as error:
-        return error.code, json.load(error)
-
-
 def test_a_delegation_takes_effect_and_its_revocation_reaches_every_worker(server):
     """Elena has no role in 910459880; Paula (its DAGL) delegates to her, then revokes."""
     asked = (EXAMPLES_DIR / "requests" / "delegated.json").read_bytes()
 
     def decisions() -> set[str]:
         return {
-            _post(f"{server}/authorization/api/v1/authorize", asked)[1]["Response"][0]["Decision"]
+            post(f"{server}/authorization/api/v1/authorize", asked)[1]["Response"][0]["Decision"]
             for _ in range(20)
         }
 
     assert decisions() == {"NotApplicable"}
-    status, made = _post(
+    status, made = post(
         f"{server}/api/v1/delegations", (EXAMPLES_DIR / "delegation.json").read_bytes()
     )
     assert status == 201
     assert decisions() == {"Permit"}
-    status, _ = _request(
+    status, _, _ = call(
         "DELETE", f"{server}/api/v1/delegations/{made['id']}?revoked_by=02056260016"
     )
     assert status == 200
