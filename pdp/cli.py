@@ -295,7 +295,7 @@ def delegations_list(party: str | None, package: str | None, include_revoked: bo
     pdp = _pdp()
     page = pdp.delegations.find(
         party=party,
-        package=pdp.delegating.package_urn(package) if package else None,
+        package=pdp.delegating.package_names(package) if package else None,
         include_revoked=include_revoked,
         limit=1_000_000,
     )

@@ -70,6 +70,13 @@ class DelegationService:
             raise InvalidDelegation("package", f"unknown access package {package!r}")
         return urn
 
+    def package_names(self, package: str) -> tuple[str, ...]:
+        """Every URN a package named by URN, former URN or code has had: the delegations of
+        it are stored under any of them."""
+        policy_set = self.policy_sets.current()
+        urn = self.package_urn(package)
+        return (urn, *policy_set.catalog.package(urn).aliases)
+
     def _require_delegate_permit(self, person: Subject, party: str, package_urn: str) -> None:
         result = self.engine.decide(DecisionRequest(person, party, package_urn, DELEGATE))
         if result.decision == PERMIT:

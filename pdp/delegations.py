@@ -103,12 +103,16 @@ class DelegationStore:
         *,
         party: str | None = None,
         recipient: Subject | None = None,
-        package: str | None = None,
+        package: str | tuple[str, ...] | None = None,
         include_revoked: bool = False,
         limit: int = 100,
         offset: int = 0,
     ) -> DelegationPage:
-        """Delegations matching every given filter, oldest first, one page at a time."""
+        """Delegations matching every given filter, oldest first, one page at a time.
+
+        `package` may be several names of one package (its URN and former URNs), since a
+        delegation keeps the URN its package had when it was made.
+        """
         conditions = []
         if party is not None:
             conditions.append(delegations.c.party == party)
@@ -116,7 +120,8 @@ class DelegationStore:
             conditions.append(delegations.c.recipient_kind == recipient.kind)
             conditions.append(delegations.c.recipient_id == recipient.identifier)
         if package is not None:
-            conditions.append(delegations.c.package == package)
+            names = (package,) if isinstance(package, str) else package
+            conditions.append(delegations.c.package.in_(names))
         if not include_revoked:
             conditions.append(delegations.c.revoked_at.is_(None))
         where = and_(True, *conditions)

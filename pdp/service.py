@@ -78,6 +78,7 @@ class Pdp:
         """What publishing `catalog` would change, against the active version and the register;
         nothing is written."""
         proposed = PolicySet(0, catalog, compiler.compile_catalog(catalog))
+        self.policy_sets.refresh_now()  # compare with what is active now, not a moment ago
         try:
             active = self.policy_sets.current()
         except NoActivePolicySet:

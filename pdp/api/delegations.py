@@ -170,7 +170,7 @@ def list_delegations(query: dict[str, Any]):
     package = query.get("package")
     if package is not None:
         try:
-            package = pdp.delegating.package_urn(package)
+            package = pdp.delegating.package_names(package)
         except InvalidDelegation as error:
             abort(400, message=str(error), errors={error.field: [str(error)]})
     page = pdp.delegations.find(
