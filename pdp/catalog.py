@@ -287,7 +287,7 @@ def read_source(directory: str | Path) -> dict[str, Any]:
         except FileNotFoundError:
             problems.append(Problem(name, "", "file not found"))
         except yaml.YAMLError as error:
-            problems.append(Problem(name, "", f"not valid YAML: {error}"))
+            problems.append(Problem(name, "", f"not valid YAML: {' '.join(str(error).split())}"))
     if problems:
         raise SourceError(problems)
     return source

@@ -76,6 +76,7 @@ class Case:
     """One expectation: `subject` asking for `action` on `package` for `party`."""
 
     file: str
+    index: int
     name: str
     subject: Subject
     party: str
@@ -112,11 +113,12 @@ class Outcome:
         expected, actual = self.case.expect, self.result.decision
         if self.case.policies is not None:
             expected += f" by {', '.join(sorted(self.case.policies)) or 'no policy'}"
+        if self.actual_policies or self.case.policies is not None:
             actual += f" by {', '.join(sorted(self.actual_policies)) or 'no policy'}"
         if self.result.message:
             actual += f" ({self.result.message})"
         return (
-            f"FAIL {self.case.file}: {self.case.name}\n"
+            f"FAIL {self.case.file}: cases[{self.case.index}] {self.case.name}\n"
             f"  request:  {self.case.describe()}\n"
             f"  expected: {expected}\n"
             f"  actual:   {actual}"
@@ -126,8 +128,8 @@ class Outcome:
 def run(directory: str | Path) -> list[Outcome]:
     """Run every test file of the policy source in `directory`, in file order.
 
-    Raises SourceError if the source or a test file is malformed (nothing is run then), and
-    PdpError if there are no test files: a policy source without tests proves nothing.
+    Raises SourceError listing every problem of the source or of any test file (nothing is run
+    then), and PdpError if there are no test files: a source without tests proves nothing.
     """
     root = Path(directory)
     catalog = catalog_module.load(root)
@@ -135,56 +137,84 @@ def run(directory: str | Path) -> list[Outcome]:
     if not files:
         raise PdpError(f"no test files in {root / TESTS_DIR} (write *.yaml files there)")
     documents = compile_catalog(catalog)
-    loaded = [_read(path, root) for path in files]
-    outcomes: list[Outcome] = []
-    for name, test_file in loaded:
-        outcomes += _run_file(name, test_file, catalog, documents)
-    return outcomes
+    problems: list[Problem] = []
+    loaded = [(name, test_file) for name, test_file in (_read(p, root, problems) for p in files)]
+    prepared: list[tuple[Pdp, list[Case]]] = []
+    try:
+        for name, test_file in loaded:
+            if test_file is not None:
+                pdp = _prepared_pdp(name, test_file, catalog, documents, problems)
+                prepared.append((pdp, _cases(name, test_file)))
+        if problems:
+            raise SourceError(problems)
+        outcomes: list[Outcome] = []
+        for pdp, cases in prepared:
+            results = pdp.engine.decide_all([_request(case) for case in cases])
+            outcomes += [Outcome(case, result) for case, result in zip(cases, results, strict=True)]
+        return outcomes
+    finally:
+        for pdp, _ in prepared:
+            pdp.close()
 
 
-def _read(path: Path, root: Path) -> tuple[str, dict[str, Any]]:
+def _read(path: Path, root: Path, problems: list[Problem]) -> tuple[str, dict[str, Any] | None]:
     name = path.relative_to(root).as_posix()
     try:
         document = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as error:
-        raise SourceError([Problem(name, "", f"not valid YAML: {error}")]) from None
+        problems.append(Problem(name, "", f"not valid YAML: {' '.join(str(error).split())}"))
+        return name, None
     if not isinstance(document, dict):
-        raise SourceError([Problem(name, "", "must be a mapping at the top level")])
+        problems.append(Problem(name, "", "must be a mapping at the top level"))
+        return name, None
     try:
         return name, _TestFileSchema().load(document)
     except ValidationError as error:
-        raise SourceError(list(problems_from_messages(name, error.messages))) from None
+        problems.extend(problems_from_messages(name, error.messages))
+        return name, None
 
 
-def _run_file(
-    name: str, test_file: dict[str, Any], catalog: Catalog, documents: Sequence[dict[str, Any]]
-) -> list[Outcome]:
-    """A fresh in-memory PDP with this file's facts, and every case decided by it."""
+def _prepared_pdp(
+    name: str,
+    test_file: dict[str, Any],
+    catalog: Catalog,
+    documents: Sequence[dict[str, Any]],
+    problems: list[Problem],
+) -> Pdp:
+    """A fresh in-memory PDP with the source published and this file's facts recorded.
+
+    Delegations are recorded as facts, as given: the PDP does not check here whether their
+    delegator could have made them, so a test can set up any situation.
+    """
     pdp = Pdp.from_settings(Settings(database_url="sqlite://", policy_refresh_seconds=3600))
+    pdp.repository.publish(catalog, documents, message=f"pdp test {name}")
     try:
-        pdp.repository.publish(catalog, documents, message=f"pdp test {name}")
+        pdp.register.import_document(test_file["register"], catalog)
+    except RegisterImportError as error:
+        problems += [Problem(name, _join("register", p.path), p.problem) for p in error.problems]
+    for index, entry in enumerate(test_file["delegations"]):
+        path = f"delegations[{index}]"
+        package = pdp.policy_sets.current().package_urn(entry["package"])
+        if package is None:
+            problems.append(
+                Problem(name, f"{path}.package", f"unknown package {entry['package']!r}")
+            )
+            continue
         try:
-            pdp.register.import_document(test_file["register"], catalog)
-        except RegisterImportError as error:
-            raise SourceError(
-                [Problem(name, _join("register", p.path), p.problem) for p in error.problems]
-            ) from None
-        for index, entry in enumerate(test_file["delegations"]):
-            package = pdp.policy_sets.current().package_urn(entry["package"])
-            if package is None:
-                path = f"delegations[{index}].package"
-                raise SourceError([Problem(name, path, f"unknown package {entry['package']!r}")])
             pdp.delegations.add(entry["party"], package, entry["delegator"], subject_of(entry))
-        cases = [_case(name, entry) for entry in test_file["cases"]]
-        results = pdp.engine.decide_all([_request(case) for case in cases])
-        return [Outcome(case, result) for case, result in zip(cases, results, strict=True)]
-    finally:
-        pdp.close()
+        except PdpError as error:
+            problems.append(Problem(name, path, str(error)))
+    return pdp
 
 
-def _case(file: str, entry: dict[str, Any]) -> Case:
+def _cases(file: str, test_file: dict[str, Any]) -> list[Case]:
+    return [_case(file, index, entry) for index, entry in enumerate(test_file["cases"])]
+
+
+def _case(file: str, index: int, entry: dict[str, Any]) -> Case:
     return Case(
         file=file,
+        index=index,
         name=entry["name"],
         subject=subject_of(entry),
         party=entry["party"],
