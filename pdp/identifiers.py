@@ -26,6 +26,21 @@ def _mod11_check_digit(digits: str, weights: tuple[int, ...]) -> int | None:
     return None if check == 10 else check
 
 
+def complete_organization_number(first_eight: str) -> str | None:
+    """The organisation number whose first 8 digits these are, or None if none is valid (for
+    making test and benchmark registers)."""
+    check = _mod11_check_digit(first_eight, _ORG_WEIGHTS)
+    return None if check is None else f"{first_eight}{check}"
+
+
+def complete_national_identity_number(first_nine: str) -> str | None:
+    """The national identity number whose first 9 digits (date and individual number) these
+    are, or None if the check digits rule it out (for making test and benchmark registers)."""
+    k1 = _mod11_check_digit(first_nine, _K1_WEIGHTS)
+    k2 = None if k1 is None else _mod11_check_digit(f"{first_nine}{k1}", _K2_WEIGHTS)
+    return None if k2 is None else f"{first_nine}{k1}{k2}"
+
+
 def _require_digits(value: object, length: int, what: str) -> str:
     if not isinstance(value, str):
         raise InvalidIdentifier(f"{what} must be a string of {length} digits")

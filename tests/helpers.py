@@ -5,11 +5,7 @@ from __future__ import annotations
 from itertools import count
 from typing import Any
 
-from pdp.identifiers import (
-    InvalidIdentifier,
-    validate_national_identity_number,
-    validate_organization_number,
-)
+from pdp.identifiers import complete_national_identity_number, complete_organization_number
 
 ACTION_ID = "urn:oasis:names:tc:xacml:1.0:action:action-id"
 PERSON_ID = "urn:altinn:person:identifier-no"
@@ -24,23 +20,15 @@ def new_person() -> str:
     """A fresh valid synthetic national identity number (month + 80, as Tenor test persons)."""
     while True:
         base = f"0188{next(_people) % 100:02d}{next(_people) % 1000:03d}"
-        for check in range(100):
-            candidate = f"{base}{check:02d}"
-            try:
-                return validate_national_identity_number(candidate)
-            except InvalidIdentifier:
-                continue
+        if number := complete_national_identity_number(base):
+            return number
 
 
 def new_organization() -> str:
     """A fresh valid organisation number."""
     while True:
-        base = f"3{next(_organizations):07d}"
-        for check in range(10):
-            try:
-                return validate_organization_number(f"{base}{check}")
-            except InvalidIdentifier:
-                continue
+        if number := complete_organization_number(f"3{next(_organizations):07d}"):
+            return number
 
 
 def attribute(attribute_id: str, value: Any, **extra: Any) -> dict[str, Any]:

@@ -1,0 +1,1 @@
+"""Benchmarks of the PDP against its peers; run `python -m benchmarks` from the project root."""

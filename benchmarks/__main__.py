@@ -1,0 +1,62 @@
+"""`python -m benchmarks`: run the benchmarks and print a Markdown report.
+
+Run from the project root with the `bench` extra installed (`pip install -e '.[bench]'`):
+
+    python -m benchmarks                  # everything: a few minutes
+    python -m benchmarks --quick          # small sizes, to check that it all runs
+    python -m benchmarks --only latency   # one part (latency, scale or http); may repeat
+
+These are figures to read, not tests: nothing fails when a target is missed, the table says so.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import sys
+import time
+from collections.abc import Callable
+
+from benchmarks import http, latency, scale
+from benchmarks.report import Part, header, render
+
+PARTS: dict[str, tuple[Callable[[object], Part], object, object]] = {
+    "latency": (latency.run, latency.QUICK, latency.FULL),
+    "scale": (scale.run, scale.QUICK, scale.FULL),
+    "http": (http.run, http.QUICK, http.FULL),
+}
+PEERS = ("vakt", "cedarpy")
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks", description=__doc__.split("\n")[0]
+    )
+    parser.add_argument("--quick", action="store_true", help="small sizes, for smoke-checking")
+    parser.add_argument(
+        "--only", action="append", choices=list(PARTS), help="run only this part (may repeat)"
+    )
+    arguments = parser.parse_args(argv)
+    chosen = [name for name in PARTS if not arguments.only or name in arguments.only]
+    missing = [name for name in PEERS if importlib.util.find_spec(name) is None]
+    if "latency" in chosen and missing:
+        print(
+            f"error: {', '.join(missing)} not installed; pip install -e '.[bench]'",
+            file=sys.stderr,
+        )
+        return 1
+    print(header(argv), flush=True)
+    durations = []
+    for name in chosen:
+        run, quick, full = PARTS[name]
+        started = time.perf_counter()
+        part = run(quick if arguments.quick else full)
+        part.seconds = time.perf_counter() - started
+        durations.append(f"{name} {part.seconds:.1f} s")
+        print("\n" + render(part), flush=True)
+    print(f"\n_total: {', '.join(durations)}_")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

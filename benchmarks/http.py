@@ -1,0 +1,218 @@
+"""Part 3, http: the real server under gunicorn, next to a constant-answer floor.
+
+Setup, the same for both servers: `gunicorn --workers 2 --worker-class sync --bind
+127.0.0.1:<free port>`; the PDP as `'pdp.api:create_app()'` with `PDP_DATABASE_URL` pointing
+at a SQLite file prepared here (the workload's catalog, register and delegations), the floor as
+`'benchmarks.floor_app:create_app()'`. Sync workers handle one request at a time each and close
+the connection after every response (gunicorn's sync worker does not keep connections alive).
+
+Load: a second process per connection (`benchmarks.loadgen`), 2 concurrent connections on
+loopback, a bounded number of requests each, per-request latency recorded. Rounds interleave
+floor, single decisions and MultiRequests of 100, after a warm-up of each. Before any timing,
+a sample of responses is checked against the in-process engine's decisions.
+
+On a 2-core machine the load generator and the servers share the cores: the floor pays the
+same, which is why the PDP is reported as a share of it.
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import statistics
+import tempfile
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from benchmarks import loadgen, ours, servers, workload
+from benchmarks.report import Part
+from benchmarks.stats import median_spread, number, percentile, plural
+from benchmarks.table import markdown, met
+from pdp import catalog as catalog_module
+
+AUTHORIZE = "/authorization/api/v1/authorize"
+CONNECTIONS = 2
+MULTI_SIZE = 100
+
+FLOOR_SHARE_TARGET = 0.75
+P99_TARGET_MS = 2.0
+MULTI_TARGET = 50_000
+
+
+@dataclass(frozen=True)
+class Settings:
+    organizations: int
+    single_per_connection: int
+    multi_per_connection: int
+    rounds: int
+    warmup: int
+
+
+QUICK = Settings(
+    organizations=200, single_per_connection=150, multi_per_connection=4, rounds=2, warmup=40
+)
+FULL = Settings(
+    organizations=1000, single_per_connection=1000, multi_per_connection=30, rounds=3, warmup=200
+)
+
+
+@dataclass
+class _Series:
+    """One load shape against one server, over the rounds."""
+
+    name: str
+    port: int
+    bodies: list[bytes]
+    per_connection: int
+    decisions_per_request: int
+    runs: list[loadgen.LoadRun] = field(default_factory=list)
+
+
+def run(settings: Settings) -> Part:
+    with tempfile.TemporaryDirectory(prefix="pdp-bench-http-") as directory:
+        database = Path(directory) / "bench.sqlite3"
+        singles, multis, expected = _prepare(settings, database)
+        env = {"PDP_DATABASE_URL": ours.database_url(database)}
+        started: list[servers.Server] = []
+        try:
+            started.append(servers.start("benchmarks.floor_app:create_app()"))
+            started.append(servers.start("pdp.api:create_app()", env))
+            floor, pdp_server = started
+            mismatches = _check(pdp_server.port, singles, multis, expected)
+            each = settings.single_per_connection
+            series = [
+                _Series("floor: constant JSON (Flask)", floor.port, singles, each, 1),
+                _Series("ours: single decision", pdp_server.port, singles, each, 1),
+                _Series(
+                    f"ours: MultiRequests of {MULTI_SIZE}",
+                    pdp_server.port,
+                    multis,
+                    settings.multi_per_connection,
+                    MULTI_SIZE,
+                ),
+            ]
+            _load(settings, series)
+        finally:
+            for server in started:
+                servers.stop(server)
+    return _report(series, mismatches, settings)
+
+
+def _prepare(settings: Settings, database: Path) -> tuple[list[bytes], list[bytes], list[str]]:
+    """Fill the database; the single and MultiRequests bodies, and the in-process engine's
+    decision for each request of the stream."""
+    catalog = catalog_module.load(servers.ROOT / "policies")
+    load = workload.build(catalog, settings.organizations, asks=2000)
+    pdp = ours.open_pdp(database)
+    try:
+        ours.fill(pdp, load)
+        prepare = ours.contender(pdp).prepare
+        expected = [pdp.engine.decide(prepare(ask)).decision for ask in load.stream]
+    finally:
+        pdp.close()
+    singles = [_encode(workload.xacml_body(ask)) for ask in load.stream]
+    multis = [
+        _encode(workload.xacml_multi_body(load.stream[i : i + MULTI_SIZE]))
+        for i in range(0, len(load.stream), MULTI_SIZE)
+    ]
+    return singles, multis, expected
+
+
+def _load(settings: Settings, series: list[_Series]) -> None:
+    """Warm every series up, then run the rounds, series interleaved."""
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(CONNECTIONS, mp_context=context) as pool:
+        loadgen.warm(pool, CONNECTIONS)
+        for s in series:
+            warm = max(1, settings.warmup // s.decisions_per_request)
+            loadgen.run(pool, s.port, AUTHORIZE, s.bodies, CONNECTIONS, warm)
+        for _ in range(settings.rounds):
+            for s in series:
+                result = loadgen.run(
+                    pool, s.port, AUTHORIZE, s.bodies, CONNECTIONS, s.per_connection
+                )
+                s.runs.append(result)
+
+
+def _check(port: int, singles: list[bytes], multis: list[bytes], expected: list[str]) -> int:
+    """How many sampled HTTP answers differ from the in-process engine (0 expected)."""
+    import http.client
+
+    mismatches = 0
+    connection = http.client.HTTPConnection(loadgen.HOST, port, timeout=30)
+    try:
+        for index in range(0, len(singles), max(1, len(singles) // 100)):
+            connection.request(
+                "POST", AUTHORIZE, singles[index], {"Content-Type": "application/json"}
+            )
+            answer = json.loads(connection.getresponse().read())
+            mismatches += answer["Response"][0]["Decision"] != expected[index]
+        connection.request("POST", AUTHORIZE, multis[0], {"Content-Type": "application/json"})
+        answer = json.loads(connection.getresponse().read())
+        decisions = [result["Decision"] for result in answer["Response"]]
+        mismatches += sum(a != b for a, b in zip(decisions, expected[:MULTI_SIZE], strict=True))
+    finally:
+        connection.close()
+    return mismatches
+
+
+def _report(series: list[_Series], mismatches: int, settings: Settings) -> Part:
+    floor_rate = statistics.median(r.per_second for r in series[0].runs)
+    rows = []
+    for index, s in enumerate(series):
+        rate, low, high = median_spread([r.per_second for r in s.runs])
+        p50 = statistics.median(percentile(r.latencies_ns, 50) / 1e6 for r in s.runs)
+        p99 = statistics.median(percentile(r.latencies_ns, 99) / 1e6 for r in s.runs)
+        errors = sum(r.errors for r in s.runs)
+        decisions = rate * s.decisions_per_request
+        share = decisions / floor_rate
+        if index == 0:
+            target, ok = "", None
+        elif s.decisions_per_request == 1:
+            target = f"≥ {FLOOR_SHARE_TARGET:.0%} of floor, p99 ≤ {P99_TARGET_MS:g} ms"
+            ok = share >= FLOOR_SHARE_TARGET and p99 <= P99_TARGET_MS and errors == 0
+        else:
+            target = f"≥ {MULTI_TARGET:,} decisions/s"
+            ok = decisions >= MULTI_TARGET and errors == 0
+        rows.append(
+            [
+                s.name,
+                f"{sum(r.requests for r in s.runs):,}",
+                number(rate),
+                f"{number(low)}-{number(high)}",
+                number(decisions),
+                number(p50),
+                number(p99),
+                errors,
+                "" if index == 0 else f"{share:.0%}",
+                target,
+                met(ok),
+            ]
+        )
+    headers = [
+        "server / load",
+        "requests",
+        "req/s",
+        "req/s spread",
+        "decisions/s",
+        "p50 ms",
+        "p99 ms",
+        "errors",
+        "decisions/s % of floor",
+        "target",
+        "met?",
+    ]
+    notes = [
+        f"gunicorn --workers 2 --worker-class sync on 127.0.0.1; {CONNECTIONS} connections, "
+        f"each its own process; {plural(settings.rounds, 'round')}; p50/p99 per request over "
+        "each round, median over rounds; spread = min-max of round req/s; % of floor = "
+        "decisions/s over the floor's req/s.",
+        f"HTTP answers checked against the in-process engine before timing: "
+        f"{mismatches} mismatches.",
+    ]
+    return Part("http", markdown(headers, rows), notes)
+
+
+def _encode(body: dict) -> bytes:
+    return json.dumps(body, separators=(",", ":")).encode()
