@@ -24,9 +24,13 @@ class Settings:
     policy_dir: str = "policies"
     #: Largest request body the HTTP API accepts, in bytes (`PDP_MAX_BODY_BYTES`).
     max_body_bytes: int = 1024 * 1024
-    #: How often, at most, a process checks whether another one activated a new policy-set
-    #: version (`PDP_POLICY_REFRESH_SECONDS`); 0 checks before every decision.
+    #: How often, at most, a process asks the database whether a process on another machine
+    #: changed policies, register or delegations (`PDP_POLICY_REFRESH_SECONDS`); 0 asks before
+    #: every decision. Processes on one machine learn of changes at once (`pdp.changes`).
     policy_refresh_seconds: float = 0.5
+    #: How many decisions each process remembers until the next change (`PDP_DECISION_CACHE`);
+    #: 0 decides every request afresh.
+    decision_cache: int = 100_000
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -40,6 +44,7 @@ class Settings:
             policy_refresh_seconds=_number(
                 env, "PDP_POLICY_REFRESH_SECONDS", float, defaults.policy_refresh_seconds
             ),
+            decision_cache=_number(env, "PDP_DECISION_CACHE", int, defaults.decision_cache),
         )
 
 

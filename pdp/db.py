@@ -25,8 +25,11 @@ from sqlalchemy import (
     UniqueConstraint,
     create_engine,
     event,
+    insert,
+    select,
     text,
 )
+from sqlalchemy.exc import IntegrityError
 
 metadata = MetaData()
 
@@ -69,6 +72,16 @@ active_policy_set = Table(
     Column("version", Integer, ForeignKey("policy_set_versions.number"), nullable=False),
     Column("activated_at", DateTime(timezone=True), nullable=False),
     CheckConstraint("id = 1", name="ck_active_policy_set_single_row"),
+)
+
+#: A single row counting every write that can change a decision (publish, activation, register
+#: import, delegation created or revoked); processes poll it to learn of writes made elsewhere.
+change_counter = Table(
+    "change_counter",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("generation", Integer, nullable=False),
+    CheckConstraint("id = 1", name="ck_change_counter_single_row"),
 )
 
 # --- register -------------------------------------------------------------------------------
@@ -187,3 +200,11 @@ def as_utc(moment: datetime | None) -> datetime | None:
 def create_schema(engine: Engine) -> None:
     """Create any missing table; existing tables and their data are left as they are."""
     metadata.create_all(engine)
+    with engine.connect() as connection:
+        present = connection.execute(select(change_counter.c.id)).first()
+    if present is None:
+        try:
+            with engine.begin() as connection:
+                connection.execute(insert(change_counter).values(id=1, generation=0))
+        except IntegrityError:
+            pass  # another process made it first

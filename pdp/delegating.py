@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pdp.compiler import DELEGATE
 from pdp.delegations import (
     Delegation,
+    DelegationExists,
     DelegationNotFound,
     DelegationStore,
 )
@@ -52,6 +53,13 @@ class DelegationService:
         if recipient == delegator:
             raise InvalidDelegation("recipient", "a delegator cannot delegate to themselves")
         self._require_delegate_permit(delegator, party, package_urn)
+        # The store refuses a second active delegation of the same URN; one made before the
+        # package was renamed names a former URN, and is the same package.
+        former = self.package_names(package_urn)[1:]
+        if former and self.store.find(party=party, recipient=recipient, package=former).total:
+            raise DelegationExists(
+                f"{recipient.urn} already holds {package_urn} for {party} by delegation"
+            )
         return self.store.add(party, package_urn, delegator.identifier, recipient)
 
     def revoke(self, delegation_id: str, actor: Subject) -> Delegation:

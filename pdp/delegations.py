@@ -20,6 +20,7 @@ from typing import Any
 from sqlalchemy import Engine, and_, func, insert, select, union, update
 from sqlalchemy.exc import IntegrityError
 
+from pdp.changes import change_log
 from pdp.db import as_utc, delegations, role_assignments
 from pdp.errors import PdpError
 from pdp.subjects import ORGANIZATION, PERSON, Subject
@@ -73,7 +74,7 @@ class DelegationStore:
             created_at=datetime.now(UTC),
         )
         try:
-            with self._engine.begin() as connection:
+            with change_log(self._engine).writing(self._engine.begin) as connection:
                 connection.execute(
                     insert(delegations).values(
                         id=delegation.id,
@@ -140,7 +141,7 @@ class DelegationStore:
 
     def revoke(self, delegation_id: str, actor: str) -> Delegation:
         """Mark a delegation revoked by `actor` now; it stays in the history."""
-        with self._engine.begin() as connection:
+        with change_log(self._engine).writing(self._engine.begin) as connection:
             revoked = connection.execute(
                 update(delegations)
                 .where(delegations.c.id == delegation_id, delegations.c.revoked_at.is_(None))

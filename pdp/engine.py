@@ -27,6 +27,7 @@ from py_abac.request import AccessRequest
 
 from pdp.attributes import PipAttributeProvider
 from pdp.catalog import PACKAGE_URN_PREFIX, package_urn_form
+from pdp.changes import ChangeLog
 from pdp.compiler import ACTIONS
 from pdp.delegations import DelegationStore
 from pdp.errors import NoActivePolicySet, RequestSyntaxError
@@ -86,14 +87,30 @@ class Result:
 
 
 class Engine:
-    """Decides requests against the active policy set, the register and the delegations."""
+    """Decides requests against the active policy set, the register and the delegations.
+
+    With `cache_size` above 0, decisions are remembered per request (subject, party, package
+    as named, action, stated roles) until the change log's stamp moves: any publish,
+    activation, register import or delegation change, on this machine at once and elsewhere
+    within the refresh interval. A remembered decision is the one evaluation gave; failures to
+    evaluate (processing errors) are never remembered.
+    """
 
     def __init__(
-        self, policy_sets: ActivePolicySet, register: Register, delegations: DelegationStore
+        self,
+        policy_sets: ActivePolicySet,
+        register: Register,
+        delegations: DelegationStore,
+        changes: ChangeLog,
+        cache_size: int = 0,
     ):
         self._policy_sets = policy_sets
         self._register = register
         self._delegations = delegations
+        self._changes = changes
+        self._cache_size = cache_size
+        self._cache: dict[DecisionRequest, Result] = {}
+        self._cache_basis: tuple[PolicySet, int] | None = None
 
     def decide(self, request: DecisionRequest | RequestSyntaxError) -> Result:
         return self.decide_all([request])[0]
@@ -105,7 +122,8 @@ class Engine:
         its own Indeterminate result, so one bad request in a MultiRequests spoils nothing else.
         """
         try:
-            policy_set = self._policy_sets.current()
+            stamp = self._changes.stamp()
+            policy_set = self._policy_sets.current(stamp)
         except NoActivePolicySet as error:
             return [_processing_error(str(error), None) for _ in requests]
         except Exception:
@@ -113,7 +131,44 @@ class Engine:
             return [
                 _processing_error("the policy repository is unavailable", None) for _ in requests
             ]
-        return [self._decide(policy_set, request) for request in requests]
+        if not self._cache_size:
+            return [self._decide(policy_set, request) for request in requests]
+        cache = self._cache_for(policy_set, stamp)
+        results = []
+        for request in requests:
+            result = cache.get(request) if isinstance(request, DecisionRequest) else None
+            if result is None:
+                result = self._decide(policy_set, request)
+                if (
+                    isinstance(request, DecisionRequest)
+                    and result.status != STATUS_PROCESSING_ERROR
+                ):
+                    self._remember(cache, request, result, stamp)
+            results.append(result)
+        return results
+
+    def _cache_for(self, policy_set: PolicySet, stamp: int) -> dict[DecisionRequest, Result]:
+        """The decisions remembered under this policy set and stamp (a new, empty cache when
+        either moved)."""
+        basis = self._cache_basis
+        if basis is None or basis[0] is not policy_set or basis[1] != stamp:
+            self._cache = {}
+            self._cache_basis = (policy_set, stamp)
+        return self._cache
+
+    def _remember(
+        self,
+        cache: dict[DecisionRequest, Result],
+        request: DecisionRequest,
+        result: Result,
+        stamp: int,
+    ) -> None:
+        # A write announced while this decision was evaluated may have changed its facts.
+        if self._changes.stamp() != stamp:
+            return
+        if len(cache) >= self._cache_size:
+            del cache[next(iter(cache))]  # the oldest
+        cache[request] = result
 
     def _decide(
         self, policy_set: PolicySet, request: DecisionRequest | RequestSyntaxError

@@ -22,6 +22,7 @@ from marshmallow import RAISE, Schema, ValidationError, fields, validate
 from sqlalchemy import Engine, delete, insert, select
 
 from pdp.catalog import Catalog
+from pdp.changes import change_log
 from pdp.db import organizations, role_assignments
 from pdp.errors import Problem, RegisterImportError, problems_from_messages
 from pdp.identifiers import validate_organization_number
@@ -99,7 +100,7 @@ class Register:
             for entry in entries
             for role in entry["roles"]
         ]
-        with self._engine.begin() as connection:
+        with change_log(self._engine).writing(self._engine.begin) as connection:
             for chunk in _chunks(numbers):
                 connection.execute(
                     delete(role_assignments).where(

@@ -13,8 +13,8 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
-import time
 from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -27,6 +27,7 @@ from sqlalchemy.exc import IntegrityError
 
 from pdp import catalog as catalog_module
 from pdp.catalog import Catalog, canonical_json, package_urn_form
+from pdp.changes import ChangeLog, change_log
 from pdp.db import active_policy_set, as_utc, policies, policy_set_versions, write_transaction
 from pdp.errors import NoActivePolicySet, PdpError
 
@@ -168,6 +169,9 @@ class PolicyRepository:
     def __init__(self, engine: Engine):
         self._engine = engine
 
+    def _write_transaction(self) -> AbstractContextManager[Connection]:
+        return write_transaction(self._engine)
+
     def publish(
         self,
         catalog: Catalog,
@@ -186,7 +190,7 @@ class PolicyRepository:
         digest = content_hash(catalog, documents)
         now = datetime.now(UTC)
         try:
-            with write_transaction(self._engine) as connection:
+            with change_log(self._engine).writing(self._write_transaction) as connection:
                 active = _check_active(connection, expected_active)
                 if active is not None and active.content_hash == digest:
                     return PublishResult(active.version, created=False, policies=len(documents))
@@ -230,7 +234,7 @@ class PolicyRepository:
         Nothing is copied: the version's own compiled policies become active, exactly as they
         were published.
         """
-        with write_transaction(self._engine) as connection:
+        with change_log(self._engine).writing(self._write_transaction) as connection:
             active = _check_active(connection, expected_active)
             exists = connection.execute(
                 select(policy_set_versions.c.number).where(policy_set_versions.c.number == number)
@@ -323,28 +327,31 @@ def _set_active(connection: Connection, number: int, now: datetime, *, first: bo
 
 
 class ActivePolicySet:
-    """This process's view of the active version, refreshed when another process publishes or
+    """This process's view of the active version, switched when any process publishes or
     activates one.
 
-    The check costs one indexed query and runs at most every `refresh_seconds`; the switch
-    replaces the whole PolicySet in one assignment. The last few versions stay parsed, so a
-    rollback to one of them switches without reading it again.
+    Publishing and activating are announced through the change log (`pdp.changes`): on this
+    machine at once, from other machines within the refresh interval. Only then is the active
+    version read again; the switch replaces the whole PolicySet in one assignment. The last
+    few versions stay parsed, so a rollback to one of them switches without reading it again.
     """
 
     _KEPT_VERSIONS = 4
 
-    def __init__(self, repository: PolicyRepository, refresh_seconds: float):
+    def __init__(self, repository: PolicyRepository, changes: ChangeLog):
         self._repository = repository
-        self._refresh_seconds = refresh_seconds
+        self._changes = changes
         self._current: PolicySet | None = None
+        self._stamp: int | None = None
         self._loaded: dict[int, PolicySet] = {}
-        self._checked_at = float("-inf")
         self._lock = threading.Lock()
 
-    def current(self) -> PolicySet:
-        """The active PolicySet; raises NoActivePolicySet before the first publish."""
+    def current(self, stamp: int | None = None) -> PolicySet:
+        """The active PolicySet as of change-log `stamp` (read now if not given); raises
+        NoActivePolicySet before the first publish."""
+        stamp = self._changes.stamp() if stamp is None else stamp
         current = self._current
-        if current is not None and time.monotonic() - self._checked_at < self._refresh_seconds:
+        if current is not None and stamp == self._stamp:
             return current
         with self._lock:
             number = self._repository.active_version()
@@ -352,12 +359,12 @@ class ActivePolicySet:
                 raise NoActivePolicySet()
             if self._current is None or self._current.version != number:
                 self._current = self._parsed(number)
-            self._checked_at = time.monotonic()
+            self._stamp = stamp
             return self._current
 
     def refresh_now(self) -> None:
-        """Check the active version before the next decision (this process just changed it)."""
-        self._checked_at = float("-inf")
+        """Read the active version again before the next decision."""
+        self._stamp = None
 
     def _parsed(self, number: int) -> PolicySet:
         policy_set = self._loaded.pop(number, None) or self._repository.load(number)

@@ -8,6 +8,7 @@ from sqlalchemy import Engine as DatabaseEngine
 
 from pdp import compiler
 from pdp.catalog import Catalog
+from pdp.changes import change_log
 from pdp.config import Settings
 from pdp.db import create_schema, make_engine
 from pdp.delegating import DelegationService
@@ -46,11 +47,14 @@ class Pdp:
     def from_settings(cls, settings: Settings) -> Pdp:
         database = make_engine(settings.database_url)
         create_schema(database)
+        changes = change_log(database, settings.policy_refresh_seconds)
         repository = PolicyRepository(database)
         register = Register(database)
         delegations = DelegationStore(database)
-        policy_sets = ActivePolicySet(repository, settings.policy_refresh_seconds)
-        engine = Engine(policy_sets, register, delegations)
+        policy_sets = ActivePolicySet(repository, changes)
+        engine = Engine(
+            policy_sets, register, delegations, changes, cache_size=settings.decision_cache
+        )
         delegating = DelegationService(engine, delegations, policy_sets)
         return cls(
             settings, database, repository, register, delegations, policy_sets, engine, delegating

@@ -33,10 +33,17 @@ class FixedPolicySets:
     def __init__(self, policy_set=None, error=None):
         self._policy_set, self._error = policy_set, error
 
-    def current(self):
+    def current(self, stamp=None):
         if self._error:
             raise self._error
         return self._policy_set
+
+
+class NoChanges:
+    """Stands in for the change log: nothing ever changes."""
+
+    def stamp(self):
+        return 0
 
 
 class NoDelegations:
@@ -71,6 +78,7 @@ def engine(catalog, register, *extra_policies, delegations=None) -> Engine:
         FixedPolicySets(policy_set(catalog, *extra_policies)),
         register,
         delegations or NoDelegations(),
+        NoChanges(),
     )
 
 
@@ -208,9 +216,8 @@ def test_a_failing_attribute_lookup_is_a_processing_error_not_a_permit(catalog):
 
 @pytest.mark.parametrize("error", [NoActivePolicySet(), RuntimeError("connection refused")])
 def test_no_policy_set_is_a_processing_error_for_every_request(error):
-    results = Engine(FixedPolicySets(error=error), CountingRegister(), NoDelegations()).decide_all(
-        [request()] * 2
-    )
+    failing = Engine(FixedPolicySets(error=error), CountingRegister(), NoDelegations(), NoChanges())
+    results = failing.decide_all([request()] * 2)
     assert [(r.decision, r.status) for r in results] == [
         (INDETERMINATE, STATUS_PROCESSING_ERROR)
     ] * 2

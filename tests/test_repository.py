@@ -13,6 +13,7 @@ from py_abac import Policy
 from pdp import catalog as catalog_module
 from pdp import compiler
 from pdp.catalog import Catalog
+from pdp.changes import ChangeLog, change_log
 from pdp.config import Settings
 from pdp.db import make_engine
 from pdp.errors import NoActivePolicySet, PdpError
@@ -373,9 +374,9 @@ def test_policy_set_cannot_be_changed(policy_set):
 # --- the active version across processes ----------------------------------------------------
 
 
-def test_active_policy_set_before_the_first_publish_is_refused(repository):
+def test_active_policy_set_before_the_first_publish_is_refused(engine, repository):
     with pytest.raises(NoActivePolicySet):
-        ActivePolicySet(repository, refresh_seconds=0).current()
+        ActivePolicySet(repository, change_log(engine)).current()
 
 
 def test_active_policy_set_sees_a_version_published_by_another_process(database_url, catalog):
@@ -399,9 +400,24 @@ def test_active_policy_set_sees_a_version_published_by_another_process(database_
         operator.close()
 
 
-def test_active_policy_set_keeps_its_version_within_the_refresh_interval(repository, catalog):
-    active = ActivePolicySet(repository, refresh_seconds=3600)
+def test_a_process_elsewhere_keeps_its_version_until_it_polls_the_database(
+    engine, repository, catalog
+):
+    """A process on another machine shares no change file: it learns of a publish from the
+    database's change counter, when its refresh interval has passed."""
+    elsewhere = ChangeLog(engine, path=None, refresh_seconds=3600)
+    active = ActivePolicySet(repository, elsewhere)
     publish(repository, catalog)
     assert active.current().version == 1
     publish(repository, modified_catalog(name="Endret"))
     assert active.current().version == 1
+    polling = ActivePolicySet(repository, ChangeLog(engine, path=None, refresh_seconds=0))
+    assert polling.current().version == 2
+
+
+def test_a_process_on_this_machine_switches_at_its_next_decision(engine, repository, catalog):
+    active = ActivePolicySet(repository, change_log(engine, refresh_seconds=3600))
+    publish(repository, catalog)
+    assert active.current().version == 1
+    publish(repository, modified_catalog(name="Endret"))
+    assert active.current().version == 2

@@ -311,6 +311,6 @@ def _limit() -> int:
     raw = request.args.get("limit")
     if raw is None:
         return DEFAULT_CHANGE_LIMIT
-    if not raw.isdigit() or int(raw) > MAX_CHANGE_LIMIT:
+    if not (raw.isascii() and raw.isdigit()) or int(raw) > MAX_CHANGE_LIMIT:
         abort(400, message=f"query parameter limit must be 0..{MAX_CHANGE_LIMIT}, got {raw!r}")
     return int(raw)

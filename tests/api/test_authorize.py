@@ -472,14 +472,15 @@ class TestHttp:
 
 
 def test_a_failure_inside_is_a_processing_error_never_a_permit(app, client, register_facts):
-    """With the register gone, the same request that was a Permit becomes Indeterminate."""
+    """With the register gone, a request that would be a Permit becomes Indeterminate."""
     from sqlalchemy import text
 
     body = package_request(register_facts.as_holders["DAGL"], register_facts.as_org, API)
     assert decide(client, body)["Decision"] == "Permit"
     with app.extensions["pdp"].database.begin() as connection:
         connection.execute(text("DROP TABLE role_assignments"))
-    result = decide(client, body)
+    not_yet_asked = package_request(register_facts.as_holders["LEDE"], register_facts.as_org, API)
+    result = decide(client, not_yet_asked)
     assert result["Decision"] == "Indeterminate"
     assert result["Status"]["StatusCode"]["Value"] == PROCESSING_ERROR
     assert "Traceback" not in result["Status"]["StatusMessage"]
