@@ -204,10 +204,14 @@ class ParsedRequest:
     combined: bool = False
 
 
+#: One schema for every request: building marshmallow schemas costs more than loading with them.
+_REQUEST_SCHEMA = XacmlRequestSchema()
+
+
 def parse(body: Any) -> ParsedRequest:
     """Read an XACML JSON request into individual decision requests, in result order."""
     try:
-        request = XacmlRequestSchema().load(_canonical_keys(body, "$"))["Request"]
+        request = _REQUEST_SCHEMA.load(_canonical_keys(body, "$"))["Request"]
         categories = _categories(request)
     except RequestSyntaxError as error:
         return ParsedRequest((Item(error),), return_policy_ids=False)
