@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
+import logging
 import mmap
 import os
 import tempfile
@@ -33,6 +34,8 @@ from sqlalchemy import Connection, Engine, select, update
 from sqlalchemy.engine import make_url
 
 from pdp.db import change_counter
+
+LOG = logging.getLogger(__name__)
 
 _COUNTER_BYTES = 8
 _logs: weakref.WeakKeyDictionary[Engine, ChangeLog] = weakref.WeakKeyDictionary()
@@ -58,7 +61,9 @@ def change_file_for(engine: Engine) -> Path | None:
         if database in ("", ":memory:") or database.startswith("file::memory:"):
             return None
         return Path(f"{os.path.abspath(database)}.changes")
-    digest = hashlib.sha256(url.render_as_string(hide_password=True).encode()).hexdigest()
+    # The driver does not change which database it is (postgresql+psycopg == postgresql).
+    where = url.set(drivername=url.get_backend_name(), password=None)
+    digest = hashlib.sha256(where.render_as_string(hide_password=True).encode()).hexdigest()
     return Path(tempfile.gettempdir()) / f"pdp-changes-{digest[:24]}"
 
 
@@ -67,9 +72,8 @@ class ChangeLog:
 
     def __init__(self, engine: Engine, path: Path | None, refresh_seconds: float):
         self._engine = engine
-        self._path = path
         self._refresh_seconds = refresh_seconds
-        self._counter = _open_counter(path)
+        self._counter = _SharedCounter(path)
         self._database_generation: int | None = None
         self._remote_changes = 0
         self._polled_at = float("-inf")
@@ -77,14 +81,14 @@ class ChangeLog:
 
     @property
     def path(self) -> Path | None:
-        return self._path
+        return self._counter.path
 
     def stamp(self) -> int:
         """A number that changes whenever a write was announced on this machine, or (within a
         refresh interval) recorded in the database by a process elsewhere."""
         if time.monotonic() - self._polled_at >= self._refresh_seconds:
-            self._poll_database()
-        return int.from_bytes(self._counter[:_COUNTER_BYTES], "little") + self._remote_changes
+            self._poll()
+        return self._counter.value() + self._remote_changes
 
     @contextmanager
     def writing(
@@ -98,25 +102,21 @@ class ChangeLog:
         self.announce()
 
     def announce(self) -> None:
-        """Bump the change file: every process on this machine sees it at its next decision."""
-        if self._path is None:
-            self._bump()
-            return
-        with open(self._path, "rb") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
-            try:
-                self._bump()
-            finally:
-                fcntl.flock(lock, fcntl.LOCK_UN)
+        """Bump the change file: every process on this machine sees it at its next decision.
 
-    def _bump(self) -> None:
-        value = int.from_bytes(self._counter[:_COUNTER_BYTES], "little") + 1
-        self._counter[:_COUNTER_BYTES] = value.to_bytes(_COUNTER_BYTES, "little")
+        Never raises: the write it announces is committed, and the database's counter tells
+        every process within the refresh interval even if the file cannot be written.
+        """
+        try:
+            self._counter.bump()
+        except OSError as error:
+            LOG.warning("could not announce a change in %s: %s", self._counter.path, error)
 
-    def _poll_database(self) -> None:
+    def _poll(self) -> None:
         with self._lock:
             if time.monotonic() - self._polled_at < self._refresh_seconds:
                 return
+            self._counter.follow()
             try:
                 with self._engine.connect() as connection:
                     generation = connection.execute(
@@ -142,20 +142,82 @@ def _record(connection: Connection) -> None:
     )
 
 
-def _open_counter(path: Path | None) -> mmap.mmap | bytearray:
-    """The shared counter: the change file mapped into memory (made on first use), or a
-    private counter when no other process can share the database."""
-    if path is None:
-        return bytearray(_COUNTER_BYTES)
-    descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
-    try:
-        if os.fstat(descriptor).st_size < _COUNTER_BYTES:
+class _SharedCounter:
+    """The change file mapped into memory, or a private counter when there is no file (or it
+    cannot be opened: then only the database's counter tells this process of changes).
+
+    A change file that was removed or replaced (a cleaner emptying the temporary directory) is
+    made again and mapped anew, by the next writer at once and by readers when they poll.
+    """
+
+    def __init__(self, path: Path | None):
+        self.path = path
+        self._map: mmap.mmap | bytearray = bytearray(_COUNTER_BYTES)
+        self._inode: int | None = None
+        if path is not None:
+            try:
+                descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+            except OSError as error:
+                LOG.warning(
+                    "change file %s cannot be used (%s); changes made by other "
+                    "processes are seen when the database is polled",
+                    path,
+                    error,
+                )
+                return
+            try:
+                self._map_file(descriptor)
+            finally:
+                os.close(descriptor)
+
+    def value(self) -> int:
+        return int.from_bytes(self._map[:_COUNTER_BYTES], "little")
+
+    def bump(self) -> None:
+        if self.path is None or self._inode is None:
+            self._increment()
+            return
+        descriptor = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            # Unlocked explicitly: a mapping made from this descriptor shares its lock.
             fcntl.flock(descriptor, fcntl.LOCK_EX)
             try:
-                if os.fstat(descriptor).st_size < _COUNTER_BYTES:
-                    os.ftruncate(descriptor, _COUNTER_BYTES)
+                if os.fstat(descriptor).st_ino != self._inode:
+                    self._map_file(descriptor)
+                self._increment()
             finally:
                 fcntl.flock(descriptor, fcntl.LOCK_UN)
-        return mmap.mmap(descriptor, _COUNTER_BYTES)
-    finally:
-        os.close(descriptor)
+        finally:
+            os.close(descriptor)
+
+    def follow(self) -> None:
+        """Map the change file again if it was removed or replaced since it was mapped."""
+        if self.path is None or self._inode is None:
+            return
+        try:
+            inode = os.stat(self.path).st_ino
+        except FileNotFoundError:
+            inode = None
+        if inode == self._inode:
+            return
+        try:
+            descriptor = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        except OSError as error:
+            LOG.warning("change file %s cannot be opened again: %s", self.path, error)
+            return
+        try:
+            self._map_file(descriptor)
+        finally:
+            os.close(descriptor)
+
+    def _increment(self) -> None:
+        value = self.value() + 1
+        self._map[:_COUNTER_BYTES] = value.to_bytes(_COUNTER_BYTES, "little")
+
+    def _map_file(self, descriptor: int) -> None:
+        """Map the file open at `descriptor`, first giving a new (empty) one its 8 bytes; the
+        caller may hold the file's lock."""
+        if os.fstat(descriptor).st_size < _COUNTER_BYTES:
+            os.ftruncate(descriptor, _COUNTER_BYTES)  # only ever grows an empty file to size
+        self._map = mmap.mmap(descriptor, _COUNTER_BYTES)
+        self._inode = os.fstat(descriptor).st_ino

@@ -158,6 +158,10 @@ def preview_lines(preview: Preview, limit: int) -> list[str]:
         else (f"active version {preview.base_version}")
     )
     lines = [f"against {base}"]
+    if preview.unchanged:
+        lines.append("identical to the active version: publishing it would change nothing")
+    elif source.unchanged:
+        lines.append("the rules are unchanged: only names, descriptions or other text differ")
     lines.append(
         f"packages: {len(source.packages_added)} added, {len(source.packages_removed)} removed, "
         f"{len(source.packages_renamed)} renamed"

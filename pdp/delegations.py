@@ -5,8 +5,8 @@ the recipient is an organisation, persons holding a key role in it (as `policies
 marks them) act on its behalf. Delegations are facts read during a decision through an indexed
 query, not policies: the cost of a decision does not grow with their number.
 
-Rows are never deleted; revoking records who and when, and takes effect for the next decision
-in every process, since every decision reads the table.
+Rows are never deleted; revoking records who and when. Every create and revoke is announced
+through the change log (`pdp.changes`), so no process keeps a decision cached past it.
 """
 
 from __future__ import annotations

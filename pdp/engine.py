@@ -17,6 +17,7 @@ The engine knows nothing of HTTP or of the XACML wire format; `pdp.xacml` and `p
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
@@ -111,6 +112,7 @@ class Engine:
         self._cache_size = cache_size
         self._cache: dict[DecisionRequest, Result] = {}
         self._cache_basis: tuple[PolicySet, int] | None = None
+        self._cache_lock = threading.Lock()
 
     def decide(self, request: DecisionRequest | RequestSyntaxError) -> Result:
         return self.decide_all([request])[0]
@@ -166,9 +168,10 @@ class Engine:
         # A write announced while this decision was evaluated may have changed its facts.
         if self._changes.stamp() != stamp:
             return
-        if len(cache) >= self._cache_size:
-            del cache[next(iter(cache))]  # the oldest
-        cache[request] = result
+        with self._cache_lock:  # threads of one process evict from the same cache
+            if len(cache) >= self._cache_size:
+                del cache[next(iter(cache))]  # the oldest
+            cache[request] = result
 
     def _decide(
         self, policy_set: PolicySet, request: DecisionRequest | RequestSyntaxError

@@ -22,7 +22,7 @@ from typing import Any
 from py_abac import Policy
 from py_abac.exceptions import PolicyCreateError
 from py_abac.storage.base import Storage
-from sqlalchemy import Connection, Engine, Row, func, insert, select, update
+from sqlalchemy import Connection, Engine, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from pdp import catalog as catalog_module
@@ -293,18 +293,26 @@ class PolicyRepository:
         return self.load(number)
 
 
-def _check_active(connection: Connection, expected_active: int | None) -> Row | None:
+def _check_active(connection: Connection, expected_active: int | None) -> _Active | None:
     """The active version and its content hash; VersionConflict if it is not the expected one.
 
     The active row stays locked until the transaction ends (PostgreSQL; SQLite's writer already
     holds the database), so no other writer can change it between this check and the write.
+    It is locked on its own and the hash read by a second statement: a writer that waited for
+    the lock then sees the version the other writer committed, which one joined statement,
+    evaluated on its earlier snapshot, would miss.
     """
-    active = connection.execute(
-        select(active_policy_set.c.version, policy_set_versions.c.content_hash)
-        .join(policy_set_versions)
-        .where(active_policy_set.c.id == 1)
-        .with_for_update(of=active_policy_set)
-    ).first()
+    version = connection.execute(
+        select(active_policy_set.c.version).where(active_policy_set.c.id == 1).with_for_update()
+    ).scalar()
+    active = None
+    if version is not None:
+        digest = connection.execute(
+            select(policy_set_versions.c.content_hash).where(
+                policy_set_versions.c.number == version
+            )
+        ).scalar_one()
+        active = _Active(version, digest)
     if expected_active is not None:
         current = 0 if active is None else active.version
         if current != expected_active:
@@ -313,6 +321,12 @@ def _check_active(connection: Connection, expected_active: int | None) -> Row | 
                 "active now; nothing was written. Look at the active version and try again"
             )
     return active
+
+
+@dataclass(frozen=True)
+class _Active:
+    version: int
+    content_hash: str
 
 
 def _set_active(connection: Connection, number: int, now: datetime, *, first: bool) -> None:

@@ -28,6 +28,8 @@ class Preview:
     base_version: int | None
     source: SourceDiff
     impact: Impact
+    #: The proposed source is the active one, word for word: publishing it would change nothing.
+    unchanged: bool
 
 
 @dataclass(frozen=True)
@@ -97,6 +99,7 @@ class Pdp:
                 self.delegations.active(),
                 self.register.org_forms(),
             ),
+            unchanged=active is not None and dict(active.catalog.source) == dict(catalog.source),
         )
 
     def close(self) -> None:

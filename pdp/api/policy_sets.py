@@ -223,7 +223,7 @@ def preview_document(preview: Preview, limit: int) -> dict[str, Any]:
     return {
         "dry_run": True,
         "base_version": preview.base_version,
-        "unchanged": source.unchanged and not impact.changes,
+        "unchanged": preview.unchanged,
         "packages": {
             "added": list(source.packages_added),
             "removed": list(source.packages_removed),
