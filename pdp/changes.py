@@ -155,20 +155,7 @@ class _SharedCounter:
         self._map: mmap.mmap | bytearray = bytearray(_COUNTER_BYTES)
         self._inode: int | None = None
         if path is not None:
-            try:
-                descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
-            except OSError as error:
-                LOG.warning(
-                    "change file %s cannot be used (%s); changes made by other "
-                    "processes are seen when the database is polled",
-                    path,
-                    error,
-                )
-                return
-            try:
-                self._map_file(descriptor)
-            finally:
-                os.close(descriptor)
+            self._remap()
 
     def value(self) -> int:
         return int.from_bytes(self._map[:_COUNTER_BYTES], "little")
@@ -198,12 +185,20 @@ class _SharedCounter:
             inode = os.stat(self.path).st_ino
         except FileNotFoundError:
             inode = None
-        if inode == self._inode:
-            return
+        if inode != self._inode:
+            self._remap()
+
+    def _remap(self) -> None:
+        """Open (or make) the change file and map it; on failure keep the current counter."""
         try:
             descriptor = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
         except OSError as error:
-            LOG.warning("change file %s cannot be opened again: %s", self.path, error)
+            LOG.warning(
+                "change file %s cannot be used (%s); changes made by other processes are "
+                "seen when the database is polled",
+                self.path,
+                error,
+            )
             return
         try:
             self._map_file(descriptor)
