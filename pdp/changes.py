@@ -31,7 +31,6 @@ from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 
 from sqlalchemy import Connection, Engine, select, update
-from sqlalchemy.engine import make_url
 
 from pdp.db import change_counter
 
@@ -55,7 +54,7 @@ def change_file_for(engine: Engine) -> Path | None:
     """Where processes using this database meet: next to a SQLite file, else in the temporary
     directory under a name derived from the URL (without its password). None for an
     in-memory SQLite database, which no other process can open."""
-    url = make_url(engine.url)
+    url = engine.url
     if url.get_backend_name() == "sqlite":
         database = url.database or ""
         if database in ("", ":memory:") or database.startswith("file::memory:"):

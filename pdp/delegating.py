@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from pdp.compiler import DELEGATE
 from pdp.delegations import (
     Delegation,
-    DelegationExists,
     DelegationNotFound,
     DelegationStore,
 )
@@ -49,18 +48,13 @@ class DelegationService:
         self, party: str, package: str, delegator: Subject, recipient: Subject
     ) -> Delegation:
         """Record that `delegator` gives `package` for `party` to `recipient`, if allowed."""
-        package_urn = self.package_urn(package)
+        package_urn, *former_urns = self.package_names(package)
         if recipient == delegator:
             raise InvalidDelegation("recipient", "a delegator cannot delegate to themselves")
         self._require_delegate_permit(delegator, party, package_urn)
-        # The store refuses a second active delegation of the same URN; one made before the
-        # package was renamed names a former URN, and is the same package.
-        former = self.package_names(package_urn)[1:]
-        if former and self.store.find(party=party, recipient=recipient, package=former).total:
-            raise DelegationExists(
-                f"{recipient.urn} already holds {package_urn} for {party} by delegation"
-            )
-        return self.store.add(party, package_urn, delegator.identifier, recipient)
+        return self.store.add(
+            party, package_urn, delegator.identifier, recipient, tuple(former_urns)
+        )
 
     def revoke(self, delegation_id: str, actor: Subject) -> Delegation:
         """Revoke a delegation on behalf of `actor`: its delegator, or a permitted delegator."""
@@ -71,18 +65,13 @@ class DelegationService:
             self._require_delegate_permit(actor, delegation.party, delegation.package)
         return self.store.revoke(delegation_id, actor.identifier)
 
-    def package_urn(self, package: str) -> str:
-        """The published URN of a package named by URN or code; InvalidDelegation if unknown."""
-        urn = self.policy_sets.current().package_urn(package)
+    def package_names(self, package: str) -> tuple[str, ...]:
+        """Every URN a package named by URN, former URN or code has had, the current one
+        first: the delegations of it are stored under any of them."""
+        policy_set = self.policy_sets.current()
+        urn = policy_set.package_urn(package)
         if urn is None:
             raise InvalidDelegation("package", f"unknown access package {package!r}")
-        return urn
-
-    def package_names(self, package: str) -> tuple[str, ...]:
-        """Every URN a package named by URN, former URN or code has had: the delegations of
-        it are stored under any of them."""
-        policy_set = self.policy_sets.current()
-        urn = self.package_urn(package)
         return (urn, *policy_set.catalog.package(urn).aliases)
 
     def _require_delegate_permit(self, person: Subject, party: str, package_urn: str) -> None:

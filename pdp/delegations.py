@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine, and_, func, insert, select, union, update
+from sqlalchemy import ColumnElement, Engine, and_, func, insert, select, union, update
 from sqlalchemy.exc import IntegrityError
 
 from pdp.changes import change_log
@@ -62,9 +62,17 @@ class DelegationStore:
     def __init__(self, engine: Engine):
         self._engine = engine
 
-    def add(self, party: str, package: str, delegator: str, recipient: Subject) -> Delegation:
+    def add(
+        self,
+        party: str,
+        package: str,
+        delegator: str,
+        recipient: Subject,
+        former_urns: tuple[str, ...] = (),
+    ) -> Delegation:
         """Record a delegation; DelegationExists if the recipient already holds it (also when
-        another request creates the same delegation at the same moment)."""
+        another request creates the same delegation at the same moment, or holds it under one
+        of the package's `former_urns`, from before it was renamed)."""
         delegation = Delegation(
             id=str(uuid.uuid4()),
             party=party,
@@ -73,8 +81,20 @@ class DelegationStore:
             recipient=recipient,
             created_at=datetime.now(UTC),
         )
+        exists = DelegationExists(
+            f"{recipient.urn} already holds {package} for {party} by delegation"
+        )
         try:
             with change_log(self._engine).writing(self._engine.begin) as connection:
+                if (
+                    former_urns
+                    and connection.execute(
+                        select(delegations.c.id).where(
+                            *_active_to(party, recipient), delegations.c.package.in_(former_urns)
+                        )
+                    ).first()
+                ):
+                    raise exists
                 connection.execute(
                     insert(delegations).values(
                         id=delegation.id,
@@ -87,9 +107,7 @@ class DelegationStore:
                     )
                 )
         except IntegrityError:
-            raise DelegationExists(
-                f"{recipient.urn} already holds {package} for {party} by delegation"
-            ) from None
+            raise exists from None
         return delegation
 
     def get(self, delegation_id: str) -> Delegation | None:
@@ -165,11 +183,7 @@ class DelegationStore:
         """Packages `subject` holds for `party` by delegation: given to the subject itself, or,
         for a person, to an organisation in which the person holds a key role."""
         active = and_(delegations.c.party == party, delegations.c.revoked_at.is_(None))
-        direct = select(delegations.c.package).where(
-            active,
-            delegations.c.recipient_kind == subject.kind,
-            delegations.c.recipient_id == subject.identifier,
-        )
+        direct = select(delegations.c.package).where(*_active_to(party, subject))
         query = direct
         if subject.kind == PERSON and key_roles:
             through_organisation = (
@@ -189,6 +203,16 @@ class DelegationStore:
             query = union(direct, through_organisation)
         with self._engine.connect() as connection:
             return frozenset(connection.execute(query).scalars())
+
+
+def _active_to(party: str, recipient: Subject) -> tuple[ColumnElement[bool], ...]:
+    """Conditions for the active delegations to `recipient` for `party`."""
+    return (
+        delegations.c.party == party,
+        delegations.c.recipient_kind == recipient.kind,
+        delegations.c.recipient_id == recipient.identifier,
+        delegations.c.revoked_at.is_(None),
+    )
 
 
 def _delegation(row: Any) -> Delegation:

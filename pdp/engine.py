@@ -29,7 +29,7 @@ from py_abac.request import AccessRequest
 from pdp.attributes import PipAttributeProvider
 from pdp.catalog import PACKAGE_URN_PREFIX, package_urn_form
 from pdp.changes import ChangeLog
-from pdp.compiler import ACTIONS
+from pdp.compiler import ACTIONS, PARTY_ATTRIBUTE, ROLES_ATTRIBUTE
 from pdp.delegations import DelegationStore
 from pdp.errors import NoActivePolicySet, RequestSyntaxError
 from pdp.register import Register
@@ -141,10 +141,7 @@ class Engine:
             result = cache.get(request) if isinstance(request, DecisionRequest) else None
             if result is None:
                 result = self._decide(policy_set, request)
-                if (
-                    isinstance(request, DecisionRequest)
-                    and result.status != STATUS_PROCESSING_ERROR
-                ):
+                if result.status != STATUS_PROCESSING_ERROR:
                     self._remember(cache, request, result, stamp)
             results.append(result)
         return results
@@ -161,12 +158,13 @@ class Engine:
     def _remember(
         self,
         cache: dict[DecisionRequest, Result],
-        request: DecisionRequest,
+        request: DecisionRequest | RequestSyntaxError,
         result: Result,
         stamp: int,
     ) -> None:
-        # A write announced while this decision was evaluated may have changed its facts.
-        if self._changes.stamp() != stamp:
+        # An unreadable request is its own error object, never asked for again; a write
+        # announced while this decision was evaluated may have changed its facts.
+        if not isinstance(request, DecisionRequest) or self._changes.stamp() != stamp:
             return
         with self._cache_lock:  # threads of one process evict from the same cache
             if len(cache) >= self._cache_size:
@@ -194,7 +192,7 @@ class Engine:
             )
         subject_attributes = {}
         if request.role_claims is not None:
-            subject_attributes["roles"] = _resolve_roles(policy_set, request.role_claims)
+            subject_attributes[ROLES_ATTRIBUTE] = _resolve_roles(policy_set, request.role_claims)
         if package_urn_form(request.package) is None:
             raise RequestSyntaxError(
                 f"{request.package!r} is neither an access package URN "
@@ -209,7 +207,7 @@ class Engine:
             )
         access_request = AccessRequest(
             subject={"id": request.subject.urn, "attributes": subject_attributes},
-            resource={"id": package_urn, "attributes": {"party": request.party}},
+            resource={"id": package_urn, "attributes": {PARTY_ATTRIBUTE: request.party}},
             action={"id": request.action, "attributes": {}},
             context={},
         )

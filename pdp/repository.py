@@ -286,12 +286,6 @@ class PolicyRepository:
             documents = [json.loads(body) for body in bodies]
         return PolicySet(number, catalog_module.parse(source), documents)
 
-    def load_active(self) -> PolicySet:
-        number = self.active_version()
-        if number is None:
-            raise NoActivePolicySet()
-        return self.load(number)
-
 
 def _check_active(connection: Connection, expected_active: int | None) -> _Active | None:
     """The active version and its content hash; VersionConflict if it is not the expected one.

@@ -228,17 +228,6 @@ def test_loading_a_version_that_does_not_exist_is_refused(repository, catalog):
         repository.load(7)
 
 
-def test_load_active_gives_the_active_version(repository, catalog):
-    publish(repository, catalog)
-    publish(repository, modified_catalog(name="Endret"))
-    assert repository.load_active().version == 2
-
-
-def test_load_active_before_the_first_publish_is_refused(repository):
-    with pytest.raises(NoActivePolicySet):
-        repository.load_active()
-
-
 def expected_uids(package: str, action: str) -> set[str]:
     """The shipped policies for (package, action): one per granting role, and for `access` the
     package's delegation policy."""
