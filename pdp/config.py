@@ -32,6 +32,37 @@ class Settings:
     #: 0 decides every request afresh.
     decision_cache: int = 100_000
 
+    # Who may call (see `pdp.auth`): bearer JWTs checked against these keys, or nothing at all.
+    #: JSON Web Key Set file with the token issuer's public keys (`PDP_JWKS_FILE`).
+    jwks_file: str | None = None
+    #: JSON Web Key Set URL, fetched and cached (`PDP_JWKS_URL`); give this or `jwks_file`.
+    jwks_url: str | None = None
+    #: The `iss` every token must carry (`PDP_JWT_ISSUER`); required with keys.
+    jwt_issuer: str | None = None
+    #: The `aud` every token must carry (`PDP_JWT_AUDIENCE`); required with keys.
+    jwt_audience: str | None = None
+    #: Clock skew tolerated on `exp` and `nbf`, in seconds (`PDP_JWT_LEEWAY_SECONDS`).
+    jwt_leeway_seconds: float = 30
+    #: Serve without authentication, for development only (`PDP_AUTH_DISABLED=true`).
+    auth_disabled: bool = False
+
+    # Limits on request bodies (see `pdp.limits`); exceeding one is a 400 or 413 naming it.
+    #: Deepest nesting of JSON objects and arrays (`PDP_MAX_JSON_DEPTH`).
+    max_json_depth: int = 32
+    #: Longest string, key or value, in a JSON body (`PDP_MAX_STRING_LENGTH`).
+    max_string_length: int = 4096
+    #: Most `MultiRequests.RequestReference` entries in one XACML request
+    #: (`PDP_MAX_MULTI_REQUESTS`).
+    max_multi_requests: int = 1000
+    #: Most attributes in one XACML category (`PDP_MAX_ATTRIBUTES_PER_CATEGORY`).
+    max_attributes_per_category: int = 64
+
+    # Logs (see `pdp.logs`): `stdout`, `stderr`, a file path, or `off`.
+    #: One JSON line per decision, national identity numbers masked (`PDP_DECISION_LOG`).
+    decision_log: str = "stdout"
+    #: One JSON line per publish, activation, import and delegation change (`PDP_AUDIT_LOG`).
+    audit_log: str = "stdout"
+
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         """Settings from `PDP_*` variables; a malformed number is refused with its name."""
@@ -45,7 +76,39 @@ class Settings:
                 env, "PDP_POLICY_REFRESH_SECONDS", float, defaults.policy_refresh_seconds
             ),
             decision_cache=_number(env, "PDP_DECISION_CACHE", int, defaults.decision_cache),
+            jwks_file=env.get("PDP_JWKS_FILE") or None,
+            jwks_url=env.get("PDP_JWKS_URL") or None,
+            jwt_issuer=env.get("PDP_JWT_ISSUER") or None,
+            jwt_audience=env.get("PDP_JWT_AUDIENCE") or None,
+            jwt_leeway_seconds=_number(
+                env, "PDP_JWT_LEEWAY_SECONDS", float, defaults.jwt_leeway_seconds
+            ),
+            auth_disabled=_flag(env, "PDP_AUTH_DISABLED"),
+            max_json_depth=_number(env, "PDP_MAX_JSON_DEPTH", int, defaults.max_json_depth),
+            max_string_length=_number(
+                env, "PDP_MAX_STRING_LENGTH", int, defaults.max_string_length
+            ),
+            max_multi_requests=_number(
+                env, "PDP_MAX_MULTI_REQUESTS", int, defaults.max_multi_requests
+            ),
+            max_attributes_per_category=_number(
+                env,
+                "PDP_MAX_ATTRIBUTES_PER_CATEGORY",
+                int,
+                defaults.max_attributes_per_category,
+            ),
+            decision_log=env.get("PDP_DECISION_LOG", defaults.decision_log),
+            audit_log=env.get("PDP_AUDIT_LOG", defaults.audit_log),
         )
+
+
+def _flag(env: Mapping[str, str], name: str) -> bool:
+    """`true` or `false` (any case; unset is false); anything else is refused, so that a typo
+    cannot switch a safety off or on by accident."""
+    raw = env.get(name, "false").strip().lower()
+    if raw not in ("true", "false"):
+        raise ValueError(f"{name} must be true or false, got {env[name]!r}")
+    return raw == "true"
 
 
 def _number(env: Mapping[str, str], name: str, kind: type, default: float) -> float:

@@ -16,7 +16,7 @@ from pdp.api import create_app
 from pdp.config import Settings
 from pdp.db import create_schema, make_engine, metadata
 from pdp.service import Pdp
-from tests.helpers import new_organization, new_person
+from tests.helpers import new_organization, new_person, open_settings
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 POLICY_DIR = PROJECT_ROOT / "policies"
@@ -68,7 +68,7 @@ def catalog() -> catalog_module.Catalog:
 
 @pytest.fixture
 def settings(database_url: str) -> Settings:
-    return Settings(database_url=database_url, policy_refresh_seconds=0)
+    return open_settings(database_url, policy_refresh_seconds=0)
 
 
 @pytest.fixture

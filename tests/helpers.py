@@ -5,6 +5,7 @@ from __future__ import annotations
 from itertools import count
 from typing import Any
 
+from pdp.config import Settings
 from pdp.identifiers import complete_national_identity_number, complete_organization_number
 
 ACTION_ID = "urn:oasis:names:tc:xacml:1.0:action:action-id"
@@ -14,6 +15,18 @@ PACKAGE_ID = "urn:altinn:accesspackage"
 
 _people = count(1)
 _organizations = count(1)
+
+
+def open_settings(database_url: str, **overrides: Any) -> Settings:
+    """Settings for tests of what the PDP decides: anyone may call (tests of who may call are in
+    tests/security), and the logs are off (tests of the logs switch them on)."""
+    return Settings(
+        database_url=database_url,
+        auth_disabled=True,
+        decision_log="off",
+        audit_log="off",
+        **overrides,
+    )
 
 
 def new_person() -> str:

@@ -14,7 +14,6 @@ from pdp import catalog as catalog_module
 from pdp import compiler
 from pdp.catalog import Catalog
 from pdp.changes import ChangeLog, change_log
-from pdp.config import Settings
 from pdp.db import make_engine
 from pdp.errors import NoActivePolicySet, PdpError
 from pdp.repository import (
@@ -28,6 +27,7 @@ from pdp.repository import (
 )
 from pdp.service import Pdp
 from tests.conftest import KEY_ROLES, POLICY_DIR
+from tests.helpers import open_settings
 
 API = "urn:altinn:accesspackage:programmeringsgrensesnitt"
 API_NUF = "urn:altinn:accesspackage:programmeringsgrensesnittNUF"
@@ -369,7 +369,7 @@ def test_active_policy_set_before_the_first_publish_is_refused(engine, repositor
 
 
 def test_active_policy_set_sees_a_version_published_by_another_process(database_url, catalog):
-    settings = Settings(database_url=database_url, policy_refresh_seconds=0)
+    settings = open_settings(database_url, policy_refresh_seconds=0)
     server = Pdp.from_settings(settings)
     operator = Pdp.from_settings(settings)  # its own engine, as another process would have
     try:

@@ -10,7 +10,9 @@ from flask import jsonify
 from flask_smorest import Blueprint
 
 from pdp import xacml
-from pdp.api.common import current_pdp, json_body
+from pdp.api.common import decide_and_log, json_body
+from pdp.api.security import requires
+from pdp.auth import SCOPE_AUTHORIZE
 
 blp = Blueprint(
     "authorize",
@@ -21,6 +23,7 @@ blp = Blueprint(
 
 
 @blp.route("/authorize", methods=["POST"])
+@requires(SCOPE_AUTHORIZE)
 @blp.doc(
     requestBody={
         "required": True,
@@ -38,6 +41,6 @@ blp = Blueprint(
 )
 def authorize():
     """Decide one request, or a MultiRequests batch, for access packages."""
-    parsed = xacml.parse(json_body())
-    results = current_pdp().engine.decide_all([item.request for item in parsed.items])
+    parsed = xacml.parse(json_body(xacml=True))
+    results = decide_and_log([item.request for item in parsed.items])
     return jsonify(xacml.render(parsed, results))

@@ -13,6 +13,8 @@ from marshmallow import Schema, fields
 
 from pdp import grants_table
 from pdp.api.common import current_pdp
+from pdp.api.security import requires
+from pdp.auth import ALL_SCOPES
 from pdp.compiler import ACCESS, DELEGATE
 from pdp.errors import PdpError
 from pdp.repository import PolicySet
@@ -70,6 +72,7 @@ class GrantListSchema(Schema):
 
 
 @blp.route("/packages")
+@requires(*ALL_SCOPES)
 @blp.response(200, PackageListSchema)
 def packages():
     """Every access package of the active version, in source order."""
@@ -92,6 +95,7 @@ def packages():
 
 
 @blp.route("/roles")
+@requires(*ALL_SCOPES)
 @blp.response(200, RoleListSchema)
 def roles():
     """Every ER role the active version knows, granting or not."""
@@ -112,6 +116,7 @@ def roles():
 
 
 @blp.route("/grants")
+@requires(*ALL_SCOPES)
 @blp.response(200, GrantListSchema)
 @blp.alt_response(200, description="With Accept: text/markdown, the README's table")
 def grants():

@@ -1,23 +1,104 @@
-"""Helpers every blueprint uses: the process's Pdp, and reading a JSON body strictly."""
+"""Helpers every blueprint uses: the process's Pdp, its logs, and reading a JSON body strictly."""
 
 from __future__ import annotations
 
-import json
-from typing import Any
+import logging
+import time
+from collections.abc import Callable, Sequence
+from functools import wraps
+from typing import Any, TypeVar
 
-from flask import current_app, request
+import orjson
+from flask import Response, current_app, g, request
 from flask_smorest import abort
 from marshmallow import Schema, ValidationError
+from werkzeug.exceptions import HTTPException
 
+from pdp.api.security import current_caller
+from pdp.engine import DecisionRequest, Result
+from pdp.errors import RequestSyntaxError
+from pdp.limits import LimitExceeded, Limits
+from pdp.logs import AuditLog, DecisionBatch, DecisionLog
 from pdp.service import Pdp
+
+View = TypeVar("View", bound=Callable[..., Any])
+LOG = logging.getLogger(__name__)
 
 
 def current_pdp() -> Pdp:
     return current_app.extensions["pdp"]
 
 
-def json_body() -> Any:
-    """The request body as JSON: 415 for another content type, 400 when it is not JSON.
+def request_id() -> str:
+    """This request's id: in the `X-Request-Id` answer header, log lines and error bodies."""
+    return g.request_id
+
+
+def audited(action: str) -> Callable[[View], View]:
+    """Write an audit line for every call of a view that changes state, with its outcome.
+
+    Goes below `@requires`, so the caller is known. The view adds what it changed with
+    `audit_details(...)`; the URL's own arguments (a version, a delegation id) are included.
+    """
+
+    def decorator(view: View) -> View:
+        @wraps(view)
+        def logged(*args: Any, **kwargs: Any) -> Any:
+            g.audit_details = dict(kwargs)
+            try:
+                response = view(*args, **kwargs)
+            except HTTPException as error:
+                message = (getattr(error, "data", None) or {}).get("message", error.description)
+                _audit(action, error.code or 500, message)
+                raise
+            except Exception:
+                _audit(action, 500, "unexpected failure")
+                raise
+            _audit(action, _status(response), None)
+            return response
+
+        return logged  # type: ignore[return-value]
+
+    return decorator
+
+
+def audit_details(**details: Any) -> None:
+    """Add what the current request changed to its audit line."""
+    g.audit_details.update(details)
+
+
+def _audit(action: str, outcome: int, problem: Any) -> None:
+    details = dict(g.get("audit_details", {}))
+    if outcome >= 400 and isinstance(problem, str):
+        details["problem"] = problem
+    log: AuditLog = current_app.extensions["pdp.audit_log"]
+    try:
+        log.record(action, current_caller(), outcome, request_id=request_id(), **details)
+    except OSError:  # the change is committed; failing the answer now would hide that
+        LOG.exception("could not write the audit line for %s (request %s)", action, request_id())
+
+
+def _status(response: Any) -> int:
+    if isinstance(response, Response):
+        return response.status_code
+    if isinstance(response, tuple) and len(response) > 1 and isinstance(response[1], int):
+        return response[1]
+    return 200
+
+
+def decide_and_log(requests: Sequence[DecisionRequest | RequestSyntaxError]) -> list[Result]:
+    """Decide `requests` and hand them, with their results, to the decision log."""
+    started, clock = time.time(), time.perf_counter()
+    results = current_pdp().engine.decide_all(requests)
+    elapsed = time.perf_counter() - clock
+    log: DecisionLog = current_app.extensions["pdp.decision_log"]
+    log.record(DecisionBatch(request_id(), started, requests, results, elapsed, current_caller()))
+    return results
+
+
+def json_body(*, xacml: bool = False) -> Any:
+    """The request body as JSON: 415 for another content type, 400 when it is not JSON or
+    exceeds a limit (`pdp.limits`; `xacml` adds the XACML ones).
 
     Reading the body enforces MAX_CONTENT_LENGTH (413).
     """
@@ -26,9 +107,15 @@ def json_body() -> Any:
         abort(415, message=f"Content-Type must be application/json, got {mimetype or 'none'!r}")
     raw = request.get_data(cache=True)
     try:
-        return json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        document = orjson.loads(raw)
+    except orjson.JSONDecodeError as error:
         abort(400, message=f"request body is not valid JSON: {error}")
+    limits: Limits = current_app.extensions["pdp.limits"]
+    try:
+        limits.check(document, xacml=xacml)
+    except LimitExceeded as error:
+        abort(400, message=str(error))
+    return document
 
 
 def load_json(schema: Schema) -> Any:

@@ -17,7 +17,9 @@ from typing import Any
 from flask_smorest import Blueprint, abort
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates
 
-from pdp.api.common import current_pdp, load_json
+from pdp.api.common import decide_and_log, load_json
+from pdp.api.security import requires
+from pdp.auth import SCOPE_AUTHORIZE
 from pdp.catalog import ROLECODE_ATTRIBUTE
 from pdp.compiler import ACTIONS
 from pdp.engine import STATUS_SYNTAX_ERROR, DecisionRequest, RoleClaim
@@ -123,6 +125,7 @@ class DecisionResponseSchema(Schema):
 
 
 @blp.route("/decision", methods=["POST"])
+@requires(SCOPE_AUTHORIZE)
 @blp.doc(
     requestBody={
         "required": True,
@@ -144,7 +147,7 @@ def decide():
         if roles is None
         else tuple(RoleClaim(ROLECODE_ATTRIBUTE, code) for code in roles),
     )
-    result = current_pdp().engine.decide(request)
+    (result,) = decide_and_log([request])
     if result.status == STATUS_SYNTAX_ERROR:
         abort(400, message=result.message)
     answer = {

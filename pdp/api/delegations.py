@@ -12,7 +12,9 @@ from typing import Any
 from flask_smorest import Blueprint, abort
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates
 
-from pdp.api.common import current_pdp, load_json
+from pdp.api.common import audit_details, audited, current_pdp, load_json
+from pdp.api.security import current_caller, requires
+from pdp.auth import SCOPE_DELEGATIONS
 from pdp.delegating import DelegationRefused, DelegationUndecided, InvalidDelegation
 from pdp.delegations import (
     Delegation,
@@ -59,8 +61,10 @@ class NewDelegationSchema(Schema):
     )
     delegator = identifier_field(
         validate_national_identity_number,
-        required=True,
-        metadata={"description": "national identity number of the person delegating"},
+        metadata={
+            "description": "national identity number of the person delegating; taken from the "
+            "token's pid claim when it has one (and must then be that person, or be left out)"
+        },
     )
     recipient = fields.Nested(OneSubjectSchema, required=True)
 
@@ -105,9 +109,28 @@ class RevokeQuerySchema(Schema):
 
     revoked_by = identifier_field(
         validate_national_identity_number,
-        required=True,
-        metadata={"description": "national identity number of the person revoking"},
+        metadata={
+            "description": "national identity number of the person revoking; taken from the "
+            "token's pid claim when it has one (and must then be that person, or be left out)"
+        },
     )
+
+
+def _acting_person(stated: str | None, field: str) -> Subject:
+    """The person a delegation change is made by: the token's person when it names one (a
+    token cannot act for someone else), else the person the request states."""
+    person = current_caller().person
+    if person is not None:
+        if stated is not None and stated != person:
+            abort(403, message=f"{field} must be the token's person; a token acts for no other")
+        return Subject(PERSON, person)
+    if stated is None:
+        abort(
+            400,
+            message=f"{field} is required when the token names no person",
+            errors={field: ["Missing data for required field."]},
+        )
+    return Subject(PERSON, stated)
 
 
 def _recipient(value: str) -> Subject:
@@ -133,6 +156,8 @@ def _render(delegation: Delegation) -> dict[str, Any]:
 
 
 @blp.route("", methods=["POST"])
+@requires(SCOPE_DELEGATIONS)
+@audited("delegation.create")
 @blp.doc(
     requestBody={"required": True, "content": {"application/json": {"schema": NewDelegationSchema}}}
 )
@@ -143,12 +168,20 @@ def _render(delegation: Delegation) -> dict[str, Any]:
 def create_delegation():
     """Delegate an access package, if the PDP permits the delegator action `delegate`."""
     body = load_json(NewDelegationSchema())
+    delegator = _acting_person(body.get("delegator"), "delegator")
+    recipient = subject_of(body["recipient"])
+    audit_details(
+        party=body["party"],
+        package=body["package"],
+        delegator=delegator.identifier,
+        recipient=recipient.urn,
+    )
     try:
         delegation = current_pdp().delegating.delegate(
             party=body["party"],
             package=body["package"],
-            delegator=Subject(PERSON, body["delegator"]),
-            recipient=subject_of(body["recipient"]),
+            delegator=delegator,
+            recipient=recipient,
         )
     except InvalidDelegation as error:
         abort(400, message=str(error), errors={error.field: [str(error)]})
@@ -158,10 +191,12 @@ def create_delegation():
         abort(409, message=str(error))
     except DelegationUndecided as error:
         abort(503, message=str(error))
+    audit_details(delegation_id=delegation.id, package=delegation.package)
     return _render(delegation)
 
 
 @blp.route("", methods=["GET"])
+@requires(SCOPE_DELEGATIONS)
 @blp.arguments(DelegationQuerySchema, location="query", error_status_code=400, unknown=RAISE)
 @blp.response(200, DelegationPageSchema)
 def list_delegations(query: dict[str, Any]):
@@ -185,6 +220,7 @@ def list_delegations(query: dict[str, Any]):
 
 
 @blp.route("/<delegation_id>", methods=["GET"])
+@requires(SCOPE_DELEGATIONS)
 @blp.response(200, DelegationSchema)
 @blp.alt_response(404, description="No delegation has this id")
 def get_delegation(delegation_id: str):
@@ -196,6 +232,8 @@ def get_delegation(delegation_id: str):
 
 
 @blp.route("/<delegation_id>", methods=["DELETE"])
+@requires(SCOPE_DELEGATIONS)
+@audited("delegation.revoke")
 @blp.arguments(RevokeQuerySchema, location="query", error_status_code=400, unknown=RAISE)
 @blp.response(200, DelegationSchema)
 @blp.alt_response(403, description="The person may not revoke this delegation")
@@ -203,10 +241,10 @@ def get_delegation(delegation_id: str):
 @blp.alt_response(409, description="The delegation is already revoked")
 def revoke_delegation(query: dict[str, Any], delegation_id: str):
     """Revoke a delegation (its delegator, or anyone permitted to delegate the package)."""
+    revoker = _acting_person(query.get("revoked_by"), "revoked_by")
+    audit_details(revoked_by=revoker.identifier)
     try:
-        delegation = current_pdp().delegating.revoke(
-            delegation_id, Subject(PERSON, query["revoked_by"])
-        )
+        delegation = current_pdp().delegating.revoke(delegation_id, revoker)
     except DelegationNotFound as error:
         abort(404, message=str(error))
     except DelegationAlreadyRevoked as error:

@@ -1,32 +1,47 @@
 """JSON errors for everything the blueprints do not answer themselves.
 
 flask-smorest renders HTTP errors (400, 404, 405, 413, 415, ...) as JSON already; this adds the
-same shape for unexpected failures, without a stack trace or SQL in the body.
+same shape for refused tokens (401/403 with `WWW-Authenticate`) and for unexpected failures,
+which answer 500 with the request's id and never a stack trace or SQL.
 """
 
 from __future__ import annotations
 
 import logging
-import uuid
 
-from flask import Flask, jsonify
+from flask import Flask, g, jsonify
+from werkzeug.exceptions import HTTPException
+
+from pdp.api.security import challenge
+from pdp.auth import AuthenticationFailed, InsufficientScope
 
 LOG = logging.getLogger(__name__)
 
 
 def register(app: Flask) -> None:
+    @app.errorhandler(AuthenticationFailed)
+    def unauthenticated(error: AuthenticationFailed):
+        return _refused(401, "Unauthorized", error)
+
+    @app.errorhandler(InsufficientScope)
+    def forbidden(error: InsufficientScope):
+        return _refused(403, "Forbidden", error)
+
     @app.errorhandler(Exception)
     def internal_error(error: Exception):
-        from werkzeug.exceptions import HTTPException
-
         if isinstance(error, HTTPException):
             return error
-        error_id = str(uuid.uuid4())
-        LOG.exception("unhandled error %s", error_id)
+        request_id = g.get("request_id", "")
+        LOG.exception("unhandled error in request %s", request_id)
         body = {
             "code": 500,
             "status": "Internal Server Error",
             "message": "the PDP failed to handle this request",
-            "error_id": error_id,
+            "decision_id": request_id,
         }
         return jsonify(body), 500
+
+
+def _refused(code: int, status: str, error: AuthenticationFailed | InsufficientScope):
+    body = {"code": code, "status": status, "message": str(error)}
+    return jsonify(body), code, {"WWW-Authenticate": challenge(error)}

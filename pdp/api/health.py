@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from flask import current_app
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 
 from pdp.api.common import current_pdp
+from pdp.api.security import public
 from pdp.errors import PdpError
+
+#: What `/health` says when anyone may call (PDP_AUTH_DISABLED=true).
+DISABLED = "disabled-for-development"
 
 blp = Blueprint("health", __name__, description="Liveness and the active policy-set version")
 
@@ -14,22 +19,35 @@ blp = Blueprint("health", __name__, description="Liveness and the active policy-
 class HealthSchema(Schema):
     status = fields.String(required=True, metadata={"description": "ok, or unavailable"})
     policy_set_version = fields.Integer(allow_none=True)
+    authentication = fields.String(
+        metadata={"description": "enabled, or disabled-for-development (PDP_AUTH_DISABLED)"}
+    )
     message = fields.String()
 
 
 @blp.route("/health")
+@public
 @blp.response(200, HealthSchema)
 @blp.alt_response(503, schema=HealthSchema, description="No active policy set or no database")
 def health():
-    """Report the active policy-set version (503 when the PDP cannot decide)."""
+    """Report the active policy-set version (503 when the PDP cannot decide), and whether
+    callers must authenticate."""
+    enabled = current_app.extensions["pdp.auth"] is not None
+    authentication = {"authentication": "enabled" if enabled else DISABLED}
     try:
         version = current_pdp().policy_sets.current().version
     except PdpError as error:
-        return {"status": "unavailable", "policy_set_version": None, "message": str(error)}, 503
+        return {
+            "status": "unavailable",
+            "policy_set_version": None,
+            "message": str(error),
+            **authentication,
+        }, 503
     except Exception:
         return {
             "status": "unavailable",
             "policy_set_version": None,
             "message": "the policy repository is unavailable",
+            **authentication,
         }, 503
-    return {"status": "ok", "policy_set_version": version}
+    return {"status": "ok", "policy_set_version": version, **authentication}

@@ -20,7 +20,9 @@ from flask_smorest import Blueprint, abort
 from marshmallow import RAISE, Schema, fields, validate
 
 from pdp import catalog as catalog_module
-from pdp.api.common import current_pdp, load_json
+from pdp.api.common import audit_details, audited, current_pdp, load_json
+from pdp.api.security import current_caller, requires
+from pdp.auth import SCOPE_ADMIN
 from pdp.errors import NoActivePolicySet, SourceError
 from pdp.repository import UnknownVersion, VersionConflict, VersionInfo
 from pdp.service import Preview
@@ -99,6 +101,7 @@ class ActivatedSchema(Schema):
 
 
 @blp.route("", methods=["GET"])
+@requires(SCOPE_ADMIN)
 @blp.response(200, VersionListSchema)
 def list_versions():
     """Every published version, oldest first, and which one is active (also the ETag)."""
@@ -109,6 +112,7 @@ def list_versions():
 
 
 @blp.route("/active", methods=["GET"])
+@requires(SCOPE_ADMIN)
 @blp.response(200, VersionSourceSchema)
 @blp.alt_response(404, description="Nothing has been published yet")
 def get_active():
@@ -120,6 +124,7 @@ def get_active():
 
 
 @blp.route("/<int:number>", methods=["GET"])
+@requires(SCOPE_ADMIN)
 @blp.response(200, VersionSourceSchema)
 @blp.alt_response(404, description="No such version")
 def get_version(number: int):
@@ -128,6 +133,8 @@ def get_version(number: int):
 
 
 @blp.route("", methods=["POST"])
+@requires(SCOPE_ADMIN)
+@audited("policy_set.publish")
 @blp.doc(
     requestBody={"required": True, "content": {"application/json": {"schema": PublishSchema}}},
     parameters=[
@@ -175,10 +182,14 @@ def publish():
     base = _base_version(body)
     try:
         result = pdp.publish(
-            proposed, message=body["message"], author=body["author"], expected_active=base
+            proposed,
+            message=body["message"],
+            author=body["author"] or _token_name(),
+            expected_active=base,
         )
     except VersionConflict as conflict:
         abort(409, message=str(conflict))
+    audit_details(version=result.version, created=result.created, base_version=base)
     pdp.policy_sets.refresh_now()
     headers = {**_etag(result.version), "Location": f"{blp.url_prefix}/{result.version}"}
     answer = {"version": result.version, "created": result.created, "policies": result.policies}
@@ -186,6 +197,8 @@ def publish():
 
 
 @blp.route("/<int:number>/activate", methods=["POST"])
+@requires(SCOPE_ADMIN)
+@audited("policy_set.activate")
 @blp.response(200, ActivatedSchema)
 @blp.alt_response(404, description="No such version")
 @blp.alt_response(409, description="Another version became active since base_version")
@@ -202,6 +215,7 @@ def activate(number: int):
     except VersionConflict as conflict:
         abort(409, message=str(conflict))
     pdp.policy_sets.refresh_now()
+    audit_details(base_version=base)
     return {"active": active}, 200, _etag(active)
 
 
@@ -249,6 +263,12 @@ def preview_document(preview: Preview, limit: int) -> dict[str, Any]:
             "truncated": len(impact.changes) > limit,
         },
     }
+
+
+def _token_name() -> str:
+    """Who publishes, when the body does not say: the token's client, else its subject."""
+    caller = current_caller()
+    return caller.client_id or caller.subject or ""
 
 
 def _version(info: VersionInfo, active: int | None) -> dict[str, Any]:

@@ -13,8 +13,8 @@ import pytest
 from pdp import catalog as catalog_module
 from pdp import grants_table
 from pdp.api import create_app
-from pdp.config import Settings
 from tests.conftest import KEY_ROLES, POLICY_DIR
+from tests.helpers import open_settings
 from tests.test_readme import readme_table
 
 PACKAGES = "/api/v1/packages"
@@ -186,7 +186,7 @@ def test_the_views_follow_a_rollback(client):
 @pytest.fixture
 def empty_client(database_url: str):
     """An app on a database where nothing has been published (no `pdp` fixture)."""
-    application = create_app(Settings(database_url=database_url, policy_refresh_seconds=0))
+    application = create_app(open_settings(database_url, policy_refresh_seconds=0))
     yield application.test_client()
     application.extensions["pdp"].close()
 

@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 from pdp.api import create_app
-from pdp.config import Settings
+from tests.helpers import open_settings
 
 
 def test_health_reports_the_active_policy_set_version(client):
     response = client.get("/health")
     assert response.status_code == 200
-    assert response.get_json() == {"status": "ok", "policy_set_version": 1}
+    assert response.get_json() == {
+        "status": "ok",
+        "policy_set_version": 1,
+        "authentication": "disabled-for-development",
+    }
 
 
 def test_health_is_503_before_anything_is_published(tmp_path):
-    app = create_app(Settings(database_url=f"sqlite:///{tmp_path / 'empty.sqlite3'}"))
+    app = create_app(open_settings(f"sqlite:///{tmp_path / 'empty.sqlite3'}"))
     response = app.test_client().get("/health")
     assert response.status_code == 503
     assert response.get_json()["status"] == "unavailable"
@@ -21,7 +25,7 @@ def test_health_is_503_before_anything_is_published(tmp_path):
 
 
 def test_deciding_before_anything_is_published_is_a_processing_error(tmp_path):
-    app = create_app(Settings(database_url=f"sqlite:///{tmp_path / 'empty.sqlite3'}"))
+    app = create_app(open_settings(f"sqlite:///{tmp_path / 'empty.sqlite3'}"))
     body = {"Request": {}}
     result = app.test_client().post("/authorization/api/v1/authorize", json=body).get_json()
     assert result["Response"][0]["Decision"] == "Indeterminate"

@@ -28,7 +28,7 @@ from pdp.api import create_app
 from pdp.config import Settings
 from pdp.db import active_policy_set, write_transaction
 from tests.conftest import KEY_ROLES, POLICY_DIR, RegisterFacts
-from tests.helpers import package_request
+from tests.helpers import open_settings, package_request
 
 POLICY_SETS = "/api/v1/policy-sets"
 AUTHORIZE = "/authorization/api/v1/authorize"
@@ -49,7 +49,7 @@ SHIPPED_POLICIES = 51
 @pytest.fixture
 def settings(database_url: str) -> Settings:
     """As conftest's, but with an hour between checks for another process's publish."""
-    return Settings(database_url=database_url, policy_refresh_seconds=3600)
+    return open_settings(database_url, policy_refresh_seconds=3600)
 
 
 # --- helpers --------------------------------------------------------------------------------
@@ -320,7 +320,7 @@ class TestTheFirstPublish:
 
     @pytest.fixture
     def empty_client(self, database_url):
-        application = create_app(Settings(database_url=database_url, policy_refresh_seconds=0))
+        application = create_app(open_settings(database_url, policy_refresh_seconds=0))
         yield application.test_client()
         application.extensions["pdp"].close()
 

@@ -35,6 +35,9 @@ def prepared_database(workdir: Path) -> dict[str, str]:
         **os.environ,
         "PDP_DATABASE_URL": f"sqlite:///{workdir / 'pdp.sqlite3'}",
         "PDP_POLICY_DIR": str(POLICY_DIR),
+        "PDP_AUTH_DISABLED": "true",
+        "PDP_DECISION_LOG": "off",
+        "PDP_AUDIT_LOG": "off",
     }
     for command in (["init"], ["register", "import", str(EXAMPLES_DIR / "register.json")]):
         subprocess.run([BIN / "pdp", *command], env=env, cwd=workdir, check=True, timeout=60)

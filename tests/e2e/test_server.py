@@ -72,7 +72,11 @@ def test_an_oversized_body_is_refused_before_it_is_read(server):
 
 def test_health_and_openapi_are_served(server):
     with urllib.request.urlopen(f"{server}/health", timeout=5) as response:
-        assert json.load(response) == {"status": "ok", "policy_set_version": 1}
+        assert json.load(response) == {
+            "status": "ok",
+            "policy_set_version": 1,
+            "authentication": "disabled-for-development",
+        }
     with urllib.request.urlopen(f"{server}/openapi.json", timeout=5) as response:
         assert "/authorization/api/v1/authorize" in json.load(response)["paths"]
 

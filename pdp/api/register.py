@@ -1,0 +1,66 @@
+"""`/api/v1/register/imports`: import organisations and their ER roles over HTTP (pdp:admin).
+
+The same document and the same all-or-nothing import as `pdp register import`: organisations in
+the document replace their earlier entries, roles and all; anything invalid refuses the whole
+document with every problem named (422).
+"""
+
+from __future__ import annotations
+
+from flask_smorest import Blueprint, abort
+from marshmallow import Schema, fields
+
+from pdp.api.common import audit_details, audited, current_pdp, json_body
+from pdp.api.security import requires
+from pdp.auth import SCOPE_ADMIN
+from pdp.errors import NoActivePolicySet, RegisterImportError
+
+blp = Blueprint(
+    "register",
+    __name__,
+    url_prefix="/api/v1/register",
+    description="The register of organisations and ER role holders (pdp:admin)",
+)
+
+
+class ImportedSchema(Schema):
+    organizations = fields.Integer()
+    role_assignments = fields.Integer()
+
+
+@blp.route("/imports", methods=["POST"])
+@requires(SCOPE_ADMIN)
+@audited("register.import")
+@blp.doc(
+    requestBody={
+        "required": True,
+        "content": {
+            "application/json": {
+                "schema": {
+                    "type": "object",
+                    "description": '{"organizations": [{"organization_number", "name", '
+                    '"org_form", "roles": [{"code", "person" | "organization"}]}]}',
+                }
+            }
+        },
+    }
+)
+@blp.response(200, ImportedSchema, description="Imported; the counts of what was stored")
+@blp.alt_response(422, description="The document is invalid; `errors` names each problem")
+@blp.alt_response(503, description="No active policy set to check role codes against")
+def import_register():
+    """Import organisations and their ER roles, all or nothing."""
+    document = json_body()
+    pdp = current_pdp()
+    try:
+        summary = pdp.register.import_document(document, pdp.policy_sets.current().catalog)
+    except RegisterImportError as error:
+        abort(
+            422,
+            message="the register document is invalid; nothing was imported",
+            errors=[{"path": p.path, "problem": p.problem} for p in error.problems],
+        )
+    except NoActivePolicySet as error:
+        abort(503, message=str(error))
+    audit_details(organizations=summary.organizations, role_assignments=summary.role_assignments)
+    return {"organizations": summary.organizations, "role_assignments": summary.role_assignments}

@@ -1,0 +1,298 @@
+"""Who is calling: bearer JWTs checked against the token issuer's public keys.
+
+A caller proves itself with a signed JWT (RS256 or ES256, as Maskinporten and ID-porten issue
+them). The signature is checked against a JSON Web Key Set, from a file or a URL; `iss`, `aud`,
+`exp` must be present and right, and `nbf` when present. What the caller may do comes from the
+token's scopes (`scope`, space-separated, or `scp`); who the caller is, for delegations and the
+audit log, from `sub`, `client_id` and the person claim `pid`.
+
+Checking a signature costs tens of microseconds, more than a cached decision, so each verified
+token is remembered until it expires: a PEP sends the same token many times.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import jwt
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+
+from pdp.config import Settings
+from pdp.errors import PdpError
+from pdp.identifiers import InvalidIdentifier, validate_national_identity_number
+
+#: Deciding: the scope Altinn's own PDP requires of its callers.
+SCOPE_AUTHORIZE = "altinn:authorization/authorize"
+#: Creating, listing and revoking delegations.
+SCOPE_DELEGATIONS = "pdp:delegations"
+#: Publishing and activating policy sets, importing the register.
+SCOPE_ADMIN = "pdp:admin"
+ALL_SCOPES = (SCOPE_AUTHORIZE, SCOPE_DELEGATIONS, SCOPE_ADMIN)
+
+#: The claim that names the person behind a token (ID-porten's national identity number).
+PERSON_CLAIM = "pid"
+
+#: The signature algorithms accepted, and the key type each needs. Symmetric algorithms and
+#: `none` are refused, so a public key can never be misused as an HMAC secret.
+_KEY_TYPES: dict[str, type] = {"RS256": rsa.RSAPublicKey, "ES256": ec.EllipticCurvePublicKey}
+_TOKEN_CACHE_SIZE = 10_000
+
+
+class ConfigurationError(PdpError):
+    """The PDP was configured so that it cannot start safely."""
+
+
+class AuthenticationFailed(PdpError):
+    """No usable token (401). `error` is `invalid_token` when one was given but refused."""
+
+    def __init__(self, description: str, error: str | None = "invalid_token"):
+        self.description = description
+        self.error = error
+        super().__init__(description)
+
+
+class InsufficientScope(PdpError):
+    """A valid token without any of the scopes the operation needs (403)."""
+
+    def __init__(self, required: Iterable[str]):
+        self.required = tuple(required)
+        super().__init__(f"the token needs the scope {' or '.join(self.required)}")
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who made a request, as far as its token says."""
+
+    scopes: frozenset[str]
+    #: The token's `sub`; None when authentication is off.
+    subject: str | None = None
+    #: The client the token was issued to (`client_id`, else `azp`).
+    client_id: str | None = None
+    #: The person behind the token (`pid`), a checked national identity number.
+    person: str | None = None
+    #: False only when authentication is switched off for development.
+    authenticated: bool = True
+    claims: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    def require(self, scopes: Iterable[str]) -> None:
+        """InsufficientScope unless the caller holds at least one of `scopes`."""
+        wanted = tuple(scopes)
+        if not self.scopes.intersection(wanted):
+            raise InsufficientScope(wanted)
+
+
+#: The caller of every request when authentication is switched off: it may do anything.
+UNAUTHENTICATED = Caller(scopes=frozenset(ALL_SCOPES), authenticated=False)
+
+
+class TokenVerifier:
+    """Checks bearer tokens against one issuer's keys and turns them into Callers."""
+
+    def __init__(
+        self,
+        keys: _KeySource,
+        *,
+        issuer: str,
+        audience: str,
+        leeway_seconds: float = 30,
+        clock: Any = time.time,
+    ):
+        self._keys = keys
+        self._issuer = issuer
+        self._audience = audience
+        self._leeway = leeway_seconds
+        self._clock = clock
+        self._verified: dict[str, tuple[Caller, float, float]] = {}
+        self._lock = threading.Lock()
+
+    def verify(self, token: str) -> Caller:
+        """The Caller a token stands for; AuthenticationFailed saying why it is refused."""
+        now = self._clock()
+        remembered = self._verified.get(token)
+        if remembered is not None:
+            caller, not_before, expires = remembered
+            if not_before - self._leeway <= now < expires + self._leeway:
+                return caller
+            if now >= expires + self._leeway:
+                raise AuthenticationFailed("the token has expired")
+            raise AuthenticationFailed("the token is not valid yet")
+        claims = self._decode(token, now)
+        caller = _caller(claims)
+        with self._lock:
+            if len(self._verified) >= _TOKEN_CACHE_SIZE:
+                self._verified.pop(next(iter(self._verified)))
+            self._verified[token] = (caller, float(claims.get("nbf", 0)), float(claims["exp"]))
+        return caller
+
+    def _decode(self, token: str, now: float) -> dict[str, Any]:
+        try:
+            header = jwt.get_unverified_header(token)
+        except jwt.PyJWTError:
+            raise AuthenticationFailed("the token is not a well-formed JWT") from None
+        algorithm = header.get("alg")
+        if algorithm not in _KEY_TYPES:
+            raise AuthenticationFailed(
+                f"the token's algorithm {algorithm!r} is not accepted; use RS256 or ES256"
+            )
+        key = self._keys.key_for(header.get("kid"))
+        if not isinstance(key, _KEY_TYPES[algorithm]):
+            raise AuthenticationFailed(f"the token's key does not fit algorithm {algorithm}")
+        if algorithm == "ES256" and not isinstance(key.curve, ec.SECP256R1):
+            raise AuthenticationFailed("ES256 needs a P-256 key")
+        try:
+            claims = jwt.decode(
+                token,
+                key,
+                algorithms=[algorithm],
+                audience=self._audience,
+                issuer=self._issuer,
+                leeway=self._leeway,
+                options={"require": ["exp", "iss", "aud"]},
+            )
+        except jwt.ExpiredSignatureError:
+            raise AuthenticationFailed("the token has expired") from None
+        except jwt.ImmatureSignatureError:
+            raise AuthenticationFailed("the token is not valid yet") from None
+        except jwt.InvalidAudienceError:
+            raise AuthenticationFailed("the token is not meant for this PDP (aud)") from None
+        except jwt.InvalidIssuerError:
+            raise AuthenticationFailed("the token is from another issuer (iss)") from None
+        except jwt.MissingRequiredClaimError as error:
+            raise AuthenticationFailed(f"the token has no {error.claim!r} claim") from None
+        except jwt.InvalidSignatureError:
+            raise AuthenticationFailed("the token's signature does not verify") from None
+        except jwt.PyJWTError as error:
+            raise AuthenticationFailed(f"the token is invalid: {error}") from None
+        if not isinstance(claims.get("exp"), int | float):
+            raise AuthenticationFailed("the token's exp is not a number")
+        return claims
+
+
+def _caller(claims: Mapping[str, Any]) -> Caller:
+    """The Caller in verified claims; a malformed scope or person claim refuses the token."""
+    person = claims.get(PERSON_CLAIM)
+    if person is not None:
+        try:
+            person = validate_national_identity_number(person)
+        except InvalidIdentifier as error:
+            raise AuthenticationFailed(f"the token's {PERSON_CLAIM} claim: {error}") from None
+    return Caller(
+        scopes=_scopes(claims),
+        subject=_text(claims.get("sub")),
+        client_id=_text(claims.get("client_id") or claims.get("azp")),
+        person=person,
+        claims=dict(claims),
+    )
+
+
+def _scopes(claims: Mapping[str, Any]) -> frozenset[str]:
+    raw = claims.get("scope", claims.get("scp", ""))
+    if isinstance(raw, str):
+        return frozenset(raw.split())
+    if isinstance(raw, list) and all(isinstance(item, str) for item in raw):
+        return frozenset(raw)
+    raise AuthenticationFailed("the token's scope claim is neither a string nor a list")
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+class _KeySource:
+    """Public keys by key id."""
+
+    def key_for(self, key_id: str | None) -> Any:
+        raise NotImplementedError
+
+
+class JwksFile(_KeySource):
+    """Keys from a JWKS file, read once at start (restart the PDP to rotate)."""
+
+    def __init__(self, path: str):
+        try:
+            document = Path(path).read_text(encoding="utf-8")
+            key_set = jwt.PyJWKSet.from_json(document)
+        except OSError as error:
+            raise ConfigurationError(f"PDP_JWKS_FILE {path}: {error.strerror}") from None
+        except (jwt.PyJWTError, ValueError) as error:
+            raise ConfigurationError(
+                f"PDP_JWKS_FILE {path} is not a usable JWKS: {error}"
+            ) from None
+        self._keys = {key.key_id: key.key for key in key_set.keys}
+
+    def key_for(self, key_id: str | None) -> Any:
+        if key_id is None and len(self._keys) == 1:
+            return next(iter(self._keys.values()))
+        if key_id is None:
+            raise AuthenticationFailed("the token has no kid and the key set has several keys")
+        try:
+            return self._keys[key_id]
+        except KeyError:
+            raise AuthenticationFailed(f"no key {key_id!r} in the key set") from None
+
+
+class JwksUrl(_KeySource):
+    """Keys from a JWKS URL, fetched when a token names a key not seen yet (key rotation)."""
+
+    def __init__(self, url: str):
+        if not url.startswith(("https://", "http://")):
+            raise ConfigurationError(f"PDP_JWKS_URL must be an http(s) URL, got {url!r}")
+        self._client = jwt.PyJWKClient(url, cache_keys=True, lifespan=300, timeout=5)
+
+    def key_for(self, key_id: str | None) -> Any:
+        try:
+            if key_id is None:
+                keys = self._client.get_signing_keys()
+                if len(keys) != 1:
+                    raise AuthenticationFailed(
+                        "the token has no kid and the key set has several keys"
+                    )
+                return keys[0].key
+            return self._client.get_signing_key(key_id).key
+        except jwt.PyJWKClientConnectionError:
+            raise AuthenticationFailed("the token issuer's keys cannot be fetched now") from None
+        except jwt.PyJWKClientError as error:
+            raise AuthenticationFailed(f"no usable key for the token: {error}") from None
+
+
+def token_verifier(settings: Settings) -> TokenVerifier | None:
+    """The verifier `settings` configure; None when authentication is switched off.
+
+    Refuses to configure a PDP that would accept anyone by accident: without keys, the
+    development setting must say so explicitly.
+    """
+    if settings.auth_disabled:
+        if settings.jwks_file or settings.jwks_url:
+            raise ConfigurationError(
+                "PDP_AUTH_DISABLED=true together with keys is ambiguous; configure one of them"
+            )
+        return None
+    if not (settings.jwks_file or settings.jwks_url):
+        raise ConfigurationError(
+            "no token keys configured: set PDP_JWKS_FILE or PDP_JWKS_URL (with PDP_JWT_ISSUER "
+            "and PDP_JWT_AUDIENCE), or PDP_AUTH_DISABLED=true for development only"
+        )
+    if settings.jwks_file and settings.jwks_url:
+        raise ConfigurationError("set PDP_JWKS_FILE or PDP_JWKS_URL, not both")
+    missing = [
+        name
+        for name, value in (
+            ("PDP_JWT_ISSUER", settings.jwt_issuer),
+            ("PDP_JWT_AUDIENCE", settings.jwt_audience),
+        )
+        if not value
+    ]
+    if missing:
+        raise ConfigurationError(f"{' and '.join(missing)} must be set to check tokens")
+    keys = JwksFile(settings.jwks_file) if settings.jwks_file else JwksUrl(settings.jwks_url)
+    return TokenVerifier(
+        keys,
+        issuer=settings.jwt_issuer,
+        audience=settings.jwt_audience,
+        leeway_seconds=settings.jwt_leeway_seconds,
+    )

@@ -1,0 +1,197 @@
+"""The decision log and the admin audit log: JSON lines an auditor can read back.
+
+Both write whole lines with one `os.write` on a descriptor opened with `O_APPEND`, so the lines
+of several gunicorn workers sharing one file never interleave. National identity numbers are
+masked to the birth date (`020562*****`) wherever they appear: a log is read by more people
+than the register is.
+
+The decision log is written by a background thread from a bounded queue, so logging never
+waits for a disk or a pipe on the decision path; if the sink falls behind, entries are dropped
+and counted (`DecisionLog.dropped`) rather than slowing the answers. The audit log is rare and
+must not lose anything, so it is written before the answer leaves.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import re
+import threading
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+
+from pdp.auth import Caller
+from pdp.engine import DecisionRequest, Result
+from pdp.errors import RequestSyntaxError
+
+OFF = "off"
+_STANDARD_STREAMS = {"stdout": 1, "stderr": 2}
+#: Eleven digits standing alone: a national identity or D-number wherever it appears.
+_NATIONAL_IDENTITY_NUMBER = re.compile(r"(?<!\d)(\d{6})\d{5}(?!\d)")
+_QUEUE_SIZE = 10_000
+
+
+def mask(text: str) -> str:
+    """`text` with every national identity number cut to its birth date and `*****`."""
+    return _NATIONAL_IDENTITY_NUMBER.sub(r"\1*****", text)
+
+
+class JsonLinesSink:
+    """Appends JSON lines to stdout, stderr or a file (created 0600 if missing)."""
+
+    def __init__(self, target: str):
+        self.target = target
+        self._descriptor: int | None = _STANDARD_STREAMS.get(target)
+
+    def write(self, entries: Iterable[dict[str, Any]]) -> None:
+        data = b"".join(orjson.dumps(entry) + b"\n" for entry in entries)
+        if not data:
+            return
+        if self._descriptor is None:
+            self._descriptor = os.open(
+                self.target, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600
+            )
+        view = memoryview(data)
+        while view:
+            view = view[os.write(self._descriptor, view) :]
+
+
+def sink_for(target: str) -> JsonLinesSink | None:
+    """The sink a `PDP_*_LOG` setting names; None for `off`."""
+    return None if target == OFF else JsonLinesSink(target)
+
+
+def caller_identity(caller: Caller) -> dict[str, Any]:
+    """Who called, for a log line: the token's subject, client and (masked) person."""
+    if not caller.authenticated:
+        return {"authenticated": False}
+    return {
+        "sub": caller.subject,
+        "client_id": caller.client_id,
+        "person": mask(caller.person) if caller.person else None,
+    }
+
+
+@dataclass(frozen=True)
+class DecisionBatch:
+    """The decisions of one HTTP request, as they are handed to the log."""
+
+    decision_id: str
+    time: float
+    requests: Sequence[DecisionRequest | RequestSyntaxError]
+    results: Sequence[Result]
+    latency_seconds: float
+    caller: Caller
+
+    def entries(self) -> Iterable[dict[str, Any]]:
+        stamp = datetime.fromtimestamp(self.time, UTC).isoformat(timespec="microseconds")
+        several = len(self.results) > 1
+        caller = caller_identity(self.caller)
+        for index, (request, result) in enumerate(zip(self.requests, self.results, strict=True)):
+            entry: dict[str, Any] = {
+                "log": "decision",
+                "decision_id": f"{self.decision_id}/{index}" if several else self.decision_id,
+                "time": stamp,
+                "decision": result.decision,
+                "status": result.status,
+                "policies": [policy.uid for policy in result.policies],
+                "version": result.version,
+                "latency_us": round(self.latency_seconds * 1e6, 1),
+                "caller": caller,
+            }
+            if isinstance(request, DecisionRequest):
+                entry |= {
+                    "subject": mask(request.subject.urn),
+                    "party": request.party,
+                    "package": result.package or request.package,
+                    "action": request.action,
+                }
+            if several:
+                entry["batch_size"] = len(self.results)
+            yield entry
+
+
+class DecisionLog:
+    """One JSON line per decision, written off the decision path."""
+
+    def __init__(self, sink: JsonLinesSink | None):
+        self._sink = sink
+        self._queue: queue.Queue[DecisionBatch] = queue.Queue(maxsize=_QUEUE_SIZE)
+        self._writer_pid: int | None = None
+        self._start_lock = threading.Lock()
+        #: Batches not logged because the sink could not keep up (or failed).
+        self.dropped = 0
+
+    @property
+    def enabled(self) -> bool:
+        return self._sink is not None
+
+    def record(self, batch: DecisionBatch) -> None:
+        if self._sink is None:
+            return
+        if self._writer_pid != os.getpid():  # after a fork the writer thread stayed behind
+            self._start_writer()
+        try:
+            self._queue.put_nowait(batch)
+        except queue.Full:
+            self.dropped += 1
+
+    def flush(self, timeout: float = 5) -> None:
+        """Wait until everything recorded so far is written (tests, shutdown)."""
+        deadline = time.monotonic() + timeout
+        while self._queue.unfinished_tasks and time.monotonic() < deadline:
+            time.sleep(0.001)
+
+    def _start_writer(self) -> None:
+        with self._start_lock:
+            if self._writer_pid == os.getpid():
+                return
+            self._queue = queue.Queue(maxsize=_QUEUE_SIZE)
+            threading.Thread(target=self._write_forever, name="decision-log", daemon=True).start()
+            self._writer_pid = os.getpid()
+
+    def _write_forever(self) -> None:
+        pending = self._queue
+        while True:
+            batches = [pending.get()]
+            while len(batches) < 256:
+                try:
+                    batches.append(pending.get_nowait())
+                except queue.Empty:
+                    break
+            try:
+                self._sink.write(entry for batch in batches for entry in batch.entries())
+            except Exception:  # a full disk must not stop deciding; count what was lost
+                self.dropped += len(batches)
+            finally:
+                for _ in batches:
+                    pending.task_done()
+
+
+class AuditLog:
+    """One JSON line per administrative change or attempt, with who asked and the outcome."""
+
+    def __init__(self, sink: JsonLinesSink | None):
+        self._sink = sink
+
+    def record(self, action: str, caller: Caller, outcome: int, **details: Any) -> None:
+        """Log `action` (e.g. `delegation.create`) by `caller` with HTTP status `outcome`."""
+        if self._sink is None:
+            return
+        entry = {
+            "log": "audit",
+            "time": datetime.now(UTC).isoformat(timespec="microseconds"),
+            "action": action,
+            "outcome": outcome,
+            "caller": caller_identity(caller),
+            **{
+                key: mask(value) if isinstance(value, str) else value
+                for key, value in details.items()
+            },
+        }
+        self._sink.write([entry])
