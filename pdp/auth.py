@@ -237,12 +237,20 @@ class JwksFile(_KeySource):
 
 
 class JwksUrl(_KeySource):
-    """Keys from a JWKS URL, fetched when a token names a key not seen yet (key rotation)."""
+    """Keys from a JWKS URL, cached for 5 minutes and fetched again when a token names a key
+    not seen yet (key rotation), at most once per `refresh_cooldown_seconds`, so tokens with
+    made-up key ids cannot turn the PDP against the issuer."""
 
-    def __init__(self, url: str):
+    def __init__(self, url: str, refresh_cooldown_seconds: float = 30):
         if not url.startswith(("https://", "http://")):
             raise ConfigurationError(f"PDP_JWKS_URL must be an http(s) URL, got {url!r}")
-        self._client = jwt.PyJWKClient(url, cache_keys=True, lifespan=300, timeout=5)
+        self._client = jwt.PyJWKClient(
+            url,
+            cache_keys=True,
+            lifespan=300,
+            timeout=5,
+            cooldown_duration=refresh_cooldown_seconds,
+        )
 
     def key_for(self, key_id: str | None) -> Any:
         try:

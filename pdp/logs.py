@@ -111,6 +111,8 @@ class DecisionBatch:
                     "package": result.package or request.package,
                     "action": request.action,
                 }
+                if request.role_claims is not None:  # the caller's word, not the register's
+                    entry["stated_roles"] = [claim.value for claim in request.role_claims]
             if several:
                 entry["batch_size"] = len(self.results)
             yield entry
