@@ -10,9 +10,10 @@ from flask import jsonify
 from flask_smorest import Blueprint
 
 from pdp import xacml
-from pdp.api.common import decide_and_log, json_body
+from pdp.api.common import decide_and_log, error_response, json_body
 from pdp.api.security import requires
 from pdp.auth import SCOPE_AUTHORIZE
+from pdp.engine import DENY, INDETERMINATE, NOT_APPLICABLE, PERMIT
 
 blp = Blueprint(
     "authorize",
@@ -21,22 +22,94 @@ blp = Blueprint(
     description="Decisions in the XACML 3.0 JSON profile, as Altinn's PDP speaks it",
 )
 
+#: The answer (XACML 3.0 JSON profile, section 4.2): one result per individual request.
+XACML_RESPONSE = {
+    "type": "object",
+    "required": ["Response"],
+    "properties": {
+        "Response": {
+            "type": "array",
+            "minItems": 1,
+            "items": {
+                "type": "object",
+                "required": ["Decision", "Status"],
+                "properties": {
+                    "Decision": {
+                        "type": "string",
+                        "enum": [PERMIT, DENY, NOT_APPLICABLE, INDETERMINATE],
+                    },
+                    "Status": {
+                        "type": "object",
+                        "required": ["StatusCode"],
+                        "properties": {
+                            "StatusCode": {
+                                "type": "object",
+                                "required": ["Value"],
+                                "properties": {"Value": {"type": "string"}},
+                            },
+                            "StatusMessage": {"type": "string"},
+                        },
+                    },
+                    "PolicyIdentifierList": {"type": "object"},
+                    "Category": {"type": "array", "items": {"type": "object"}},
+                    "AssociatedAdvice": {"type": "array", "items": {"type": "object"}},
+                },
+            },
+        }
+    },
+}
+
+#: The README's example (examples/requests/permit.json): Paula, daglig leder of 910459880.
+XACML_EXAMPLE = {
+    "Request": {
+        "ReturnPolicyIdList": True,
+        "AccessSubject": [
+            {
+                "Attribute": [
+                    {"AttributeId": "urn:altinn:person:identifier-no", "Value": "02056260016"}
+                ]
+            }
+        ],
+        "Action": [
+            {
+                "Attribute": [
+                    {
+                        "AttributeId": "urn:oasis:names:tc:xacml:1.0:action:action-id",
+                        "Value": "access",
+                    }
+                ]
+            }
+        ],
+        "Resource": [
+            {
+                "Attribute": [
+                    {"AttributeId": "urn:altinn:accesspackage", "Value": "maskinlesbarehendelser"},
+                    {"AttributeId": "urn:altinn:organization:identifier-no", "Value": "910459880"},
+                ]
+            }
+        ],
+    }
+}
+
 
 @blp.route("/authorize", methods=["POST"])
 @requires(SCOPE_AUTHORIZE)
 @blp.doc(
     requestBody={
         "required": True,
-        "content": {"application/json": {"schema": xacml.XacmlRequestSchema}},
+        "content": {
+            "application/json": {"schema": xacml.XacmlRequestSchema, "example": XACML_EXAMPLE}
+        },
     },
     responses={
         "200": {
             "description": "One result per individual request (MultiRequests: in reference "
-            "order). Malformed requests give Indeterminate with status syntax-error."
+            "order). Malformed requests give Indeterminate with status syntax-error.",
+            "content": {"application/json": {"schema": XACML_RESPONSE}},
         },
-        "400": {"description": "The body is not JSON"},
-        "413": {"description": "The body is larger than the configured limit"},
-        "415": {"description": "The Content-Type is not JSON"},
+        "400": error_response("The body is not JSON, or exceeds a limit (pdp.limits)"),
+        "413": error_response("The body is larger than the configured limit"),
+        "415": error_response("The Content-Type is not JSON"),
     },
 )
 def authorize():

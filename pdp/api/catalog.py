@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from flask import Response, request
 from flask_smorest import Blueprint, abort
+from flask_smorest.error_handler import ErrorSchema
 from marshmallow import Schema, fields
 
 from pdp import grants_table
@@ -27,6 +28,7 @@ blp = Blueprint(
 )
 
 MARKDOWN = "text/markdown"
+_UNAVAILABLE = "No active policy set, or the repository is unavailable"
 
 
 class PackageSchema(Schema):
@@ -74,6 +76,7 @@ class GrantListSchema(Schema):
 @blp.route("/packages")
 @requires(*ALL_SCOPES)
 @blp.response(200, PackageListSchema)
+@blp.alt_response(503, schema=ErrorSchema, description=_UNAVAILABLE)
 def packages():
     """Every access package of the active version, in source order."""
     policy_set = _active()
@@ -97,6 +100,7 @@ def packages():
 @blp.route("/roles")
 @requires(*ALL_SCOPES)
 @blp.response(200, RoleListSchema)
+@blp.alt_response(503, schema=ErrorSchema, description=_UNAVAILABLE)
 def roles():
     """Every ER role the active version knows, granting or not."""
     policy_set = _active()
@@ -118,7 +122,13 @@ def roles():
 @blp.route("/grants")
 @requires(*ALL_SCOPES)
 @blp.response(200, GrantListSchema)
-@blp.alt_response(200, description="With Accept: text/markdown, the README's table")
+@blp.alt_response(
+    200,
+    schema={"type": "string"},
+    content_type=MARKDOWN,
+    description="The grants; with Accept: text/markdown, the README's table",
+)
+@blp.alt_response(503, schema=ErrorSchema, description=_UNAVAILABLE)
 def grants():
     """The role x package matrix of the active version: one entry per role per package."""
     policy_set = _active()

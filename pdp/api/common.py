@@ -10,7 +10,8 @@ from typing import Any, TypeVar
 
 import orjson
 from flask import Response, current_app, g, request
-from flask_smorest import abort
+from flask_smorest import Blueprint, abort
+from flask_smorest.error_handler import ErrorSchema
 from marshmallow import Schema, ValidationError
 from werkzeug.exceptions import HTTPException
 
@@ -116,6 +117,28 @@ def json_body(*, xacml: bool = False) -> Any:
     except LimitExceeded as error:
         abort(400, message=str(error))
     return document
+
+
+#: The identifiers' form, for the OpenAPI document (their check digits are checked as well).
+ORGANIZATION_NUMBER_PATTERN = "^[0-9]{9}$"
+NATIONAL_IDENTITY_NUMBER_PATTERN = "^[0-9]{11}$"
+
+
+def error_response(description: str) -> dict[str, Any]:
+    """An error answer for `@blp.doc(responses=...)`, with flask-smorest's JSON error body."""
+    return {"description": description, "content": {"application/json": {"schema": ErrorSchema}}}
+
+
+def takes_json_body(view: View) -> View:
+    """Document what `json_body` answers before the view sees the body: 413 and 415. (Each view
+    documents its own 400, which also covers a body that is not JSON or exceeds a limit.)"""
+    documented = Blueprint.doc(
+        responses={
+            "413": error_response("The body is larger than PDP_MAX_BODY_BYTES"),
+            "415": error_response("The Content-Type is not application/json (or +json)"),
+        }
+    )
+    return documented(view)
 
 
 def load_json(schema: Schema) -> Any:

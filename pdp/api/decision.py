@@ -15,9 +15,15 @@ from __future__ import annotations
 from typing import Any
 
 from flask_smorest import Blueprint, abort
+from flask_smorest.error_handler import ErrorSchema
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates
 
-from pdp.api.common import decide_and_log, load_json
+from pdp.api.common import (
+    ORGANIZATION_NUMBER_PATTERN,
+    decide_and_log,
+    load_json,
+    takes_json_body,
+)
 from pdp.api.security import requires
 from pdp.auth import SCOPE_AUTHORIZE
 from pdp.catalog import ROLECODE_ATTRIBUTE
@@ -52,7 +58,9 @@ class _SubjectSchema(Schema):
         required=True,
         metadata={
             "description": "urn:altinn:person:identifier-no:<id> or "
-            "urn:altinn:organization:identifier-no:<id>"
+            "urn:altinn:organization:identifier-no:<id>",
+            "pattern": "^urn:altinn:(person:identifier-no:[0-9]{11}"
+            "|organization:identifier-no:[0-9]{9})$",
         },
     )
     attributes = fields.Nested(_SubjectAttributesSchema, load_default=dict)
@@ -72,7 +80,10 @@ class _ResourceAttributesSchema(Schema):
     party = identifier_field(
         validate_organization_number,
         required=True,
-        metadata={"description": "organisation number of the party acted for"},
+        metadata={
+            "description": "organisation number of the party acted for",
+            "pattern": ORGANIZATION_NUMBER_PATTERN,
+        },
     )
 
 
@@ -93,7 +104,11 @@ class _ActionSchema(Schema):
         unknown = RAISE
 
     id = fields.String(required=True, validate=validate.OneOf(ACTIONS))
-    attributes = fields.Dict(load_default=dict, validate=validate.Length(max=0))
+    attributes = fields.Dict(
+        load_default=dict,
+        validate=validate.Length(max=0),
+        metadata={"maxProperties": 0, "description": "none are known: empty"},
+    )
 
 
 class DecisionRequestSchema(Schema):
@@ -124,16 +139,30 @@ class DecisionResponseSchema(Schema):
     )
 
 
+#: The README's example: may Paula use Maskinlesbare hendelser for 910459880?
+DECISION_EXAMPLE = {
+    "subject": {"id": "urn:altinn:person:identifier-no:02056260016", "attributes": {}},
+    "resource": {"id": "maskinlesbarehendelser", "attributes": {"party": "910459880"}},
+    "action": {"id": "access", "attributes": {}},
+    "context": {},
+}
+
+
 @blp.route("/decision", methods=["POST"])
 @requires(SCOPE_AUTHORIZE)
 @blp.doc(
     requestBody={
         "required": True,
-        "content": {"application/json": {"schema": DecisionRequestSchema}},
+        "content": {
+            "application/json": {"schema": DecisionRequestSchema, "example": DECISION_EXAMPLE}
+        },
     }
 )
+@takes_json_body
 @blp.response(200, DecisionResponseSchema)
-@blp.alt_response(400, description="A field is malformed; the body names it")
+@blp.alt_response(
+    400, schema=ErrorSchema, description="A field is malformed (the body names it), or not JSON"
+)
 def decide():
     """Decide one request in py-abac's shape; the answer names the deciding policies."""
     body = load_json(DecisionRequestSchema())

@@ -10,9 +10,18 @@ from __future__ import annotations
 from typing import Any
 
 from flask_smorest import Blueprint, abort
+from flask_smorest.error_handler import ErrorSchema
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates
 
-from pdp.api.common import audit_details, audited, current_pdp, load_json
+from pdp.api.common import (
+    NATIONAL_IDENTITY_NUMBER_PATTERN,
+    ORGANIZATION_NUMBER_PATTERN,
+    audit_details,
+    audited,
+    current_pdp,
+    load_json,
+    takes_json_body,
+)
 from pdp.api.security import current_caller, requires
 from pdp.auth import SCOPE_DELEGATIONS
 from pdp.delegating import DelegationRefused, DelegationUndecided, InvalidDelegation
@@ -45,6 +54,17 @@ blp = Blueprint(
 )
 
 
+class _RecipientSchema(OneSubjectSchema):
+    """OneSubjectSchema with its identifiers' form documented."""
+
+    person = identifier_field(
+        validate_national_identity_number, metadata={"pattern": NATIONAL_IDENTITY_NUMBER_PATTERN}
+    )
+    organization = identifier_field(
+        validate_organization_number, metadata={"pattern": ORGANIZATION_NUMBER_PATTERN}
+    )
+
+
 class NewDelegationSchema(Schema):
     class Meta:
         unknown = RAISE
@@ -52,7 +72,10 @@ class NewDelegationSchema(Schema):
     party = identifier_field(
         validate_organization_number,
         required=True,
-        metadata={"description": "organisation number of the party the package is held for"},
+        metadata={
+            "description": "organisation number of the party the package is held for",
+            "pattern": ORGANIZATION_NUMBER_PATTERN,
+        },
     )
     package = fields.String(
         required=True,
@@ -63,10 +86,19 @@ class NewDelegationSchema(Schema):
         validate_national_identity_number,
         metadata={
             "description": "national identity number of the person delegating; taken from the "
-            "token's pid claim when it has one (and must then be that person, or be left out)"
+            "token's pid claim when it has one (and must then be that person, or be left out)",
+            "pattern": NATIONAL_IDENTITY_NUMBER_PATTERN,
         },
     )
-    recipient = fields.Nested(OneSubjectSchema, required=True)
+    recipient = fields.Nested(
+        _RecipientSchema,
+        required=True,
+        metadata={
+            "description": "exactly one of person or organization",
+            "minProperties": 1,
+            "maxProperties": 1,
+        },
+    )
 
 
 class DelegationSchema(Schema):
@@ -89,9 +121,14 @@ class DelegationQuerySchema(Schema):
     class Meta:
         unknown = RAISE
 
-    party = identifier_field(validate_organization_number)
+    party = identifier_field(
+        validate_organization_number, metadata={"pattern": ORGANIZATION_NUMBER_PATTERN}
+    )
     recipient = fields.String(
-        metadata={"description": "national identity number or organisation number"}
+        metadata={
+            "description": "national identity number or organisation number",
+            "pattern": "^([0-9]{9}|[0-9]{11})$",
+        }
     )
     package = fields.String(validate=validate.Length(min=1, max=300))
     include_revoked = fields.Boolean(load_default=False)
@@ -111,7 +148,8 @@ class RevokeQuerySchema(Schema):
         validate_national_identity_number,
         metadata={
             "description": "national identity number of the person revoking; taken from the "
-            "token's pid claim when it has one (and must then be that person, or be left out)"
+            "token's pid claim when it has one (and must then be that person, or be left out)",
+            "pattern": NATIONAL_IDENTITY_NUMBER_PATTERN,
         },
     )
 
@@ -155,16 +193,38 @@ def _render(delegation: Delegation) -> dict[str, Any]:
     }
 
 
+#: The README's example (examples/delegation.json): Paula gives Elena Maskinlesbare hendelser.
+DELEGATION_EXAMPLE = {
+    "party": "910459880",
+    "package": "urn:altinn:accesspackage:maskinlesbarehendelser",
+    "delegator": "02056260016",
+    "recipient": {"person": "01025161013"},
+}
+
+
 @blp.route("", methods=["POST"])
 @requires(SCOPE_DELEGATIONS)
 @audited("delegation.create")
 @blp.doc(
-    requestBody={"required": True, "content": {"application/json": {"schema": NewDelegationSchema}}}
+    requestBody={
+        "required": True,
+        "content": {
+            "application/json": {"schema": NewDelegationSchema, "example": DELEGATION_EXAMPLE}
+        },
+    }
 )
+@takes_json_body
 @blp.response(201, DelegationSchema)
-@blp.alt_response(400, description="A field is malformed or names an unknown package")
-@blp.alt_response(403, description="The delegator may not delegate this package for the party")
-@blp.alt_response(409, description="The recipient already holds the package by delegation")
+@blp.alt_response(
+    400, schema=ErrorSchema, description="A field is malformed or names an unknown package"
+)
+@blp.alt_response(
+    403, schema=ErrorSchema, description="The delegator may not delegate this package for the party"
+)
+@blp.alt_response(
+    409, schema=ErrorSchema, description="The recipient already holds the package by delegation"
+)
+@blp.alt_response(503, schema=ErrorSchema, description="The PDP could not decide; nothing changed")
 def create_delegation():
     """Delegate an access package, if the PDP permits the delegator action `delegate`."""
     body = load_json(NewDelegationSchema())
@@ -222,7 +282,7 @@ def list_delegations(query: dict[str, Any]):
 @blp.route("/<delegation_id>", methods=["GET"])
 @requires(SCOPE_DELEGATIONS)
 @blp.response(200, DelegationSchema)
-@blp.alt_response(404, description="No delegation has this id")
+@blp.alt_response(404, schema=ErrorSchema, description="No delegation has this id")
 def get_delegation(delegation_id: str):
     """One delegation, revoked or not."""
     delegation = current_pdp().delegations.get(delegation_id)
@@ -236,9 +296,10 @@ def get_delegation(delegation_id: str):
 @audited("delegation.revoke")
 @blp.arguments(RevokeQuerySchema, location="query", error_status_code=400, unknown=RAISE)
 @blp.response(200, DelegationSchema)
-@blp.alt_response(403, description="The person may not revoke this delegation")
-@blp.alt_response(404, description="No delegation has this id")
-@blp.alt_response(409, description="The delegation is already revoked")
+@blp.alt_response(403, schema=ErrorSchema, description="The person may not revoke this delegation")
+@blp.alt_response(404, schema=ErrorSchema, description="No delegation has this id")
+@blp.alt_response(409, schema=ErrorSchema, description="The delegation is already revoked")
+@blp.alt_response(503, schema=ErrorSchema, description="The PDP could not decide; nothing changed")
 def revoke_delegation(query: dict[str, Any], delegation_id: str):
     """Revoke a delegation (its delegator, or anyone permitted to delegate the package)."""
     revoker = _acting_person(query.get("revoked_by"), "revoked_by")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 
 from flask import Flask, g, jsonify
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from pdp.api.security import challenge
 from pdp.auth import AuthenticationFailed, InsufficientScope
@@ -26,6 +26,13 @@ def register(app: Flask) -> None:
     @app.errorhandler(InsufficientScope)
     def forbidden(error: InsufficientScope):
         return _refused(403, "Forbidden", error)
+
+    @app.errorhandler(MethodNotAllowed)
+    def method_not_allowed(error: MethodNotAllowed):
+        # flask-smorest's JSON rendering drops the exception's headers; a 405 must say which
+        # methods the resource has (RFC 9110, section 15.5.6).
+        body = {"code": 405, "status": "Method Not Allowed"}
+        return jsonify(body), 405, {"Allow": ", ".join(sorted(error.valid_methods or ()))}
 
     @app.errorhandler(Exception)
     def internal_error(error: Exception):

@@ -17,10 +17,11 @@ from typing import Any
 
 from flask import jsonify, request
 from flask_smorest import Blueprint, abort
+from flask_smorest.error_handler import ErrorSchema
 from marshmallow import RAISE, Schema, fields, validate
 
 from pdp import catalog as catalog_module
-from pdp.api.common import audit_details, audited, current_pdp, load_json
+from pdp.api.common import audit_details, audited, current_pdp, load_json, takes_json_body
 from pdp.api.security import current_caller, requires
 from pdp.auth import SCOPE_ADMIN
 from pdp.errors import NoActivePolicySet, SourceError
@@ -100,6 +101,27 @@ class ActivatedSchema(Schema):
     active = fields.Integer()
 
 
+class _SourceProblemSchema(Schema):
+    file = fields.String()
+    path = fields.String()
+    problem = fields.String()
+
+
+class InvalidSourceSchema(ErrorSchema):
+    errors = fields.List(
+        fields.Nested(_SourceProblemSchema), metadata={"description": "each problem"}
+    )
+
+
+#: The `If-Match` header the writes read their base version from.
+_IF_MATCH = {
+    "in": "header",
+    "name": "If-Match",
+    "schema": {"type": "string", "pattern": r'^\s*(W/)?"?[0-9]{1,9}"?\s*$'},
+    "description": 'the active version the change is based on, e.g. "3"',
+}
+
+
 @blp.route("", methods=["GET"])
 @requires(SCOPE_ADMIN)
 @blp.response(200, VersionListSchema)
@@ -114,7 +136,7 @@ def list_versions():
 @blp.route("/active", methods=["GET"])
 @requires(SCOPE_ADMIN)
 @blp.response(200, VersionSourceSchema)
-@blp.alt_response(404, description="Nothing has been published yet")
+@blp.alt_response(404, schema=ErrorSchema, description="Nothing has been published yet")
 def get_active():
     """The active version with its policy source, ready to edit and publish back."""
     active = current_pdp().repository.active_version()
@@ -126,7 +148,7 @@ def get_active():
 @blp.route("/<int:number>", methods=["GET"])
 @requires(SCOPE_ADMIN)
 @blp.response(200, VersionSourceSchema)
-@blp.alt_response(404, description="No such version")
+@blp.alt_response(404, schema=ErrorSchema, description="No such version")
 def get_version(number: int):
     """One version with the policy source it was published from."""
     return _with_source(number, current_pdp().repository.active_version())
@@ -150,20 +172,26 @@ def get_version(number: int):
             "schema": {"type": "integer", "minimum": 0, "maximum": MAX_CHANGE_LIMIT},
             "description": "dry run: how many individual access changes to list",
         },
-        {
-            "in": "header",
-            "name": "If-Match",
-            "schema": {"type": "string"},
-            "description": 'the active version the change is based on, e.g. "3"',
-        },
+        _IF_MATCH,
     ],
 )
+@takes_json_body
 @blp.response(201, PublishedSchema, description="Published and active")
 @blp.alt_response(200, description="Dry run: the preview; or the content was already active")
-@blp.alt_response(400, description="Malformed body or query; the message names the field")
-@blp.alt_response(409, description="Another version became active since base_version")
-@blp.alt_response(422, description="The policy source is invalid; `errors` names each problem")
-@blp.alt_response(428, description="No base version given (If-Match or base_version)")
+@blp.alt_response(
+    400, schema=ErrorSchema, description="Malformed body or query; the message names the field"
+)
+@blp.alt_response(
+    409, schema=ErrorSchema, description="Another version became active since base_version"
+)
+@blp.alt_response(
+    422,
+    schema=InvalidSourceSchema,
+    description="The policy source is invalid; `errors` names each problem",
+)
+@blp.alt_response(
+    428, schema=ErrorSchema, description="No base version given (If-Match or base_version)"
+)
 def publish():
     """Validate a whole policy source and publish it as the new active version, or preview."""
     dry_run = _flag("dry_run")
@@ -199,10 +227,22 @@ def publish():
 @blp.route("/<int:number>/activate", methods=["POST"])
 @requires(SCOPE_ADMIN)
 @audited("policy_set.activate")
+@blp.doc(
+    requestBody={"required": False, "content": {"application/json": {"schema": ActivateSchema}}},
+    parameters=[_IF_MATCH],
+)
+@takes_json_body
 @blp.response(200, ActivatedSchema)
-@blp.alt_response(404, description="No such version")
-@blp.alt_response(409, description="Another version became active since base_version")
-@blp.alt_response(428, description="No base version given (If-Match or base_version)")
+@blp.alt_response(
+    400, schema=ErrorSchema, description="Malformed If-Match or body, or the two disagree"
+)
+@blp.alt_response(404, schema=ErrorSchema, description="No such version")
+@blp.alt_response(
+    409, schema=ErrorSchema, description="Another version became active since base_version"
+)
+@blp.alt_response(
+    428, schema=ErrorSchema, description="No base version given (If-Match or base_version)"
+)
 def activate(number: int):
     """Make a published version active again (roll back, or forward), exactly as published."""
     body = load_json(ActivateSchema()) if request.content_length else {}

@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 
 from flask import Flask, current_app, g, request
 from flask_smorest import Blueprint
+from flask_smorest.error_handler import ErrorSchema
 
 from pdp.auth import (
     UNAUTHENTICATED,
@@ -30,9 +31,24 @@ SECURITY_SCHEME = "bearerAuth"
 REALM = "pdp"
 #: flask-smorest's own views: the OpenAPI document.
 _DOCUMENTATION_BLUEPRINT = "api-docs"
+_CHALLENGE = {
+    "description": 'Bearer realm="pdp", with the error (RFC 6750, section 3)',
+    "schema": {"type": "string"},
+}
 _AUTH_RESPONSES = {
-    "401": {"description": "No valid bearer token; see the WWW-Authenticate header"},
-    "403": {"description": "The token lacks the scope this operation needs"},
+    "401": {
+        "description": "No valid bearer token; see the WWW-Authenticate header",
+        "content": {"application/json": {"schema": ErrorSchema}},
+        "headers": {"WWW-Authenticate": {**_CHALLENGE, "required": True}},
+    },
+    "403": {
+        # Operations that also refuse some callers themselves (delegations) answer 403 too,
+        # without a challenge: the header is there only when the token lacks the scope.
+        "description": "The token lacks the scope this operation needs (WWW-Authenticate names "
+        "it), or the operation refuses this caller",
+        "content": {"application/json": {"schema": ErrorSchema}},
+        "headers": {"WWW-Authenticate": _CHALLENGE},
+    },
 }
 
 
