@@ -162,8 +162,13 @@ class Catalog:
 def package_urn_form(name: str) -> str | None:
     """A package named by URN (prefix in any case) or bare code, as a URN with the prefix
     written as published; None when `name` is neither."""
+    # The prefix is compared as ASCII, letter for letter: folding first would let a character
+    # such as "ß" (folded: "ss") shift where the code starts.
+    head = name[: len(PACKAGE_URN_PREFIX)]
     code = (
-        name[len(PACKAGE_URN_PREFIX) :] if name.casefold().startswith(PACKAGE_URN_PREFIX) else name
+        name[len(PACKAGE_URN_PREFIX) :]
+        if head.isascii() and head.lower() == PACKAGE_URN_PREFIX
+        else name
     )
     return PACKAGE_URN_PREFIX + code if re.fullmatch(_PACKAGE_CODE, code) else None
 

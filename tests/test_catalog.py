@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from pdp import catalog as catalog_module
-from pdp.catalog import Catalog
+from pdp.catalog import PACKAGE_URN_PREFIX, Catalog, package_urn_form
 from pdp.errors import Problem, SourceError
 from tests.conftest import KEY_ROLES, NON_GRANTING_ROLES, POLICY_DIR
 
@@ -439,3 +439,22 @@ def test_source_error_message_lists_every_problem():
 
 def test_copied_policy_directory_loads_like_the_original(policy_copy: Path, catalog: Catalog):
     assert catalog_module.load(policy_copy) == catalog
+
+
+@pytest.mark.parametrize(
+    ("name", "urn"),
+    [
+        ("maskinlesbarehendelser", "urn:altinn:accesspackage:maskinlesbarehendelser"),
+        (
+            "URN:Altinn:AccessPackage:maskinlesbarehendelser",
+            PACKAGE_URN_PREFIX + "maskinlesbarehendelser",
+        ),
+        # "ß" folds to "ss": the prefix must not swallow a character of the code
+        ("urn:altinn:acce\u00dfpackage:Xmaskinlesbarehendelser", None),
+        ("urn:altinn:acce\u00dfpackage:maskinlesbarehendelser", None),
+        ("urn:altinn:accesspackage:", None),
+        ("urn:altinn:accesspackage:ma\u017fkin", None),  # long s folds to s
+    ],
+)
+def test_a_package_name_is_read_letter_for_letter(name, urn):
+    assert package_urn_form(name) == urn
