@@ -2,7 +2,8 @@
 
 Setup, the same for both servers: `gunicorn --workers 2 --worker-class sync --bind
 127.0.0.1:<free port>`; the PDP as `'pdp.api:create_app()'` with `PDP_DATABASE_URL` pointing
-at a SQLite file prepared here (the workload's catalog, register and delegations), the floor as
+at a SQLite file prepared here (the workload's catalog, register and delegations) and
+authentication disabled (`ours.server_env`), the floor as
 `'benchmarks.floor_app:create_app()'`. Sync workers handle one request at a time each and close
 the connection after every response (gunicorn's sync worker does not keep connections alive).
 
@@ -73,7 +74,7 @@ def run(settings: Settings) -> Part:
     with tempfile.TemporaryDirectory(prefix="pdp-bench-http-") as directory:
         database = Path(directory) / "bench.sqlite3"
         singles, multis, expected = _prepare(settings, database)
-        env = {"PDP_DATABASE_URL": ours.database_url(database)}
+        env = ours.server_env(ours.database_url(database))
         started: list[servers.Server] = []
         try:
             started.append(servers.start("benchmarks.floor_app:create_app()"))

@@ -28,6 +28,13 @@ def database_url(path: Path) -> str:
     return f"sqlite:///{path}"
 
 
+def server_env(url: str) -> dict[str, str]:
+    """The environment the benchmarks start `pdp.api:create_app()` with: the database, and no
+    authentication (`PDP_AUTH_DISABLED`, development only): the servers listen on loopback and
+    the load generators hold no tokens, so the figures leave token checks out."""
+    return {"PDP_DATABASE_URL": url, "PDP_AUTH_DISABLED": "true"}
+
+
 def open_pdp(path: Path) -> Pdp:
     """The service as `pdp serve` and gunicorn build it, on the SQLite file at `path`."""
     return Pdp.from_settings(Settings(database_url=database_url(path), policy_refresh_seconds=1.0))

@@ -23,14 +23,15 @@ class Part:
     seconds: float = 0.0
 
 
-def header(arguments: list[str]) -> str:
-    """Date, machine, Python, package versions, and the exact command that ran."""
-    command = shlex.join([sys.executable, "-m", "benchmarks", *arguments])
+def header(arguments: list[str], module: str = "benchmarks", title: str = "pdp benchmarks") -> str:
+    """Date, machine, Python, package versions, and the exact command that ran (`python -m
+    <module> <arguments>`)."""
+    command = shlex.join([sys.executable, "-m", module, *arguments])
     machine = f"{platform.platform()}, {platform.machine()}, {os.cpu_count()} CPUs"
     versions = ", ".join(f"{name} {_version(name)}" for name in _VERSIONED)
     return "\n".join(
         [
-            "# pdp benchmarks",
+            f"# {title}",
             "",
             f"- date: {datetime.now(UTC).isoformat(timespec='seconds')}",
             f"- machine: {machine}",

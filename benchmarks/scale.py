@@ -281,7 +281,7 @@ def _child(command: str, spec: dict[str, Any]) -> dict[str, Any]:
 def _server_starts(db: Path, times: int) -> list[float]:
     seconds = []
     for _ in range(times):
-        server = servers.start("pdp.api:create_app()", {"PDP_DATABASE_URL": ours.database_url(db)})
+        server = servers.start("pdp.api:create_app()", ours.server_env(ours.database_url(db)))
         try:
             seconds.append(server.start_seconds)
         finally:

@@ -14,6 +14,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -44,9 +45,12 @@ def start(
     workers: int = 2,
     health_path: str = "/health",
     timeout: float = 30.0,
+    log: Path | None = None,
 ) -> Server:
     """`gunicorn -w <workers> -b 127.0.0.1:<free port> <app>` (sync workers), returned once
-    `health_path` answers 200; raises RuntimeError (after stopping it) if it never does."""
+    `health_path` answers 200; raises RuntimeError (after stopping it) if it never does, quoting
+    what gunicorn wrote. Its standard error goes to the file `log`, or an anonymous one, never to
+    a pipe: a long run (the soak) could fill a pipe nobody reads and block the server."""
     port = free_port()
     command = [
         *(sys.executable, "-m", "gunicorn"),
@@ -55,24 +59,26 @@ def start(
         app,
     ]
     started = time.perf_counter()
-    process = subprocess.Popen(
-        command,
-        cwd=ROOT,
-        env={**os.environ, **(env or {})},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        start_new_session=True,
-    )
-    server = Server(process, port, 0.0)
-    while time.perf_counter() - started < timeout:
-        if process.poll() is not None:
-            break
-        if _answers(port, health_path):
-            server.start_seconds = time.perf_counter() - started
-            return server
-        time.sleep(0.005)
-    stop(server)
-    error = process.stderr.read().decode(errors="replace") if process.stderr else ""
+    with log.open("w+b") if log else tempfile.TemporaryFile() as stderr:
+        process = subprocess.Popen(
+            command,
+            cwd=ROOT,
+            env={**os.environ, **(env or {})},
+            stdout=subprocess.DEVNULL,
+            stderr=stderr,
+            start_new_session=True,
+        )
+        server = Server(process, port, 0.0)
+        while time.perf_counter() - started < timeout:
+            if process.poll() is not None:
+                break
+            if _answers(port, health_path):
+                server.start_seconds = time.perf_counter() - started
+                return server
+            time.sleep(0.005)
+        stop(server)
+        stderr.seek(0)
+        error = stderr.read().decode(errors="replace")
     raise RuntimeError(f"{app} did not answer {health_path} on port {port}: {error[-2000:]}")
 
 
@@ -86,8 +92,6 @@ def stop(server: Server) -> None:
     with contextlib.suppress(ProcessLookupError):
         os.killpg(process.pid, signal.SIGKILL)
     process.wait()
-    if process.stderr:
-        process.stderr.close()
 
 
 def _answers(port: int, path: str) -> bool:
