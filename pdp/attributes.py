@@ -1,17 +1,27 @@
-"""py-abac attribute providers over the register and delegations: the PIP seam of the decision.
+"""The PIP: facts from the register and the delegations, and the py-abac attribute provider
+that serves them to the policies.
 
 Compiled policies ask for facts the request does not carry: the ER roles the subject holds for
 the party (`subject $.roles`), the packages delegated to the subject for the party
 (`subject $.delegated_packages`), and the party's organisation form (`resource $.org_form`).
-py-abac asks the request first and this provider only when the request lacks the attribute, so
+py-abac asks the request first and the provider only when the request lacks the attribute, so
 roles a caller asserts in the request are used as given, while delegations and the organisation
 form always come from the database.
+
+Reading them one decision at a time costs a few database round trips per decision, so `Facts`
+reads them for a whole batch of requests first (once per (subject, party), however many of the
+batch's requests need it) and keeps them while its engine's change stamp holds: a caching
+engine keeps one `Facts` per stamp, so a MultiRequests, or the next request about the same
+people, finds them read already. A fact the batch could not read (the database failed) is read
+again by the one decision that asks for it, which then fails alone.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import Any
+import logging
+import threading
+from collections.abc import Callable, Collection, Iterable
+from typing import Any, TypeVar
 
 from py_abac.context import EvaluationContext
 from py_abac.provider.base import AttributeProvider
@@ -22,6 +32,13 @@ from pdp.register import Register
 from pdp.repository import PolicySet
 from pdp.subjects import Subject
 
+LOG = logging.getLogger(__name__)
+
+#: Who, for which party: the key of the facts about a subject.
+Holding = tuple[Subject, str]
+_Key = TypeVar("_Key")
+_Value = TypeVar("_Value")
+
 
 def delegated_packages(policy_set: PolicySet, stored: Iterable[str]) -> set[str]:
     """Delegated packages by their URN in `policy_set`: a delegation made before its package
@@ -29,12 +46,12 @@ def delegated_packages(policy_set: PolicySet, stored: Iterable[str]) -> set[str]
     return {policy_set.package_urn(urn) or urn for urn in stored}
 
 
-class PipAttributeProvider(AttributeProvider):
-    """Roles, delegated packages and organisation form, each read at most once per decision.
+class Facts:
+    """What the register and the delegations say, for the decisions of one policy set and one
+    change stamp: roles and delegated packages per (subject, party), organisation forms.
 
-    A new provider is made for every decision, for its already checked subject (the one named
-    by the request's `subject.id`) and the policy set deciding it. It memoises what it read, so
-    the candidate policies of a request share one look-up of each fact.
+    At most `limit` of each kind are kept (the oldest forgotten first); None keeps all, for a
+    Facts that lives for one batch.
     """
 
     def __init__(
@@ -42,11 +59,105 @@ class PipAttributeProvider(AttributeProvider):
         register: Register,
         delegations: DelegationStore,
         policy_set: PolicySet,
-        subject: Subject,
+        limit: int | None = None,
     ):
         self._register = register
         self._delegations = delegations
         self._policy_set = policy_set
+        self._limit = limit
+        self._roles: dict[Holding, frozenset[str]] = {}
+        self._delegated: dict[Holding, frozenset[str]] = {}
+        self._org_forms: dict[str, str | None] = {}
+        self._lock = threading.Lock()
+
+    def read_ahead(
+        self, wanted: Iterable[tuple[Subject, str, Collection[tuple[str, str]]]]
+    ) -> None:
+        """Read in one go the facts these decisions will ask for that are not known yet: for
+        each (subject, party, attribute paths the decision asks the PIP), those facts.
+
+        Best effort: what cannot be read now is read by the decision that asks for it.
+        """
+        for_roles, for_delegations, parties = set(), set(), set()
+        for subject, party, paths in wanted:
+            if ("subject", ROLES_PATH) in paths:
+                for_roles.add((subject, party))
+            if ("subject", DELEGATED_PACKAGES_PATH) in paths:
+                for_delegations.add((subject, party))
+            if ("resource", ORG_FORM_PATH) in paths:
+                parties.add(party)
+        self._read_ahead(self._roles, for_roles, self._register.roles_held_by)
+        self._read_ahead(self._delegated, for_delegations, self._packages_delegated_to)
+        self._read_ahead(self._org_forms, parties, self._register.org_forms_of)
+
+    def provider(self, subject: Subject) -> PipAttributeProvider:
+        """The attribute provider for one decision about `subject`."""
+        return PipAttributeProvider(self, subject)
+
+    def roles(self, subject: Subject, party: str) -> frozenset[str]:
+        return self._known(self._roles, (subject, party), self._register.roles_held_by)
+
+    def delegated(self, subject: Subject, party: str) -> set[str]:
+        """Packages delegated to `subject` for `party`, by their URN in this policy set."""
+        stored = self._known(self._delegated, (subject, party), self._packages_delegated_to)
+        return delegated_packages(self._policy_set, stored)
+
+    def org_form(self, party: str) -> str | None:
+        return self._known(self._org_forms, party, self._register.org_forms_of)
+
+    def _packages_delegated_to(self, holdings: list[Holding]) -> dict[Holding, frozenset[str]]:
+        key_roles = self._policy_set.catalog.key_roles
+        return self._delegations.packages_delegated_to(holdings, key_roles)
+
+    def _read_ahead(
+        self,
+        known: dict[_Key, _Value],
+        wanted: Iterable[_Key],
+        read: Callable[[list[_Key]], dict[_Key, _Value]],
+    ) -> None:
+        missing = [key for key in set(wanted) if key not in known]
+        if not missing:
+            return
+        try:
+            found = read(missing)
+        except Exception:
+            LOG.warning("reading facts ahead failed; each decision reads its own", exc_info=True)
+            return
+        for key, value in found.items():
+            self._keep(known, key, value)
+
+    def _known(
+        self,
+        known: dict[_Key, _Value],
+        key: _Key,
+        read: Callable[[list[_Key]], dict[_Key, _Value]],
+    ) -> _Value:
+        """The fact at `key`, read now (alone: a failure fails this decision only) if it is
+        not known yet."""
+        try:
+            return known[key]
+        except KeyError:
+            value = read([key])[key]
+            self._keep(known, key, value)
+            return value
+
+    def _keep(self, known: dict[_Key, _Value], key: _Key, value: _Value) -> None:
+        with self._lock:  # threads of one process evict from the same dict
+            if self._limit is not None and len(known) >= self._limit and key not in known:
+                del known[next(iter(known))]  # the oldest
+            known[key] = value
+
+
+class PipAttributeProvider(AttributeProvider):
+    """Roles, delegated packages and organisation form for one decision, from `Facts`.
+
+    Made for every decision, for its already checked subject (the one named by the request's
+    `subject.id`); the party is the request's `resource.party`. Each answer is remembered, so
+    the candidate policies of a request share one look-up of each fact.
+    """
+
+    def __init__(self, facts: Facts, subject: Subject):
+        self._facts = facts
         self._subject = subject
         self._memo: dict[tuple[str, str], Any] = {}
 
@@ -60,19 +171,10 @@ class PipAttributeProvider(AttributeProvider):
         party = ctx.get_attribute_value("resource", PARTY_PATH)
         if not isinstance(party, str):
             return None
-        subject = self._subject
         if ace == "subject" and attribute_path == ROLES_PATH:
-            return sorted(self._register.roles_held(subject.kind, subject.identifier, party))
+            return sorted(self._facts.roles(self._subject, party))
         if ace == "subject" and attribute_path == DELEGATED_PACKAGES_PATH:
-            return sorted(
-                delegated_packages(
-                    self._policy_set,
-                    self._delegations.packages_delegated(
-                        subject, party, self._policy_set.catalog.key_roles
-                    ),
-                )
-            )
+            return sorted(self._facts.delegated(self._subject, party))
         if ace == "resource" and attribute_path == ORG_FORM_PATH:
-            organization = self._register.organization(party)
-            return None if organization is None else organization.org_form
+            return self._facts.org_form(party)
         return None

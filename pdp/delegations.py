@@ -12,16 +12,25 @@ through the change log (`pdp.changes`), so no process keeps a decision cached pa
 from __future__ import annotations
 
 import uuid
-from collections.abc import Collection
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Engine, and_, func, insert, select, union, update
+from sqlalchemy import (
+    ColumnElement,
+    Engine,
+    and_,
+    bindparam,
+    func,
+    insert,
+    select,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 
 from pdp.changes import change_log
-from pdp.db import as_utc, delegations, role_assignments
+from pdp.db import Lookup, as_utc, delegations, looking_up, role_assignments
 from pdp.errors import PdpError
 from pdp.subjects import ORGANIZATION, PERSON, Subject
 
@@ -36,6 +45,10 @@ class DelegationNotFound(PdpError):
 
 class DelegationAlreadyRevoked(PdpError):
     """The delegation was revoked before."""
+
+
+class _NothingRevoked(Exception):
+    """Rolls back a revocation that matched no active delegation."""
 
 
 @dataclass(frozen=True)
@@ -158,18 +171,28 @@ class DelegationStore:
             return DelegationPage([_delegation(row._mapping) for row in rows], total)
 
     def revoke(self, delegation_id: str, actor: str) -> Delegation:
-        """Mark a delegation revoked by `actor` now; it stays in the history."""
-        with change_log(self._engine).writing(self._engine.begin) as connection:
-            revoked = connection.execute(
-                update(delegations)
-                .where(delegations.c.id == delegation_id, delegations.c.revoked_at.is_(None))
-                .values(revoked_at=datetime.now(UTC), revoked_by=actor)
-            ).rowcount
-        if revoked:
-            return self.get(delegation_id)
-        if self.get(delegation_id) is None:
-            raise DelegationNotFound(f"no delegation {delegation_id}")
-        raise DelegationAlreadyRevoked(f"delegation {delegation_id} is already revoked")
+        """Mark a delegation revoked by `actor` now; it stays in the history.
+
+        A revocation that finds nothing to revoke (unknown, or revoked before, perhaps by a
+        request racing this one) rolls back: it is not counted or announced as a change, so no
+        process drops its cached decisions for it.
+        """
+        try:
+            with change_log(self._engine).writing(self._engine.begin) as connection:
+                revoked = connection.execute(
+                    update(delegations)
+                    .where(delegations.c.id == delegation_id, delegations.c.revoked_at.is_(None))
+                    .values(revoked_at=datetime.now(UTC), revoked_by=actor)
+                ).rowcount
+                if not revoked:
+                    raise _NothingRevoked()
+        except _NothingRevoked:
+            if self.get(delegation_id) is None:
+                raise DelegationNotFound(f"no delegation {delegation_id}") from None
+            raise DelegationAlreadyRevoked(
+                f"delegation {delegation_id} is already revoked"
+            ) from None
+        return self.get(delegation_id)
 
     def active(self) -> list[Delegation]:
         """Every delegation not revoked (for whole-register analyses)."""
@@ -182,27 +205,77 @@ class DelegationStore:
     ) -> frozenset[str]:
         """Packages `subject` holds for `party` by delegation: given to the subject itself, or,
         for a person, to an organisation in which the person holds a key role."""
-        active = and_(delegations.c.party == party, delegations.c.revoked_at.is_(None))
-        direct = select(delegations.c.package).where(*_active_to(party, subject))
-        query = direct
-        if subject.kind == PERSON and key_roles:
-            through_organisation = (
-                select(delegations.c.package)
-                .join(
-                    role_assignments,
-                    role_assignments.c.organization_number == delegations.c.recipient_id,
+        return self.packages_delegated_to([(subject, party)], key_roles)[(subject, party)]
+
+    def packages_delegated_to(
+        self, holdings: Iterable[tuple[Subject, str]], key_roles: Collection[str]
+    ) -> dict[tuple[Subject, str], frozenset[str]]:
+        """`packages_delegated` for each (subject, party), all read on one connection: the
+        delegations a batch of decisions needs."""
+        with looking_up(self._engine) as lookup:
+            key_organizations = _KeyOrganizations(lookup, frozenset(key_roles))
+            return {
+                (subject, party): _packages_delegated(
+                    lookup, subject, party, key_organizations(subject)
                 )
-                .where(
-                    active,
-                    delegations.c.recipient_kind == ORGANIZATION,
-                    role_assignments.c.holder_kind == PERSON,
-                    role_assignments.c.holder_id == subject.identifier,
-                    role_assignments.c.role_code.in_(sorted(key_roles)),
-                )
+                for subject, party in set(holdings)
+            }
+
+
+# What a decision not made before reads (see `pdp.db.Lookup`), each written so that the
+# database has one obvious index to use however many delegations a party has: a holder's roles
+# by holder (ix_role_assignments_holder), a party's delegations to one recipient by recipient
+# (ix_delegations_recipient). The recipient kind is compared here rather than in SQL, where it
+# would make ix_delegations_party (party, recipient_kind) look as good.
+_ROLES_OF_PERSON = Lookup(
+    select(role_assignments.c.organization_number, role_assignments.c.role_code).where(
+        role_assignments.c.holder_id == bindparam("person"),
+        role_assignments.c.holder_kind == PERSON,
+    )
+)
+_DELEGATED_TO = Lookup(
+    select(delegations.c.recipient_kind, delegations.c.package).where(
+        delegations.c.recipient_id == bindparam("recipient"),
+        delegations.c.party == bindparam("party"),
+        delegations.c.revoked_at.is_(None),
+    )
+)
+
+_Lookup = Callable[[Lookup, dict[str, Any]], list[tuple]]
+
+
+class _KeyOrganizations:
+    """The organisations in which a person holds a key role, read once per person."""
+
+    def __init__(self, lookup: _Lookup, key_roles: frozenset[str]):
+        self._lookup = lookup
+        self._key_roles = key_roles
+        self._known: dict[str, frozenset[str]] = {}
+
+    def __call__(self, subject: Subject) -> frozenset[str]:
+        if subject.kind != PERSON or not self._key_roles:
+            return frozenset()
+        if subject.identifier not in self._known:
+            rows = self._lookup(_ROLES_OF_PERSON, {"person": subject.identifier})
+            self._known[subject.identifier] = frozenset(
+                organization for organization, role in rows if role in self._key_roles
             )
-            query = union(direct, through_organisation)
-        with self._engine.connect() as connection:
-            return frozenset(connection.execute(query).scalars())
+        return self._known[subject.identifier]
+
+
+def _packages_delegated(
+    lookup: _Lookup, subject: Subject, party: str, key_organizations: frozenset[str]
+) -> frozenset[str]:
+    """Packages delegated for `party` to `subject`, or to one of `key_organizations`."""
+    recipients = [subject, *(Subject(ORGANIZATION, number) for number in key_organizations)]
+    return frozenset(
+        package
+        for recipient in recipients
+        for kind, package in lookup(
+            _DELEGATED_TO, {"recipient": recipient.identifier, "party": party}
+        )
+        if kind == recipient.kind
+    )
 
 
 def _active_to(party: str, recipient: Subject) -> tuple[ColumnElement[bool], ...]:

@@ -68,7 +68,7 @@ class Limits:
                         self._too_long(key, where)
                     if isinstance(value, str | dict | list):
                         if xacml and isinstance(value, list):
-                            self._check_xacml_list(key, value, (where, key))
+                            self._check_xacml_list(key, value, where)
                         push((value, depth + 1, (where, key)))
             elif isinstance(node, list):
                 if depth >= deepest:
@@ -89,15 +89,16 @@ class Limits:
             "(PDP_MAX_JSON_DEPTH)"
         )
 
-    def _check_xacml_list(self, key: str, items: list[Any], where: _Where) -> None:
-        path = _path(where)
+    def _check_xacml_list(self, key: str, items: list[Any], parent: _Where) -> None:
         name = key.casefold()
         if name == "requestreference" and len(items) > self.max_multi_requests:
+            path = _path((parent, key))
             raise LimitExceeded(
                 f"{path}: {len(items)} MultiRequests references, more than "
                 f"{self.max_multi_requests} (PDP_MAX_MULTI_REQUESTS)"
             )
         if name == "attribute" and len(items) > self.max_attributes_per_category:
+            path = _path((parent, key))
             raise LimitExceeded(
                 f"{path}: {len(items)} attributes in one category, more than "
                 f"{self.max_attributes_per_category} (PDP_MAX_ATTRIBUTES_PER_CATEGORY)"

@@ -28,6 +28,7 @@ import orjson
 from pdp.auth import Caller
 from pdp.engine import DecisionRequest, Result
 from pdp.errors import RequestSyntaxError
+from pdp.subjects import PERSON, PERSON_ATTRIBUTE, Subject
 
 OFF = "off"
 _STANDARD_STREAMS = {"stdout": 1, "stderr": 2}
@@ -77,6 +78,13 @@ def caller_identity(caller: Caller) -> dict[str, Any]:
     }
 
 
+def _masked_urn(subject: Subject) -> str:
+    """The subject's URN with a person's number masked (as `mask` does, without a search)."""
+    if subject.kind == PERSON:
+        return f"{PERSON_ATTRIBUTE}:{subject.identifier[:6]}*****"
+    return subject.urn
+
+
 @dataclass(frozen=True)
 class DecisionBatch:
     """The decisions of one HTTP request, as they are handed to the log."""
@@ -106,7 +114,7 @@ class DecisionBatch:
             }
             if isinstance(request, DecisionRequest):
                 entry |= {
-                    "subject": mask(request.subject.urn),
+                    "subject": _masked_urn(request.subject),
                     "party": request.party,
                     "package": result.package or request.package,
                     "action": request.action,

@@ -19,17 +19,31 @@ from dataclasses import dataclass
 from typing import Any
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
-from sqlalchemy import Engine, delete, insert, select
+from sqlalchemy import Engine, bindparam, delete, insert, select
 
 from pdp.catalog import Catalog
 from pdp.changes import change_log
-from pdp.db import organizations, role_assignments
+from pdp.db import Lookup, looking_up, organizations, role_assignments
 from pdp.errors import Problem, RegisterImportError, problems_from_messages
 from pdp.identifiers import validate_organization_number
 from pdp.subjects import ORGANIZATION, PERSON, OneSubjectSchema, Subject, identifier_field
 
 #: Rows per statement when writing or deleting in bulk (keeps IN lists within driver limits).
 _CHUNK = 500
+
+# What a decision not made before reads (see `pdp.db.Lookup`).
+_ROLES_HELD = Lookup(
+    select(role_assignments.c.role_code).where(
+        role_assignments.c.holder_id == bindparam("holder_id"),
+        role_assignments.c.organization_number == bindparam("party"),
+        role_assignments.c.holder_kind == bindparam("kind"),
+    )
+)
+_ORG_FORM = Lookup(
+    select(organizations.c.org_form).where(
+        organizations.c.organization_number == bindparam("number")
+    )
+)
 
 
 class _RoleEntrySchema(OneSubjectSchema):
@@ -124,15 +138,25 @@ class Register:
 
     def roles_held(self, holder_kind: str, holder_id: str, party: str) -> frozenset[str]:
         """ER role codes that the holder has in organisation `party` (empty if none)."""
-        with self._engine.connect() as connection:
-            codes = connection.execute(
-                select(role_assignments.c.role_code).where(
-                    role_assignments.c.holder_id == holder_id,
-                    role_assignments.c.organization_number == party,
-                    role_assignments.c.holder_kind == holder_kind,
+        holding = (Subject(holder_kind, holder_id), party)
+        return self.roles_held_by([holding])[holding]
+
+    def roles_held_by(
+        self, holdings: Iterable[tuple[Subject, str]]
+    ) -> dict[tuple[Subject, str], frozenset[str]]:
+        """The ER role codes of each (holder, party), all read on one connection: the roles a
+        batch of decisions needs."""
+        with looking_up(self._engine) as lookup:
+            return {
+                (holder, party): frozenset(
+                    code
+                    for (code,) in lookup(
+                        _ROLES_HELD,
+                        {"holder_id": holder.identifier, "party": party, "kind": holder.kind},
+                    )
                 )
-            ).scalars()
-            return frozenset(codes)
+                for holder, party in set(holdings)
+            }
 
     def organization(self, number: str) -> Organization | None:
         with self._engine.connect() as connection:
@@ -140,6 +164,15 @@ class Register:
                 select(organizations).where(organizations.c.organization_number == number)
             ).first()
         return None if row is None else Organization(*row)
+
+    def org_forms_of(self, numbers: Iterable[str]) -> dict[str, str | None]:
+        """The form of each of these organisations (None: not in the register), all read on
+        one connection."""
+        with looking_up(self._engine) as lookup:
+            return {
+                number: next((form for (form,) in lookup(_ORG_FORM, {"number": number})), None)
+                for number in set(numbers)
+            }
 
     def org_forms(self) -> dict[str, str]:
         """Every organisation's form, by organisation number (for whole-register analyses)."""

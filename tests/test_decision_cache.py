@@ -46,7 +46,7 @@ from pdp.engine import (
     RoleClaim,
 )
 from pdp.errors import PdpError, RequestSyntaxError
-from pdp.register import Organization, Register
+from pdp.register import Register
 from pdp.repository import ActivePolicySet, PolicyRepository, PolicySet
 from pdp.service import Pdp
 from pdp.subjects import ORGANIZATION, PERSON, Subject
@@ -482,16 +482,16 @@ def test_a_processing_error_is_not_remembered(pdp, monkeypatch):
     """The register fails once; the next decision evaluates again and gets it right."""
     request = ask(person(REGISTER.as_holders["DAGL"]), REGISTER.as_org, API)
     evaluations = Evaluations(monkeypatch, pdp.engine)
-    roles_held = pdp.register.roles_held
+    roles_held_by = pdp.register.roles_held_by
 
-    def failing(*arguments: Any) -> frozenset[str]:
+    def failing(*arguments: Any) -> dict:
         raise OSError("the register database went away")
 
-    monkeypatch.setattr(pdp.register, "roles_held", failing)
+    monkeypatch.setattr(pdp.register, "roles_held_by", failing)
     failed = pdp.engine.decide(request)
     assert (failed.decision, failed.status) == (INDETERMINATE, STATUS_PROCESSING_ERROR)
 
-    monkeypatch.setattr(pdp.register, "roles_held", roles_held)
+    monkeypatch.setattr(pdp.register, "roles_held_by", roles_held_by)
     assert evaluations.during(lambda: pdp.engine.decide(request)) == 1
     assert pdp.engine.decide(request).decision == PERMIT
     assert evaluations.during(lambda: pdp.engine.decide(request)) == 0
@@ -502,18 +502,18 @@ def test_a_processing_error_in_a_batch_spoils_only_itself(pdp, monkeypatch):
     failing_party = REGISTER.nuf_org
     healthy = ask(person(manager), REGISTER.as_org, API)
     unlucky = ask(person(REGISTER.nuf_holders["DAGL"]), failing_party, API_NUF)
-    organization_of = pdp.register.organization
+    org_forms_of = pdp.register.org_forms_of
 
-    def flaky(number: str):
-        if number == failing_party:
+    def flaky(numbers: list[str]) -> dict[str, str | None]:
+        if failing_party in numbers:
             raise OSError("timeout")
-        return organization_of(number)
+        return org_forms_of(numbers)
 
-    monkeypatch.setattr(pdp.register, "organization", flaky)
+    monkeypatch.setattr(pdp.register, "org_forms_of", flaky)
     first = pdp.engine.decide_all([healthy, unlucky])
     assert first[0].decision == PERMIT
     assert first[1].status == STATUS_PROCESSING_ERROR
-    monkeypatch.setattr(pdp.register, "organization", organization_of)
+    monkeypatch.setattr(pdp.register, "org_forms_of", org_forms_of)
     assert [r.decision for r in pdp.engine.decide_all([healthy, unlucky])] == [PERMIT, PERMIT]
 
 
@@ -581,14 +581,14 @@ class InMemory:
     def stamp(self) -> int:
         return self._stamp
 
-    def roles_held(self, holder_kind: str, holder_id: str, party: str) -> frozenset[str]:
-        return self._roles
+    def roles_held_by(self, holdings: list[tuple[Subject, str]]) -> dict:
+        return {holding: self._roles for holding in holdings}
 
-    def organization(self, number: str) -> Organization:
-        return Organization(number, "TEST AS", "AS")
+    def org_forms_of(self, numbers: list[str]) -> dict[str, str]:
+        return {number: "AS" for number in numbers}
 
-    def packages_delegated(self, subject: Subject, party: str, key_roles: Any) -> frozenset:
-        return frozenset()
+    def packages_delegated_to(self, holdings: list[tuple[Subject, str]], key_roles: Any) -> dict:
+        return {holding: frozenset() for holding in holdings}
 
 
 def test_threads_sharing_a_full_cache_all_get_their_decisions(catalog):

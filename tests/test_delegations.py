@@ -426,6 +426,33 @@ def test_a_revoked_delegation_no_longer_counts(store, facts, catalog):
     assert delegated(store, catalog, person(facts.person), facts.party) == {API}
 
 
+def test_a_delegation_to_an_organisation_is_not_held_by_a_person_of_that_number(
+    store, facts, catalog
+):
+    store.add(facts.party, API, facts.delegator, organization(facts.recipient_org))
+    same_number = Subject(PERSON, facts.recipient_org)
+    assert delegated(store, catalog, same_number, facts.party) == frozenset()
+
+
+def test_many_subjects_and_parties_read_at_once_hold_what_each_holds_alone(store, facts, catalog):
+    """`packages_delegated_to` (a batch of decisions) answers for each (subject, party) what
+    `packages_delegated` answers for it."""
+    store.add(facts.party, API, facts.delegator, organization(facts.recipient_org))
+    store.add(facts.party, EVENTS, facts.delegator, person(facts.org_dagl))
+    store.add(facts.other_party, API_NUF, facts.delegator, person(facts.person))
+    revoked = store.add(facts.other_party, EVENTS, facts.delegator, person(facts.org_lede))
+    store.revoke(revoked.id, facts.delegator)
+    subjects = [
+        *(person(p) for p in (facts.person, facts.org_dagl, facts.org_lede, facts.org_medl)),
+        *(organization(o) for o in (facts.recipient_org, facts.komp_org)),
+    ]
+    holdings = [(s, party) for s in subjects for party in (facts.party, facts.other_party)]
+    together = store.packages_delegated_to([*holdings, *holdings], catalog.key_roles)
+    assert together == {(s, party): delegated(store, catalog, s, party) for s, party in holdings}
+    assert together[(person(facts.org_dagl), facts.party)] == {API, EVENTS}
+    assert store.packages_delegated_to([], catalog.key_roles) == {}
+
+
 # --- concurrency ----------------------------------------------------------------------------
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from py_abac.policy import Policy
 
 from pdp import compiler
 from pdp.engine import (
@@ -17,7 +18,6 @@ from pdp.engine import (
     RoleClaim,
 )
 from pdp.errors import NoActivePolicySet, RequestSyntaxError
-from pdp.register import Organization
 from pdp.repository import PolicySet
 from pdp.subjects import subject
 
@@ -49,8 +49,8 @@ class NoChanges:
 class NoDelegations:
     """A delegation store in which nothing was ever delegated."""
 
-    def packages_delegated(self, subject, party, key_roles):
-        return frozenset()
+    def packages_delegated_to(self, holdings, key_roles):
+        return {holding: frozenset() for holding in holdings}
 
 
 class CountingRegister:
@@ -60,13 +60,16 @@ class CountingRegister:
         self.roles, self.org_form = frozenset(roles), org_form
         self.reads = {"roles_held": 0, "organization": 0}
 
-    def roles_held(self, holder_kind, holder_id, party):
-        self.reads["roles_held"] += 1
-        return self.roles if (holder_id, party) == (PERSON.identifier, PARTY) else frozenset()
+    def roles_held_by(self, holdings):
+        self.reads["roles_held"] += len(holdings)
+        return {
+            (holder, party): self.roles if (holder, party) == (PERSON, PARTY) else frozenset()
+            for holder, party in holdings
+        }
 
-    def organization(self, number):
-        self.reads["organization"] += 1
-        return Organization(number, "TEST", self.org_form) if number == PARTY else None
+    def org_forms_of(self, numbers):
+        self.reads["organization"] += len(numbers)
+        return {number: self.org_form if number == PARTY else None for number in numbers}
 
 
 def policy_set(catalog, *extra_policies) -> PolicySet:
@@ -138,9 +141,12 @@ class OneDelegation:
     def __init__(self, package):
         self.package, self.asked_with_key_roles = package, None
 
-    def packages_delegated(self, subject, party, key_roles):
+    def packages_delegated_to(self, holdings, key_roles):
         self.asked_with_key_roles = key_roles
-        return frozenset([self.package]) if (subject, party) == (PERSON, PARTY) else frozenset()
+        return {
+            holding: frozenset([self.package] if holding == (PERSON, PARTY) else [])
+            for holding in holdings
+        }
 
 
 def test_a_delegated_package_permits_access_and_says_it_came_by_delegation(catalog):
@@ -204,7 +210,7 @@ def test_a_request_the_context_handler_refused_stays_refused(catalog):
 
 
 class BrokenRegister(CountingRegister):
-    def roles_held(self, *args):
+    def roles_held_by(self, *args):
         raise RuntimeError("database is gone")
 
 
@@ -221,3 +227,95 @@ def test_no_policy_set_is_a_processing_error_for_every_request(error):
     assert [(r.decision, r.status) for r in results] == [
         (INDETERMINATE, STATUS_PROCESSING_ERROR)
     ] * 2
+
+
+# --- one evaluation for requests alike in what the policies read (caching engines) --------
+
+OTHER = subject("person", "01025161013")
+
+
+class RolesBySubject:
+    """A register in which each person holds the given roles in every organisation (AS)."""
+
+    def __init__(self, roles: dict):
+        self.roles = roles
+
+    def roles_held_by(self, holdings):
+        return {(s, p): frozenset(self.roles.get(s, ())) for s, p in holdings}
+
+    def org_forms_of(self, numbers):
+        return {number: "AS" for number in numbers}
+
+
+def caching_engine(catalog, register, *extra_policies) -> Engine:
+    return Engine(
+        FixedPolicySets(policy_set(catalog, *extra_policies)),
+        register,
+        NoDelegations(),
+        NoChanges(),
+        cache_size=100,
+    )
+
+
+class FitsCalls:
+    def __init__(self, monkeypatch):
+        self.count = 0
+        fits = Policy.fits
+
+        def counted(policy, context):
+            self.count += 1
+            return fits(policy, context)
+
+        monkeypatch.setattr(Policy, "fits", counted)
+
+
+def test_people_holding_the_same_roles_share_one_evaluation(catalog, monkeypatch):
+    engine = caching_engine(catalog, RolesBySubject({PERSON: {"DAGL"}, OTHER: {"DAGL"}}))
+    calls = FitsCalls(monkeypatch)
+    first = engine.decide(request())
+    evaluated = calls.count
+    second = engine.decide(DecisionRequest(OTHER, "910493353", EVENTS, "access"))
+    assert calls.count == evaluated  # the second was not evaluated again
+    assert (second.decision, second.policies, second.version) == (
+        first.decision,
+        first.policies,
+        first.version,
+    )
+    third = engine.decide(DecisionRequest(OTHER, PARTY, EVENTS, "delegate"))
+    assert calls.count > evaluated  # another target
+    assert third.decision == PERMIT
+
+
+def test_a_policy_for_one_subject_is_evaluated_for_every_subject(catalog):
+    only_paula = "urn:altinn:accesspackage:onlypaula"
+    policy = {
+        "uid": "test:only-paula",
+        "description": "Only Paula, whatever her roles",
+        "effect": "allow",
+        "targets": {"subject_id": PERSON.urn, "resource_id": only_paula, "action_id": "access"},
+        "rules": {},
+    }
+    engine = caching_engine(catalog, RolesBySubject({}), policy)
+    other = engine.decide(DecisionRequest(OTHER, PARTY, only_paula, "access"))
+    paula = engine.decide(request(only_paula))
+    assert (other.decision, paula.decision) == (NOT_APPLICABLE, PERMIT)
+
+
+def test_a_condition_comparing_with_another_attribute_is_evaluated_for_every_request(catalog):
+    """The rule names only the party; whether it fits depends on the roles too."""
+    party_in_roles = "urn:altinn:accesspackage:partyinroles"
+    policy = {
+        "uid": "test:party-in-roles",
+        "description": "Whoever holds the party's number as a role",
+        "effect": "allow",
+        "targets": {"resource_id": party_in_roles, "action_id": "access"},
+        "rules": {
+            "resource": {
+                "$.party": {"condition": "IsInAttribute", "ace": "subject", "path": "$.roles"}
+            }
+        },
+    }
+    engine = caching_engine(catalog, RolesBySubject({PERSON: {PARTY}}), policy)
+    other = engine.decide(DecisionRequest(OTHER, PARTY, party_in_roles, "access"))
+    paula = engine.decide(request(party_in_roles))
+    assert (other.decision, paula.decision) == (NOT_APPLICABLE, PERMIT)

@@ -12,6 +12,7 @@ from pdp.catalog import Catalog
 from pdp.db import organizations, role_assignments
 from pdp.errors import Problem, RegisterImportError
 from pdp.register import ORGANIZATION, PERSON, ImportSummary, Organization, Register
+from pdp.subjects import Subject
 from tests.conftest import EXAMPLES_DIR
 from tests.helpers import new_organization, new_person
 
@@ -110,6 +111,30 @@ def test_organization_lookup(register, catalog):
     assert register.organization(ORG) == Organization(ORG, "ØRSTA OG HEGGEDAL REGNSKAP AS", "AS")
     assert register.organization(OTHER_ORG) == Organization(OTHER_ORG, "Y NUF", "NUF")
     assert register.organization(new_organization()) is None
+
+
+def test_many_holders_and_forms_read_at_once_are_what_each_reads_alone(register, catalog):
+    """The batch readings a MultiRequests uses answer for each holder and party what the
+    single ones do, unknown holders and organisations included."""
+    register.import_document(VALID, catalog)
+    unknown_person, unknown_org = new_person(), new_organization()
+    holders = [
+        *(Subject(PERSON, number) for number in (PERSON_A, PERSON_B, FIRM, unknown_person)),
+        *(Subject(ORGANIZATION, number) for number in (FIRM, PERSON_A)),
+    ]
+    holdings = [(h, party) for h in holders for party in (ORG, OTHER_ORG, FIRM, unknown_org)]
+    assert register.roles_held_by([*holdings, *holdings]) == {
+        (h, party): register.roles_held(h.kind, h.identifier, party) for h, party in holdings
+    }
+    numbers = [ORG, OTHER_ORG, FIRM, unknown_org, ORG]
+    assert register.org_forms_of(numbers) == {
+        ORG: "AS",
+        OTHER_ORG: "NUF",
+        FIRM: "AS",
+        unknown_org: None,
+    }
+    assert register.roles_held_by([]) == {}
+    assert register.org_forms_of([]) == {}
 
 
 def test_organisation_without_roles_may_be_imported(register, catalog):

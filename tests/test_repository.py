@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import copy
+import json
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
 from py_abac import Policy
+from sqlalchemy import update
 
 from pdp import catalog as catalog_module
 from pdp import compiler
 from pdp.catalog import Catalog
 from pdp.changes import ChangeLog, change_log
-from pdp.db import make_engine
+from pdp.db import make_engine, policies
+from pdp.engine import INDETERMINATE, PERMIT, STATUS_PROCESSING_ERROR, DecisionRequest
 from pdp.errors import NoActivePolicySet, PdpError
 from pdp.repository import (
     ActivePolicySet,
@@ -26,7 +29,8 @@ from pdp.repository import (
     content_hash,
 )
 from pdp.service import Pdp
-from tests.conftest import KEY_ROLES, POLICY_DIR
+from pdp.subjects import Subject
+from tests.conftest import KEY_ROLES, POLICY_DIR, REGISTER
 from tests.helpers import open_settings
 
 API = "urn:altinn:accesspackage:programmeringsgrensesnitt"
@@ -358,6 +362,82 @@ def test_policy_set_cannot_be_changed(policy_set):
     with pytest.raises(ImmutablePolicySet):
         policy_set.delete(policy.uid)
     assert policy_set.get(policy.uid) is policy
+
+
+# --- parsing policies when their target is first decided -----------------------------------
+
+
+class Parses:
+    """Counts the policies py-abac parses."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch):
+        self.uids: list[str] = []
+        from_json = Policy.from_json
+
+        def counted(document: dict[str, Any]) -> Policy:
+            self.uids.append(document["uid"])
+            return from_json(document)
+
+        monkeypatch.setattr(Policy, "from_json", counted)
+
+
+def test_a_loaded_version_parses_a_targets_policies_when_it_is_first_asked_for(
+    repository, catalog, monkeypatch
+):
+    """A process starts with the full catalog's 2,200 policies unparsed; deciding a target
+    parses that target's policies, once."""
+    publish(repository, catalog)
+    parses = Parses(monkeypatch)
+    loaded = repository.load(1)
+    assert parses.uids == []
+    first = list(loaded.get_for_target("anyone", API, "access"))
+    assert sorted(parses.uids) == sorted(expected_uids(API, "access"))
+    assert list(loaded.get_for_target("anyone", API.upper(), "access")) == first
+    assert loaded.get(first[0].uid) is first[0]
+    assert len(parses.uids) == 9
+
+
+def test_a_stored_policy_py_abac_refuses_fails_its_own_target_and_nothing_else(pdp):
+    """Published policies are checked whole; one spoilt in the database afterwards makes the
+    decisions of its target processing errors, never a Permit, and leaves the rest alone."""
+    uid = "grant:maskinlesbarehendelser:DAGL:access"
+    spoilt = {"uid": uid, "targets": {"resource_id": EVENTS, "action_id": "access"}, "effect": "?"}
+    with pdp.database.begin() as connection:
+        connection.execute(
+            update(policies).where(policies.c.uid == uid).values(body=json.dumps(spoilt))
+        )
+    manager = Subject("person", REGISTER.as_holders["DAGL"])
+    events, api = pdp.engine.decide_all(
+        [
+            DecisionRequest(manager, REGISTER.as_org, EVENTS, "access"),
+            DecisionRequest(manager, REGISTER.as_org, API, "access"),
+        ]
+    )
+    assert (events.decision, events.status) == (INDETERMINATE, STATUS_PROCESSING_ERROR)
+    assert api.decision == PERMIT
+
+
+@pytest.mark.parametrize(
+    ("package", "action", "paths"),
+    [
+        (API, "access", {("subject", "$.roles"), ("subject", "$.delegated_packages")}),
+        (API, "delegate", {("subject", "$.roles")}),
+        (
+            API_NUF.upper(),
+            "access",
+            {
+                ("subject", "$.roles"),
+                ("subject", "$.delegated_packages"),
+                ("resource", "$.org_form"),
+            },
+        ),
+        (API, "read", set()),
+    ],
+)
+def test_a_targets_attribute_paths_are_those_its_policies_rules_name(
+    policy_set, package, action, paths
+):
+    assert policy_set.attribute_paths(package, action) == paths
 
 
 # --- the active version across processes ----------------------------------------------------

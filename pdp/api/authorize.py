@@ -6,7 +6,7 @@ this PDP unchanged for access package decisions.
 
 from __future__ import annotations
 
-from flask import jsonify
+from flask import Response
 from flask_smorest import Blueprint
 
 from pdp import xacml
@@ -116,4 +116,4 @@ def authorize():
     """Decide one request, or a MultiRequests batch, for access packages."""
     parsed = xacml.parse(json_body(xacml=True))
     results = decide_and_log([item.request for item in parsed.items])
-    return jsonify(xacml.render(parsed, results))
+    return Response(xacml.render_json(parsed, results), mimetype="application/json")
