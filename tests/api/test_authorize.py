@@ -150,6 +150,10 @@ class TestRolesStatedInTheRequest:
         body = self.request_with_roles(register_facts.stranger, register_facts.as_org, "dagl")
         assert decide(client, body)["Decision"] == "Permit"
 
+    def test_stated_roles_count_only_for_a_party_in_the_register(self, client, register_facts):
+        body = self.request_with_roles(register_facts.stranger, "974760673", "dagl")
+        assert decide(client, body)["Decision"] == "NotApplicable"
+
     def test_stated_roles_replace_the_register(self, client, register_facts):
         body = self.request_with_roles(
             register_facts.as_holders["DAGL"], register_facts.as_org, "medl"

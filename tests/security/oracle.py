@@ -239,11 +239,14 @@ class Oracle:
         stated_roles: Iterable[str] | None = None,
     ) -> bool:
         """Whether `subject` may perform `action` on the package named `package_name` for
-        `party`; `stated_roles` (role codes), when not None, replace the register's roles."""
+        `party`; `stated_roles` (role codes), when not None, replace the register's roles, for
+        a party in the register."""
         package = self.package(package_name)
         if package is None or action not in ACTIONS:
             return False
         org_form = self.org_forms.get(party)
+        if org_form is None:  # a party the register does not know is held by no one
+            return False
         roles = self.roles_held(subject, party) if stated_roles is None else set(stated_roles)
         if any(grant.gives(roles, org_form, action) for grant in package.grants):
             return True

@@ -862,11 +862,11 @@ def test_the_oracle_reads_the_grant_table_and_delegations_as_the_readme_states_t
     assert not ORACLE.holds(
         (PERSON, R.nuf_holders["DAGL"]), R.as_org, "programmeringsgrensesnitt", "access"
     )
-    # Stated roles are used as given, for a party the register does not know too; but such a
-    # party has no organisation form, so a grant limited to NUF never applies to it.
-    assert ORACLE.holds(stranger, UNREGISTERED_PARTY, "maskinlesbarehendelser", "access", {"DAGL"})
+    # Stated roles are used as given, but only for a party the register knows: no one holds a
+    # package for an organisation that is not there (README: "an unknown party").
+    assert ORACLE.holds(stranger, R.as_org, "maskinlesbarehendelser", "access", {"DAGL"})
     assert not ORACLE.holds(
-        stranger, UNREGISTERED_PARTY, "programmeringsgrensesnittNUF", "access", {"DAGL"}
+        stranger, UNREGISTERED_PARTY, "maskinlesbarehendelser", "access", {"DAGL"}
     )
     assert not ORACLE.holds(dagl, UNREGISTERED_PARTY, "maskinlesbarehendelser", "access")
 
