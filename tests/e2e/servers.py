@@ -13,7 +13,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
 
@@ -36,6 +36,21 @@ def prepared_database(workdir: Path) -> dict[str, str]:
     return prepared_database_at(workdir, f"sqlite:///{workdir / 'pdp.sqlite3'}")
 
 
+def await_health(base: str, process: subprocess.Popen, failed: Callable[[], str]) -> None:
+    """Wait up to 30 s for `/health` to answer 200; if the server dies or the time runs out,
+    fail the test with what `failed()` (which stops the server) says it printed."""
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            with urllib.request.urlopen(f"{base}/health", timeout=1) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"server did not start: {failed()}")
+            time.sleep(0.05)
+
+
 @contextmanager
 def running_server(env: dict[str, str], workdir: Path, workers: int = 2) -> Iterator[str]:
     """gunicorn with `workers` processes on a free loopback port; yields its base URL."""
@@ -55,18 +70,13 @@ def running_server(env: dict[str, str], workdir: Path, workers: int = 2) -> Iter
         stderr=subprocess.PIPE,
     )
     base = f"http://127.0.0.1:{port}"
+
+    def failed() -> str:
+        process.kill()
+        return process.stderr.read().decode()
+
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                with urllib.request.urlopen(f"{base}/health", timeout=1) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    process.kill()
-                    pytest.fail(f"server did not start: {process.stderr.read().decode()}")
-                time.sleep(0.1)
+        await_health(base, process, failed)
         yield base
     finally:
         process.terminate()
@@ -223,18 +233,13 @@ def killable_server(
             start_new_session=True,
         )
     server = ServerProcess(process, f"http://127.0.0.1:{port}", log)
+
+    def failed() -> str:
+        server.kill()
+        return log.read_text(errors="replace")
+
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                with urllib.request.urlopen(f"{server.base}/health", timeout=1) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    server.kill()
-                    pytest.fail(f"server did not start: {log.read_text(errors='replace')}")
-                time.sleep(0.05)
+        await_health(server.base, process, failed)
         yield server
     finally:
         if process.poll() is None:
