@@ -15,9 +15,9 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import jwt
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
@@ -77,7 +77,6 @@ class Caller:
     person: str | None = None
     #: False only when authentication is switched off for development.
     authenticated: bool = True
-    claims: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def require(self, scopes: Iterable[str]) -> None:
         """InsufficientScope unless the caller holds at least one of `scopes`."""
@@ -186,7 +185,6 @@ def _caller(claims: Mapping[str, Any]) -> Caller:
         subject=_text(claims.get("sub")),
         client_id=_text(claims.get("client_id") or claims.get("azp")),
         person=person,
-        claims=dict(claims),
     )
 
 
@@ -203,11 +201,10 @@ def _text(value: Any) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
-class _KeySource:
+class _KeySource(Protocol):
     """Public keys by key id."""
 
-    def key_for(self, key_id: str | None) -> Any:
-        raise NotImplementedError
+    def key_for(self, key_id: str | None) -> Any: ...
 
 
 class JwksFile(_KeySource):

@@ -23,7 +23,7 @@ from pdp.api import (
     policy_sets,
     register,
 )
-from pdp.api.security import SECURITY_SCHEME, check_every_view_is_guarded, security_scheme
+from pdp.api.security import BEARER_SCHEME, SECURITY_SCHEME, check_every_view_is_guarded
 from pdp.auth import token_verifier
 from pdp.config import Settings
 from pdp.limits import Limits
@@ -59,7 +59,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.extensions["pdp.decision_log"] = DecisionLog(sink_for(settings.decision_log))
     app.extensions["pdp.audit_log"] = AuditLog(sink_for(settings.audit_log))
     api = Api(app)
-    api.spec.components.security_scheme(SECURITY_SCHEME, security_scheme())
+    api.spec.components.security_scheme(SECURITY_SCHEME, BEARER_SCHEME)
     for blueprint in (
         authorize.blp,
         decision.blp,

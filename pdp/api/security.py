@@ -28,6 +28,8 @@ from pdp.auth import (
 View = TypeVar("View", bound=Callable[..., Any])
 
 SECURITY_SCHEME = "bearerAuth"
+#: The OpenAPI security scheme `requires` refers to.
+BEARER_SCHEME = {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
 REALM = "pdp"
 #: flask-smorest's own views: the OpenAPI document.
 _DOCUMENTATION_BLUEPRINT = "api-docs"
@@ -124,8 +126,3 @@ def check_every_view_is_guarded(app: Flask) -> None:
     )
     if unguarded:
         raise RuntimeError(f"views without @requires or @public: {', '.join(unguarded)}")
-
-
-def security_scheme() -> dict[str, Any]:
-    """The OpenAPI security scheme `requires` refers to."""
-    return {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}

@@ -36,6 +36,18 @@ def prepared_database(workdir: Path) -> dict[str, str]:
     return prepared_database_at(workdir, f"sqlite:///{workdir / 'pdp.sqlite3'}")
 
 
+def gunicorn_command(workers: int, port: int) -> list[str | Path]:
+    """gunicorn serving the PDP app with `workers` processes on loopback `port`."""
+    return [
+        BIN / "gunicorn",
+        "--workers",
+        str(workers),
+        "--bind",
+        f"127.0.0.1:{port}",
+        "pdp.api:create_app()",
+    ]
+
+
 def await_health(base: str, process: subprocess.Popen, failed: Callable[[], str]) -> None:
     """Wait up to 30 s for `/health` to answer 200; if the server dies or the time runs out,
     fail the test with what `failed()` (which stops the server) says it printed."""
@@ -56,14 +68,7 @@ def running_server(env: dict[str, str], workdir: Path, workers: int = 2) -> Iter
     """gunicorn with `workers` processes on a free loopback port; yields its base URL."""
     port = free_port()
     process = subprocess.Popen(
-        [
-            BIN / "gunicorn",
-            "--workers",
-            str(workers),
-            "--bind",
-            f"127.0.0.1:{port}",
-            "pdp.api:create_app()",
-        ],
+        gunicorn_command(workers, port),
         env=env,
         cwd=workdir,
         stdout=subprocess.DEVNULL,
@@ -218,14 +223,7 @@ def killable_server(
     log = workdir / f"gunicorn-{port}.log"
     with log.open("wb") as sink:
         process = subprocess.Popen(
-            [
-                BIN / "gunicorn",
-                "--workers",
-                str(workers),
-                "--bind",
-                f"127.0.0.1:{port}",
-                "pdp.api:create_app()",
-            ],
+            gunicorn_command(workers, port),
             env=env,
             cwd=workdir,
             stdout=subprocess.DEVNULL,
