@@ -66,6 +66,10 @@ def change_file_for(engine: Engine) -> Path | None:
     return Path(tempfile.gettempdir()) / f"pdp-changes-{digest[:24]}"
 
 
+class NothingChanged(Exception):
+    """Raised inside `ChangeLog.writing` by a write that turned out to change nothing."""
+
+
 class ChangeLog:
     """The change file and the change counter row of one database, for one process."""
 
@@ -94,7 +98,9 @@ class ChangeLog:
         self, transaction: Callable[[], AbstractContextManager[Connection]]
     ) -> Iterator[Connection]:
         """A write transaction (made by `transaction`) that counts itself in the database and
-        is announced on this machine once committed."""
+        is announced on this machine once committed. A write that finds nothing to change
+        raises `NothingChanged`: it rolls back, uncounted and unannounced, so no process drops
+        its cached decisions for it."""
         with transaction() as connection:
             yield connection
             _record(connection)

@@ -29,7 +29,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import IntegrityError
 
-from pdp.changes import change_log
+from pdp.changes import NothingChanged, change_log
 from pdp.db import Lookup, as_utc, delegations, looking_up, role_assignments
 from pdp.errors import PdpError
 from pdp.subjects import ORGANIZATION, PERSON, Subject
@@ -45,10 +45,6 @@ class DelegationNotFound(PdpError):
 
 class DelegationAlreadyRevoked(PdpError):
     """The delegation was revoked before."""
-
-
-class _NothingRevoked(Exception):
-    """Rolls back a revocation that matched no active delegation."""
 
 
 @dataclass(frozen=True)
@@ -185,8 +181,8 @@ class DelegationStore:
                     .values(revoked_at=datetime.now(UTC), revoked_by=actor)
                 ).rowcount
                 if not revoked:
-                    raise _NothingRevoked()
-        except _NothingRevoked:
+                    raise NothingChanged
+        except NothingChanged:
             if self.get(delegation_id) is None:
                 raise DelegationNotFound(f"no delegation {delegation_id}") from None
             raise DelegationAlreadyRevoked(

@@ -27,7 +27,7 @@ from sqlalchemy.exc import IntegrityError
 
 from pdp import catalog as catalog_module
 from pdp.catalog import Catalog, canonical_json, package_urn_form
-from pdp.changes import ChangeLog, change_log
+from pdp.changes import ChangeLog, NothingChanged, change_log
 from pdp.db import active_policy_set, as_utc, policies, policy_set_versions, write_transaction
 from pdp.errors import NoActivePolicySet, PdpError
 
@@ -293,7 +293,7 @@ class PolicyRepository:
             with change_log(self._engine).writing(self._write_transaction) as connection:
                 active = _check_active(connection, expected_active)
                 if active is not None and active.content_hash == digest:
-                    return PublishResult(active.version, created=False, policies=len(documents))
+                    raise NothingChanged
                 number = (
                     connection.execute(select(func.max(policy_set_versions.c.number))).scalar() or 0
                 ) + 1
@@ -322,6 +322,8 @@ class PolicyRepository:
                         ],
                     )
                 _set_active(connection, number, now, first=active is None)
+        except NothingChanged:
+            return PublishResult(active.version, created=False, policies=len(documents))
         except IntegrityError as error:
             raise VersionConflict(
                 "another publish happened at the same time; nothing was written, try again"
@@ -334,15 +336,21 @@ class PolicyRepository:
         Nothing is copied: the version's own compiled policies become active, exactly as they
         were published.
         """
-        with change_log(self._engine).writing(self._write_transaction) as connection:
-            active = _check_active(connection, expected_active)
-            exists = connection.execute(
-                select(policy_set_versions.c.number).where(policy_set_versions.c.number == number)
-            ).scalar()
-            if exists is None:
-                raise UnknownVersion(f"policy-set version {number} does not exist")
-            if active is None or active.version != number:
+        try:
+            with change_log(self._engine).writing(self._write_transaction) as connection:
+                active = _check_active(connection, expected_active)
+                exists = connection.execute(
+                    select(policy_set_versions.c.number).where(
+                        policy_set_versions.c.number == number
+                    )
+                ).scalar()
+                if exists is None:
+                    raise UnknownVersion(f"policy-set version {number} does not exist")
+                if active is not None and active.version == number:
+                    raise NothingChanged
                 _set_active(connection, number, datetime.now(UTC), first=active is None)
+        except NothingChanged:
+            pass  # already active
         return number
 
     def active_version(self) -> int | None:

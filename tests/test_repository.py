@@ -77,6 +77,19 @@ def test_publishing_the_active_content_again_changes_nothing(repository, catalog
     assert repository.active_version() == 1
 
 
+def test_writes_that_change_nothing_leave_every_cache_alone(engine, repository, catalog):
+    """Publishing the active content again, or activating the active version, is neither
+    counted nor announced: no process drops its cached decisions for it."""
+    publish(repository, catalog)
+    watcher = change_log(engine)
+    seen = watcher.stamp()
+    publish(repository, catalog_module.load(POLICY_DIR))
+    assert repository.activate(1, expected_active=1) == 1
+    assert watcher.stamp() == seen
+    publish(repository, modified_catalog(name="Renamed"))
+    assert watcher.stamp() != seen
+
+
 def test_changed_content_creates_version_2_and_activates_it(repository, catalog):
     publish(repository, catalog)
     changed = modified_catalog(name="Programmeringsgrensesnitt (API), endret")
