@@ -16,9 +16,10 @@ from benchmarks.harness import Contender
 from benchmarks.workload import Ask, Workload, filler_delegations
 from pdp.config import Settings
 from pdp.db import delegations as delegations_table
-from pdp.engine import NOT_APPLICABLE, PERMIT, DecisionRequest
+from pdp.engine import DecisionRequest
 from pdp.service import Pdp
 from pdp.subjects import Subject, subject
+from pdp.vocabulary import NOT_APPLICABLE, PERMIT
 
 _FILLER_CHUNK = 20_000
 _FILLER_CACHE_KIB = 256 * 1024

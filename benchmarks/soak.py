@@ -69,9 +69,10 @@ from benchmarks.stats import number, percentile, plural
 from benchmarks.table import markdown, met
 from pdp import catalog as catalog_module
 from pdp.config import Settings
-from pdp.engine import PERMIT, DecisionRequest
+from pdp.engine import DecisionRequest
 from pdp.service import Pdp
 from pdp.subjects import Subject
+from pdp.vocabulary import PERMIT
 
 AUTHORIZE = "/authorization/api/v1/authorize"
 DECISION = "/api/v1/decision"

@@ -26,11 +26,11 @@ from typing import Any, TypeVar
 from py_abac.context import EvaluationContext
 from py_abac.provider.base import AttributeProvider
 
-from pdp.compiler import DELEGATED_PACKAGES_PATH, ORG_FORM_PATH, PARTY_PATH, ROLES_PATH
 from pdp.delegations import DelegationStore
 from pdp.register import Register
 from pdp.repository import PolicySet
 from pdp.subjects import Subject
+from pdp.vocabulary import DELEGATED_PACKAGES_PATH, ORG_FORM_PATH, PARTY_PATH, ROLES_PATH
 
 LOG = logging.getLogger(__name__)
 

@@ -24,13 +24,13 @@ import yaml
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
 from pdp.errors import Problem, SourceError, problems_from_messages
-
-PACKAGE_URN_PREFIX = "urn:altinn:accesspackage:"
-CCR_ROLE_URN_PREFIX = "urn:altinn:external-role:ccr:"
-LEGACY_ROLE_URN_PREFIX = "urn:altinn:rolecode:"
-#: Request attributes that name a role: the prefixes above without their last colon.
-ROLECODE_ATTRIBUTE = LEGACY_ROLE_URN_PREFIX.rstrip(":")
-CCR_ROLE_ATTRIBUTE = CCR_ROLE_URN_PREFIX.rstrip(":")
+from pdp.vocabulary import (
+    CCR_ROLE_ID,
+    CCR_ROLE_URN_PREFIX,
+    LEGACY_ROLE_URN_PREFIX,
+    PACKAGE_URN_PREFIX,
+    ROLECODE_ID,
+)
 
 ROLES_FILE = "roles.yaml"
 ORG_FORMS_FILE = "org_forms.yaml"
@@ -154,8 +154,8 @@ class Catalog:
     def _role_codes_by_claim(self) -> dict[tuple[str, str], str]:
         claims = {}
         for role in self.roles:
-            claims[(ROLECODE_ATTRIBUTE, role.rolecode_value.casefold())] = role.code
-            claims[(CCR_ROLE_ATTRIBUTE, role.ccr_value.casefold())] = role.code
+            claims[(ROLECODE_ID, role.rolecode_value.casefold())] = role.code
+            claims[(CCR_ROLE_ID, role.ccr_value.casefold())] = role.code
         return claims
 
 

@@ -16,20 +16,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from pdp.catalog import PACKAGE_URN_PREFIX, Catalog, Grant, Package, canonical_json
-
-ACCESS = "access"
-DELEGATE = "delegate"
-ACTIONS = (ACCESS, DELEGATE)
-
-ROLES_ATTRIBUTE = "roles"
-DELEGATED_PACKAGES_ATTRIBUTE = "delegated_packages"
-ORG_FORM_ATTRIBUTE = "org_form"
-PARTY_ATTRIBUTE = "party"
-ROLES_PATH = f"$.{ROLES_ATTRIBUTE}"
-DELEGATED_PACKAGES_PATH = f"$.{DELEGATED_PACKAGES_ATTRIBUTE}"
-ORG_FORM_PATH = f"$.{ORG_FORM_ATTRIBUTE}"
-PARTY_PATH = f"$.{PARTY_ATTRIBUTE}"
+from pdp.catalog import Catalog, Grant, Package, canonical_json
+from pdp.vocabulary import (
+    ACCESS,
+    DELEGATE,
+    DELEGATED_PACKAGES_PATH,
+    ORG_FORM_PATH,
+    PACKAGE_URN_PREFIX,
+    ROLES_PATH,
+)
 
 
 def compile_catalog(catalog: Catalog) -> list[dict[str, Any]]:

@@ -10,16 +10,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from pdp.compiler import DELEGATE
 from pdp.delegations import (
     Delegation,
     DelegationNotFound,
     DelegationStore,
 )
-from pdp.engine import INDETERMINATE, PERMIT, DecisionRequest, Engine
+from pdp.engine import DecisionRequest, Engine
 from pdp.errors import PdpError
 from pdp.repository import ActivePolicySet
 from pdp.subjects import Subject
+from pdp.vocabulary import DELEGATE, INDETERMINATE, PERMIT
 
 
 class InvalidDelegation(PdpError):

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from pdp.catalog import Catalog
-from pdp.compiler import ACCESS, DELEGATE
+from pdp.vocabulary import ACCESS, DELEGATE
 
 
 @dataclass(frozen=True, order=True)

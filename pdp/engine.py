@@ -28,26 +28,30 @@ from py_abac.provider.base import AttributeProvider
 from py_abac.request import AccessRequest
 
 from pdp.attributes import Facts
-from pdp.catalog import PACKAGE_URN_PREFIX, package_urn_form
+from pdp.catalog import package_urn_form
 from pdp.changes import ChangeLog
-from pdp.compiler import ACTIONS, ORG_FORM_PATH, PARTY_ATTRIBUTE, ROLES_ATTRIBUTE, ROLES_PATH
 from pdp.delegations import DelegationStore
 from pdp.errors import NoActivePolicySet, RequestSyntaxError
 from pdp.register import Register
 from pdp.repository import ActivePolicySet, PolicySet
 from pdp.subjects import Subject
+from pdp.vocabulary import (
+    ACTIONS,
+    DENY,
+    INDETERMINATE,
+    NOT_APPLICABLE,
+    ORG_FORM_PATH,
+    PACKAGE_URN_PREFIX,
+    PARTY_KEY,
+    PERMIT,
+    ROLES_KEY,
+    ROLES_PATH,
+    STATUS_OK,
+    STATUS_PROCESSING_ERROR,
+    STATUS_SYNTAX_ERROR,
+)
 
 LOG = logging.getLogger(__name__)
-
-PERMIT = "Permit"
-DENY = "Deny"
-NOT_APPLICABLE = "NotApplicable"
-INDETERMINATE = "Indeterminate"
-DECISIONS = (PERMIT, DENY, NOT_APPLICABLE, INDETERMINATE)
-
-STATUS_OK = "urn:oasis:names:tc:xacml:1.0:status:ok"
-STATUS_SYNTAX_ERROR = "urn:oasis:names:tc:xacml:1.0:status:syntax-error"
-STATUS_PROCESSING_ERROR = "urn:oasis:names:tc:xacml:1.0:status:processing-error"
 
 
 @dataclass(frozen=True)
@@ -219,7 +223,7 @@ class Engine:
             )
         subject_attributes = {}
         if request.role_claims is not None:
-            subject_attributes[ROLES_ATTRIBUTE] = _resolve_roles(policy_set, request.role_claims)
+            subject_attributes[ROLES_KEY] = _resolve_roles(policy_set, request.role_claims)
         if package_urn_form(request.package) is None:
             raise RequestSyntaxError(
                 f"{request.package!r} is neither an access package URN "
@@ -243,7 +247,7 @@ class Engine:
             )
         access_request = AccessRequest(
             subject={"id": request.subject.urn, "attributes": subject_attributes},
-            resource={"id": package_urn, "attributes": {PARTY_ATTRIBUTE: request.party}},
+            resource={"id": package_urn, "attributes": {PARTY_KEY: request.party}},
             action={"id": request.action, "attributes": {}},
             context={},
         )

@@ -21,17 +21,12 @@ from dataclasses import dataclass
 from py_abac.request import AccessRequest
 
 from pdp.attributes import delegated_packages
-from pdp.compiler import (
-    DELEGATED_PACKAGES_ATTRIBUTE,
-    ORG_FORM_ATTRIBUTE,
-    PARTY_ATTRIBUTE,
-    ROLES_ATTRIBUTE,
-)
 from pdp.delegations import Delegation
-from pdp.engine import PERMIT, evaluate
+from pdp.engine import evaluate
 from pdp.register import RoleAssignment
 from pdp.repository import PolicySet
 from pdp.subjects import ORGANIZATION, PERSON, Subject
+from pdp.vocabulary import DELEGATED_PACKAGES_KEY, ORG_FORM_KEY, PARTY_KEY, PERMIT, ROLES_KEY
 
 GAINED = "gained"
 LOST = "lost"
@@ -180,15 +175,15 @@ class _Evaluator:
         return self._permitted[facts]
 
     def _permits(self, facts: _Facts, package: str, action: str) -> bool:
-        resource = {PARTY_ATTRIBUTE: _ANY_PARTY}
+        resource = {PARTY_KEY: _ANY_PARTY}
         if facts.org_form is not None:
-            resource[ORG_FORM_ATTRIBUTE] = facts.org_form
+            resource[ORG_FORM_KEY] = facts.org_form
         request = AccessRequest(
             subject={
                 "id": _ANY_SUBJECT,
                 "attributes": {
-                    ROLES_ATTRIBUTE: sorted(facts.roles),
-                    DELEGATED_PACKAGES_ATTRIBUTE: sorted(facts.delegated),
+                    ROLES_KEY: sorted(facts.roles),
+                    DELEGATED_PACKAGES_KEY: sorted(facts.delegated),
                 },
             },
             resource={"id": package, "attributes": resource},

@@ -28,7 +28,8 @@ import orjson
 from pdp.auth import Caller
 from pdp.engine import DecisionRequest, Result
 from pdp.errors import RequestSyntaxError
-from pdp.subjects import PERSON, PERSON_ATTRIBUTE, Subject
+from pdp.subjects import PERSON, Subject
+from pdp.vocabulary import PERSON_ID
 
 OFF = "off"
 _STANDARD_STREAMS = {"stdout": 1, "stderr": 2}
@@ -81,7 +82,7 @@ def caller_identity(caller: Caller) -> dict[str, Any]:
 def _masked_urn(subject: Subject) -> str:
     """The subject's URN with a person's number masked (as `mask` does, without a search)."""
     if subject.kind == PERSON:
-        return f"{PERSON_ATTRIBUTE}:{subject.identifier[:6]}*****"
+        return f"{PERSON_ID}:{subject.identifier[:6]}*****"
     return subject.urn
 
 

@@ -33,14 +33,15 @@ import yaml
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
 from pdp import catalog as catalog_module
-from pdp.catalog import ROLECODE_ATTRIBUTE, Catalog
-from pdp.compiler import ACCESS, ACTIONS, compile_catalog
+from pdp.catalog import Catalog
+from pdp.compiler import compile_catalog
 from pdp.config import Settings
-from pdp.engine import DECISIONS, DecisionRequest, Result, RoleClaim
+from pdp.engine import DecisionRequest, Result, RoleClaim
 from pdp.errors import PdpError, Problem, RegisterImportError, SourceError, problems_from_messages
 from pdp.identifiers import validate_national_identity_number, validate_organization_number
 from pdp.service import Pdp
 from pdp.subjects import OneSubjectSchema, Subject, identifier_field, subject_of
+from pdp.vocabulary import ACCESS, ACTIONS, DECISIONS, ROLECODE_ID
 
 TESTS_DIR = "tests"
 
@@ -229,7 +230,7 @@ def _case(file: str, index: int, entry: dict[str, Any]) -> Case:
 def _request(case: Case) -> DecisionRequest:
     claims = None
     if case.roles is not None:
-        claims = tuple(RoleClaim(ROLECODE_ATTRIBUTE, code) for code in case.roles)
+        claims = tuple(RoleClaim(ROLECODE_ID, code) for code in case.roles)
     return DecisionRequest(case.subject, case.party, case.package, case.action, claims)
 
 

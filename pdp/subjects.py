@@ -18,14 +18,13 @@ from pdp.identifiers import (
     validate_national_identity_number,
     validate_organization_number,
 )
+from pdp.vocabulary import ORGANIZATION_ID, PERSON_ID
 
 PERSON = "person"
 ORGANIZATION = "organization"
 
-PERSON_ATTRIBUTE = "urn:altinn:person:identifier-no"
-ORGANIZATION_ATTRIBUTE = "urn:altinn:organization:identifier-no"
 
-_ATTRIBUTE_BY_KIND = {PERSON: PERSON_ATTRIBUTE, ORGANIZATION: ORGANIZATION_ATTRIBUTE}
+_ATTRIBUTE_BY_KIND = {PERSON: PERSON_ID, ORGANIZATION: ORGANIZATION_ID}
 _VALIDATOR_BY_KIND = {
     PERSON: validate_national_identity_number,
     ORGANIZATION: validate_organization_number,
@@ -55,8 +54,8 @@ def parse_subject_urn(urn: str) -> Subject:
         if urn.startswith(attribute + ":"):
             return subject(kind, urn.removeprefix(attribute + ":"))
     raise InvalidIdentifier(
-        f"subject {urn!r} must be {PERSON_ATTRIBUTE}:<national identity number> "
-        f"or {ORGANIZATION_ATTRIBUTE}:<organisation number>"
+        f"subject {urn!r} must be {PERSON_ID}:<national identity number> "
+        f"or {ORGANIZATION_ID}:<organisation number>"
     )
 
 

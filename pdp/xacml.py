@@ -31,39 +31,31 @@ import orjson
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
 
 from pdp import xacml_fast
-from pdp.catalog import CCR_ROLE_ATTRIBUTE, ROLECODE_ATTRIBUTE, package_urn_form
-from pdp.engine import (
-    INDETERMINATE,
-    STATUS_OK,
-    STATUS_PROCESSING_ERROR,
-    DecisionRequest,
-    Result,
-    RoleClaim,
-)
+from pdp.catalog import package_urn_form
+from pdp.engine import DecisionRequest, Result, RoleClaim
 from pdp.errors import RequestSyntaxError, problems_from_messages
 from pdp.identifiers import InvalidIdentifier, validate_organization_number
-from pdp.subjects import (
-    ORGANIZATION,
-    ORGANIZATION_ATTRIBUTE,
-    PERSON,
-    PERSON_ATTRIBUTE,
-    Subject,
-    subject,
+from pdp.subjects import ORGANIZATION, PERSON, Subject, subject
+from pdp.vocabulary import (
+    ACTION_CATEGORY,
+    ACTION_ID,
+    CCR_ROLE_ID,
+    ENVIRONMENT_CATEGORY,
+    INDETERMINATE,
+    ORGANIZATION_ID,
+    PACKAGE_ID,
+    PERSON_ID,
+    RESOURCE_CATEGORY,
+    ROLECODE_ID,
+    STATUS_OK,
+    STATUS_PROCESSING_ERROR,
+    STRING_TYPES,
+    SUBJECT_CATEGORY,
+    XML_STRING,
 )
 
-ACTION_ID_ATTRIBUTE = "urn:oasis:names:tc:xacml:1.0:action:action-id"
-PACKAGE_ATTRIBUTE = "urn:altinn:accesspackage"
 #: Advice on a result whose request named a package by a former URN: the URN it has now.
 PACKAGE_RENAMED_ADVICE = "urn:pdp:advice:package-renamed"
-PARTY_ATTRIBUTE = ORGANIZATION_ATTRIBUTE
-
-SUBJECT_CATEGORY = "urn:oasis:names:tc:xacml:1.0:subject-category:access-subject"
-RESOURCE_CATEGORY = "urn:oasis:names:tc:xacml:3.0:attribute-category:resource"
-ACTION_CATEGORY = "urn:oasis:names:tc:xacml:3.0:attribute-category:action"
-ENVIRONMENT_CATEGORY = "urn:oasis:names:tc:xacml:3.0:attribute-category:environment"
-
-XML_STRING = "http://www.w3.org/2001/XMLSchema#string"
-STRING_TYPES = frozenset({XML_STRING, "xs:string", "string"})
 
 #: Shorthand category members of `Request`, and the category each stands for.
 _SHORTHAND_CATEGORIES = {
@@ -279,7 +271,7 @@ def _renamed_package_advice(item: Item, result: Result) -> dict[str, Any]:
                 "Id": PACKAGE_RENAMED_ADVICE,
                 "AttributeAssignment": [
                     {
-                        "AttributeId": PACKAGE_ATTRIBUTE,
+                        "AttributeId": PACKAGE_ID,
                         "Category": RESOURCE_CATEGORY,
                         "DataType": XML_STRING,
                         "Value": result.package,
@@ -335,12 +327,12 @@ def _render_result(
 _PERSON, _ORGANIZATION, _PACKAGE, _ACTION, _ROLECODE, _CCR_ROLE = (
     attribute_id.casefold()
     for attribute_id in (
-        PERSON_ATTRIBUTE,
-        ORGANIZATION_ATTRIBUTE,
-        PACKAGE_ATTRIBUTE,
-        ACTION_ID_ATTRIBUTE,
-        ROLECODE_ATTRIBUTE,
-        CCR_ROLE_ATTRIBUTE,
+        PERSON_ID,
+        ORGANIZATION_ID,
+        PACKAGE_ID,
+        ACTION_ID,
+        ROLECODE_ID,
+        CCR_ROLE_ID,
     )
 )
 #: The attributes an item reads from each kind of category, by case-folded AttributeId.
@@ -434,8 +426,8 @@ def _common_item(subject_read: _Read, resource_read: _Read, action_read: _Read) 
         claims = tuple(
             RoleClaim(attribute_id, _common_string(value))
             for attribute_id, folded in (
-                (ROLECODE_ATTRIBUTE, _ROLECODE),
-                (CCR_ROLE_ATTRIBUTE, _CCR_ROLE),
+                (ROLECODE_ID, _ROLECODE),
+                (CCR_ROLE_ID, _CCR_ROLE),
             )
             for value in subject_values.get(folded, [])
         )
@@ -553,8 +545,8 @@ def _item(subject_category: Category, resource: Category, action: Category) -> I
         request = DecisionRequest(
             subject=_subject(subject_category),
             party=_party(resource),
-            package=_single_string(resource, PACKAGE_ATTRIBUTE, "Resource"),
-            action=_single_string(action, ACTION_ID_ATTRIBUTE, "Action"),
+            package=_single_string(resource, PACKAGE_ID, "Resource"),
+            action=_single_string(action, ACTION_ID, "Action"),
             role_claims=_role_claims(subject_category),
         )
     except RequestSyntaxError as error:
@@ -566,17 +558,15 @@ def _subject(category: Category) -> Subject:
     found = [
         (kind, attribute_id, value)
         for kind, attribute_id in (
-            (PERSON, PERSON_ATTRIBUTE),
-            (ORGANIZATION, ORGANIZATION_ATTRIBUTE),
+            (PERSON, PERSON_ID),
+            (ORGANIZATION, ORGANIZATION_ID),
         )
         for value in category.values(attribute_id)
     ]
     if not found:
         others = sorted({attribute["AttributeId"] for attribute in category.attributes})
         got = f"; got {', '.join(others)}" if others else ""
-        raise RequestSyntaxError(
-            f"AccessSubject has no {PERSON_ATTRIBUTE} or {ORGANIZATION_ATTRIBUTE}{got}"
-        )
+        raise RequestSyntaxError(f"AccessSubject has no {PERSON_ID} or {ORGANIZATION_ID}{got}")
     if len(found) > 1:
         raise RequestSyntaxError(
             "AccessSubject is ambiguous: give exactly one person or organisation identifier"
@@ -589,11 +579,11 @@ def _subject(category: Category) -> Subject:
 
 
 def _party(resource: Category) -> str:
-    value = _single_string(resource, PARTY_ATTRIBUTE, "Resource")
+    value = _single_string(resource, ORGANIZATION_ID, "Resource")
     try:
         return _checked_organization_number(value)
     except InvalidIdentifier as error:
-        raise RequestSyntaxError(f"Resource {PARTY_ATTRIBUTE}: {error}") from None
+        raise RequestSyntaxError(f"Resource {ORGANIZATION_ID}: {error}") from None
 
 
 # Identifiers found valid are remembered (a failed check raises, and is never remembered): the
@@ -606,7 +596,7 @@ _checked_organization_number = functools.lru_cache(maxsize=65536)(validate_organ
 def _role_claims(category: Category) -> tuple[RoleClaim, ...] | None:
     claims = [
         RoleClaim(attribute_id, _string(value, f"AccessSubject {attribute_id}"))
-        for attribute_id in (ROLECODE_ATTRIBUTE, CCR_ROLE_ATTRIBUTE)
+        for attribute_id in (ROLECODE_ID, CCR_ROLE_ID)
         for value in category.values(attribute_id)
     ]
     return tuple(claims) if claims else None

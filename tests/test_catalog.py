@@ -11,8 +11,9 @@ from typing import Any
 import pytest
 
 from pdp import catalog as catalog_module
-from pdp.catalog import PACKAGE_URN_PREFIX, Catalog, package_urn_form
+from pdp.catalog import Catalog, package_urn_form
 from pdp.errors import Problem, SourceError
+from pdp.vocabulary import PACKAGE_URN_PREFIX
 from tests.conftest import KEY_ROLES, NON_GRANTING_ROLES, POLICY_DIR
 
 PACKAGES_FILE = "packages/integrasjoner.yaml"

@@ -29,27 +29,26 @@ import pytest
 
 from pdp import catalog as catalog_module
 from pdp import compiler
-from pdp.catalog import CCR_ROLE_ATTRIBUTE, ROLECODE_ATTRIBUTE, Catalog
+from pdp.catalog import Catalog
 from pdp.changes import ChangeLog
 from pdp.config import Settings
 from pdp.db import make_engine
 from pdp.delegations import DelegationStore
-from pdp.engine import (
-    INDETERMINATE,
-    NOT_APPLICABLE,
-    PERMIT,
-    STATUS_PROCESSING_ERROR,
-    STATUS_SYNTAX_ERROR,
-    DecisionRequest,
-    Engine,
-    Result,
-    RoleClaim,
-)
+from pdp.engine import DecisionRequest, Engine, Result, RoleClaim
 from pdp.errors import PdpError, RequestSyntaxError
 from pdp.register import Register
 from pdp.repository import ActivePolicySet, PolicyRepository, PolicySet
 from pdp.service import Pdp
 from pdp.subjects import ORGANIZATION, PERSON, Subject
+from pdp.vocabulary import (
+    CCR_ROLE_ID,
+    INDETERMINATE,
+    NOT_APPLICABLE,
+    PERMIT,
+    ROLECODE_ID,
+    STATUS_PROCESSING_ERROR,
+    STATUS_SYNTAX_ERROR,
+)
 from tests.conftest import KEY_ROLES, NON_GRANTING_ROLES, REGISTER
 from tests.helpers import new_organization, new_person
 
@@ -468,8 +467,8 @@ def test_requests_differing_in_any_part_are_remembered_apart(pdp, processes):
         ask(person(manager), REGISTER.as_org, "PROGRAMMERINGSGRENSESNITT"),
         ask(person(manager), REGISTER.as_org, API, "delegate"),
         ask(person(manager), REGISTER.as_org, API, "read"),
-        ask(person(member), REGISTER.as_org, API, claims=(RoleClaim(ROLECODE_ATTRIBUTE, "dagl"),)),
-        ask(person(member), REGISTER.as_org, API, claims=(RoleClaim(ROLECODE_ATTRIBUTE, "xyz"),)),
+        ask(person(member), REGISTER.as_org, API, claims=(RoleClaim(ROLECODE_ID, "dagl"),)),
+        ask(person(member), REGISTER.as_org, API, claims=(RoleClaim(ROLECODE_ID, "xyz"),)),
         ask(person(manager), REGISTER.as_org, API, claims=()),
         ask(organization(REGISTER.firm), REGISTER.as_org, API),
     ]
@@ -747,11 +746,11 @@ class StreamWorld:
         if self.rng.random() < 0.8:
             return None
         claims = [
-            RoleClaim(ROLECODE_ATTRIBUTE, "dagl"),
-            RoleClaim(CCR_ROLE_ATTRIBUTE, "daglig-leder"),
-            RoleClaim(ROLECODE_ATTRIBUTE, "MEDL"),
-            RoleClaim(CCR_ROLE_ATTRIBUTE, "regnskapsforer"),
-            RoleClaim(ROLECODE_ATTRIBUTE, "nosuchrole"),
+            RoleClaim(ROLECODE_ID, "dagl"),
+            RoleClaim(CCR_ROLE_ID, "daglig-leder"),
+            RoleClaim(ROLECODE_ID, "MEDL"),
+            RoleClaim(CCR_ROLE_ID, "regnskapsforer"),
+            RoleClaim(ROLECODE_ID, "nosuchrole"),
         ]
         return tuple(self.rng.sample(claims, self.rng.randint(0, 2)))
 

@@ -20,12 +20,12 @@ from typing import Any
 import pytest
 
 from pdp import catalog as catalog_module
-from pdp.compiler import ACCESS, DELEGATE
 from pdp.diff import GrantRule, Rename, diff
-from pdp.engine import PERMIT, DecisionRequest
+from pdp.engine import DecisionRequest
 from pdp.impact import GAINED, LOST, AccessChange
 from pdp.service import Pdp
 from pdp.subjects import ORGANIZATION, PERSON, Subject, subject
+from pdp.vocabulary import ACCESS, DELEGATE, PERMIT
 from tests.conftest import KEY_ROLES, POLICY_DIR, RegisterFacts
 from tests.helpers import new_organization, new_person
 

@@ -6,20 +6,18 @@ import pytest
 from py_abac.policy import Policy
 
 from pdp import compiler
-from pdp.engine import (
+from pdp.engine import DecisionRequest, Engine, RoleClaim
+from pdp.errors import NoActivePolicySet, RequestSyntaxError
+from pdp.repository import PolicySet
+from pdp.subjects import subject
+from pdp.vocabulary import (
     DENY,
     INDETERMINATE,
     NOT_APPLICABLE,
     PERMIT,
     STATUS_PROCESSING_ERROR,
     STATUS_SYNTAX_ERROR,
-    DecisionRequest,
-    Engine,
-    RoleClaim,
 )
-from pdp.errors import NoActivePolicySet, RequestSyntaxError
-from pdp.repository import PolicySet
-from pdp.subjects import subject
 
 EVENTS = "urn:altinn:accesspackage:maskinlesbarehendelser"
 API_NUF = "urn:altinn:accesspackage:programmeringsgrensesnittNUF"

@@ -22,18 +22,12 @@ import pytest
 
 from pdp import compiler
 from pdp.attributes import Facts
-from pdp.catalog import ROLECODE_ATTRIBUTE, Catalog
-from pdp.compiler import ACTIONS
-from pdp.engine import (
-    INDETERMINATE,
-    PERMIT,
-    STATUS_PROCESSING_ERROR,
-    DecisionRequest,
-    RoleClaim,
-)
+from pdp.catalog import Catalog
+from pdp.engine import DecisionRequest, RoleClaim
 from pdp.repository import PolicySet
 from pdp.service import Pdp
 from pdp.subjects import Subject
+from pdp.vocabulary import ACTIONS, INDETERMINATE, PERMIT, ROLECODE_ID, STATUS_PROCESSING_ERROR
 from tests.conftest import REGISTER
 from tests.test_decision_cache import (
     API,
@@ -143,7 +137,7 @@ def test_only_facts_a_policy_of_the_target_names_are_read(processes, monkeypatch
     pdp = processes()
     reads = Reads(monkeypatch, pdp)
     subject = person(REGISTER.as_holders["MEDL"])
-    claims = (RoleClaim(ROLECODE_ATTRIBUTE, "dagl"),)
+    claims = (RoleClaim(ROLECODE_ID, "dagl"),)
     pdp.engine.decide_all(
         [
             ask(subject, REGISTER.as_org, API, "delegate", claims),

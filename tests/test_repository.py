@@ -17,7 +17,7 @@ from pdp import compiler
 from pdp.catalog import Catalog
 from pdp.changes import ChangeLog, change_log
 from pdp.db import make_engine, policies
-from pdp.engine import INDETERMINATE, PERMIT, STATUS_PROCESSING_ERROR, DecisionRequest
+from pdp.engine import DecisionRequest
 from pdp.errors import NoActivePolicySet, PdpError
 from pdp.repository import (
     ActivePolicySet,
@@ -30,6 +30,7 @@ from pdp.repository import (
 )
 from pdp.service import Pdp
 from pdp.subjects import Subject
+from pdp.vocabulary import INDETERMINATE, PERMIT, STATUS_PROCESSING_ERROR
 from tests.conftest import KEY_ROLES, POLICY_DIR, REGISTER
 from tests.helpers import open_settings
 

@@ -22,6 +22,7 @@ import pytest
 
 from pdp import xacml, xacml_fast
 from pdp.errors import RequestSyntaxError
+from pdp.vocabulary import XML_STRING
 from tests.conftest import DATA_DIR, EXAMPLES_DIR
 from tests.helpers import (
     ACTION_ID,
@@ -124,9 +125,7 @@ class Bodies:
             ("Value", self.value(lambda: value)),
         ]
         if rng.random() < 0.3:
-            pairs.append(
-                ("DataType", self.value(lambda: rng.choice([xacml.XML_STRING, "string", None])))
-            )
+            pairs.append(("DataType", self.value(lambda: rng.choice([XML_STRING, "string", None]))))
         if rng.random() < 0.3:
             pairs.append(("IncludeInResult", self.value(lambda: rng.random() < 0.5)))
         if rng.random() < 0.1:

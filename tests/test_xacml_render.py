@@ -7,7 +7,8 @@ import json
 import orjson
 
 from pdp import xacml
-from pdp.engine import INDETERMINATE, NOT_APPLICABLE, STATUS_SYNTAX_ERROR, Result
+from pdp.engine import Result
+from pdp.vocabulary import INDETERMINATE, NOT_APPLICABLE, PACKAGE_ID, STATUS_SYNTAX_ERROR
 from tests.helpers import new_organization, new_person, package_request
 
 
@@ -15,7 +16,7 @@ def parsed_and_results() -> tuple[xacml.ParsedRequest, list[Result]]:
     body = package_request(new_person(), new_organization(), "maskinlesbarehendelser")
     body["Request"]["AccessSubject"][0]["Attribute"][0]["IncludeInResult"] = True
     parsed = xacml.parse(body)
-    return parsed, [Result(NOT_APPLICABLE, version=3, package=xacml.PACKAGE_ATTRIBUTE + ":x")]
+    return parsed, [Result(NOT_APPLICABLE, version=3, package=PACKAGE_ID + ":x")]
 
 
 def test_the_bytes_are_the_rendered_answer_compact_with_sorted_keys_and_a_newline():

@@ -13,7 +13,7 @@ from pdp import xacml
 from pdp.api.common import decide_and_log, error_response, json_body
 from pdp.api.security import requires
 from pdp.auth import SCOPE_AUTHORIZE
-from pdp.engine import DENY, INDETERMINATE, NOT_APPLICABLE, PERMIT
+from pdp.vocabulary import DENY, INDETERMINATE, NOT_APPLICABLE, PERMIT
 
 blp = Blueprint(
     "authorize",

@@ -16,9 +16,9 @@ from pdp import grants_table
 from pdp.api.common import current_pdp
 from pdp.api.security import requires
 from pdp.auth import ALL_SCOPES
-from pdp.compiler import ACCESS, DELEGATE
 from pdp.errors import PdpError
 from pdp.repository import PolicySet
+from pdp.vocabulary import ACCESS, DELEGATE
 
 blp = Blueprint(
     "catalog",

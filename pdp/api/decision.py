@@ -26,11 +26,10 @@ from pdp.api.common import (
 )
 from pdp.api.security import requires
 from pdp.auth import SCOPE_AUTHORIZE
-from pdp.catalog import ROLECODE_ATTRIBUTE
-from pdp.compiler import ACTIONS
-from pdp.engine import STATUS_SYNTAX_ERROR, DecisionRequest, RoleClaim
+from pdp.engine import DecisionRequest, RoleClaim
 from pdp.identifiers import InvalidIdentifier, validate_organization_number
 from pdp.subjects import identifier_field, parse_subject_urn
+from pdp.vocabulary import ACTIONS, ROLECODE_ID, STATUS_SYNTAX_ERROR
 
 blp = Blueprint(
     "decision",
@@ -174,7 +173,7 @@ def decide():
         action=body["action"]["id"],
         role_claims=None
         if roles is None
-        else tuple(RoleClaim(ROLECODE_ATTRIBUTE, code) for code in roles),
+        else tuple(RoleClaim(ROLECODE_ID, code) for code in roles),
     )
     (result,) = decide_and_log([request])
     if result.status == STATUS_SYNTAX_ERROR:

@@ -41,8 +41,8 @@ SUBJECT_PREFIXES = {
     PERSON: "urn:altinn:person:identifier-no:",
     ORGANIZATION: "urn:altinn:organization:identifier-no:",
 }
-ROLECODE_ATTRIBUTE = "urn:altinn:rolecode"
-CCR_ROLE_ATTRIBUTE = "urn:altinn:external-role:ccr"
+ROLECODE_ID = "urn:altinn:rolecode"
+CCR_ROLE_ID = "urn:altinn:external-role:ccr"
 ACCESS = "access"
 DELEGATE = "delegate"
 ACTIONS = (ACCESS, DELEGATE)
@@ -140,8 +140,8 @@ class Oracle:
             claim: role.code
             for role in self.roles.values()
             for claim in (
-                (ROLECODE_ATTRIBUTE, role.rolecode_value.casefold()),
-                (CCR_ROLE_ATTRIBUTE, role.ccr_value.casefold()),
+                (ROLECODE_ID, role.rolecode_value.casefold()),
+                (CCR_ROLE_ID, role.ccr_value.casefold()),
             )
         }
         self.packages = tuple(packages)
@@ -278,7 +278,7 @@ class Oracle:
         stated = {
             code
             for text in strings
-            for attribute_id in (ROLECODE_ATTRIBUTE, CCR_ROLE_ATTRIBUTE)
+            for attribute_id in (ROLECODE_ID, CCR_ROLE_ID)
             if (code := self.role_named(attribute_id, text))
         }
         return any(

@@ -50,11 +50,11 @@ from tests.conftest import POLICY_DIR, REGISTER
 from tests.helpers import ACTION_ID, ORGANIZATION_ID, PACKAGE_ID, PERSON_ID
 from tests.security.oracle import (
     ACTIONS,
-    CCR_ROLE_ATTRIBUTE,
+    CCR_ROLE_ID,
     DELEGATE,
     ORGANIZATION,
     PERSON,
-    ROLECODE_ATTRIBUTE,
+    ROLECODE_ID,
     SUBJECT_PREFIXES,
     Delegation,
     Oracle,
@@ -260,8 +260,8 @@ ROLE_CLAIMS = sorted(
     (attribute, value)
     for role in ORACLE.roles.values()
     for attribute, value in (
-        (ROLECODE_ATTRIBUTE, role.rolecode_value),
-        (CCR_ROLE_ATTRIBUTE, role.ccr_value),
+        (ROLECODE_ID, role.rolecode_value),
+        (CCR_ROLE_ID, role.ccr_value),
     )
 )
 GRANTING_CLAIMS = [c for c in ROLE_CLAIMS if ORACLE.role_named(*c) in ORACLE.granting_roles]
@@ -277,7 +277,7 @@ decision_stated_roles = st.one_of(
     st.lists(
         st.one_of(st.sampled_from(ROLE_CODES), st.sampled_from(sorted(ORACLE.granting_roles)))
         .flatmap(recased)
-        .map(lambda code: (ROLECODE_ATTRIBUTE, code)),
+        .map(lambda code: (ROLECODE_ID, code)),
         max_size=3,
     ).map(tuple),
 )
@@ -574,7 +574,7 @@ def _unknown_action(draw, ask, request):
 
 
 def _unknown_role(draw, ask, request):
-    attribute_id = draw(st.sampled_from((ROLECODE_ATTRIBUTE, CCR_ROLE_ATTRIBUTE)))
+    attribute_id = draw(st.sampled_from((ROLECODE_ID, CCR_ROLE_ID)))
     value = draw(
         st.text(max_size=20) | st.sampled_from(ROLE_CLAIMS).map(lambda claim: claim[1] + "x")
     )
@@ -584,7 +584,7 @@ def _unknown_role(draw, ask, request):
 
 
 def _role_not_a_string(draw, ask, request):
-    attribute_id = draw(st.sampled_from((ROLECODE_ATTRIBUTE, CCR_ROLE_ATTRIBUTE)))
+    attribute_id = draw(st.sampled_from((ROLECODE_ID, CCR_ROLE_ID)))
     value = draw(not_strings.filter(lambda v: v != [] and not isinstance(v, list)))
     request["AccessSubject"][0]["Attribute"].append(attribute(attribute_id, value))
 
@@ -660,7 +660,7 @@ VOCABULARY = sorted(
     {*REGISTER_PERSONS[:4], R.stranger, *REGISTER_ORGANIZATIONS, *PACKAGE_NAMES, *ACTIONS}
     | {f"{SUBJECT_PREFIXES[kind]}{n}" for kind, n in [(PERSON, R.stranger), (ORGANIZATION, R.firm)]}
     | {R.as_holders["DAGL"], R.nuf_holders["BOBE"], "dagl", "DAGL", "daglig-leder", "medl"}
-    | {PERSON_ID, ORGANIZATION_ID, PACKAGE_ID, ACTION_ID, ROLECODE_ATTRIBUTE, CCR_ROLE_ATTRIBUTE}
+    | {PERSON_ID, ORGANIZATION_ID, PACKAGE_ID, ACTION_ID, ROLECODE_ID, CCR_ROLE_ID}
     | {*CATEGORY_URNS, *CATEGORY_URNS.values(), *STRING_TYPES, "s", "r", "a"}
 )
 vocabulary_keys = st.sampled_from(XACML_KEYS + DECISION_KEYS).flatmap(recased) | st.text(max_size=4)

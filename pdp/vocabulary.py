@@ -1,0 +1,74 @@
+"""The words every stage of a decision shares: XACML categories and data types, Altinn's
+attribute ids, the attribute paths compiled policies read, actions, decisions and statuses.
+
+The context handler reads requests in these words, the compiler writes policies in them, the
+PIP answers in them and the engine decides with them; none of those depends on another for its
+vocabulary. Two kinds of name are kept apart on purpose: `*_ID` constants are XACML attribute
+ids as they appear on the wire (URNs), `*_PATH` constants are the py-abac attribute paths
+compiled policies read from a request's subject or resource attributes.
+"""
+
+from __future__ import annotations
+
+# --- XACML categories and data types ---------------------------------------------------------
+
+SUBJECT_CATEGORY = "urn:oasis:names:tc:xacml:1.0:subject-category:access-subject"
+RESOURCE_CATEGORY = "urn:oasis:names:tc:xacml:3.0:attribute-category:resource"
+ACTION_CATEGORY = "urn:oasis:names:tc:xacml:3.0:attribute-category:action"
+ENVIRONMENT_CATEGORY = "urn:oasis:names:tc:xacml:3.0:attribute-category:environment"
+
+XML_STRING = "http://www.w3.org/2001/XMLSchema#string"
+#: The spellings of the string data type that requests use.
+STRING_TYPES = frozenset({XML_STRING, "xs:string", "string"})
+
+# --- attribute ids on the wire (Altinn's XACML vocabulary) ----------------------------------
+
+ACTION_ID = "urn:oasis:names:tc:xacml:1.0:action:action-id"
+PERSON_ID = "urn:altinn:person:identifier-no"
+ORGANIZATION_ID = "urn:altinn:organization:identifier-no"
+PACKAGE_ID = "urn:altinn:accesspackage"
+
+PACKAGE_URN_PREFIX = f"{PACKAGE_ID}:"
+CCR_ROLE_URN_PREFIX = "urn:altinn:external-role:ccr:"
+LEGACY_ROLE_URN_PREFIX = "urn:altinn:rolecode:"
+#: The attribute ids under which a request may state ER roles: legacy codes (`dagl`) and
+#: Altinn 3 CCR role names (`daglig-leder`).
+ROLECODE_ID = LEGACY_ROLE_URN_PREFIX.rstrip(":")
+CCR_ROLE_ID = CCR_ROLE_URN_PREFIX.rstrip(":")
+
+# --- attributes compiled policies read (py-abac) ---------------------------------------------
+# Each `*_KEY` is the attribute's key in a py-abac request's subject or resource attributes,
+# each `*_PATH` the path a compiled policy reads it by.
+
+#: Subject: the ER role codes the subject holds for the party (the PIP, or stated roles).
+ROLES_KEY = "roles"
+#: Subject: the package URNs delegated to the subject for the party (the PIP).
+DELEGATED_PACKAGES_KEY = "delegated_packages"
+#: Resource: the organisation number of the party acted for (the request).
+PARTY_KEY = "party"
+#: Resource: the party's organisation form (the PIP).
+ORG_FORM_KEY = "org_form"
+
+ROLES_PATH = f"$.{ROLES_KEY}"
+DELEGATED_PACKAGES_PATH = f"$.{DELEGATED_PACKAGES_KEY}"
+PARTY_PATH = f"$.{PARTY_KEY}"
+ORG_FORM_PATH = f"$.{ORG_FORM_KEY}"
+
+
+# --- actions ---------------------------------------------------------------------------------
+
+ACCESS = "access"
+DELEGATE = "delegate"
+ACTIONS = (ACCESS, DELEGATE)
+
+# --- decisions and statuses ------------------------------------------------------------------
+
+PERMIT = "Permit"
+DENY = "Deny"
+NOT_APPLICABLE = "NotApplicable"
+INDETERMINATE = "Indeterminate"
+DECISIONS = (PERMIT, DENY, NOT_APPLICABLE, INDETERMINATE)
+
+STATUS_OK = "urn:oasis:names:tc:xacml:1.0:status:ok"
+STATUS_SYNTAX_ERROR = "urn:oasis:names:tc:xacml:1.0:status:syntax-error"
+STATUS_PROCESSING_ERROR = "urn:oasis:names:tc:xacml:1.0:status:processing-error"
