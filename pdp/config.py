@@ -7,8 +7,9 @@ deeper reads the environment.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, fields
+from typing import Any
 
 DEFAULT_DATABASE_URL = "sqlite:///pdp.sqlite3"
 
@@ -65,56 +66,28 @@ class Settings:
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
-        """Settings from `PDP_*` variables; a malformed number is refused with its name."""
+        """Settings from `PDP_<FIELD NAME>` variables (`PDP_DATABASE_URL`, ...), each read by its
+        field's type; a malformed value is refused with the variable's name."""
         env = os.environ if environ is None else environ
-        defaults = cls()
-        return cls(
-            database_url=env.get("PDP_DATABASE_URL", defaults.database_url),
-            policy_dir=env.get("PDP_POLICY_DIR", defaults.policy_dir),
-            max_body_bytes=_number(env, "PDP_MAX_BODY_BYTES", int, defaults.max_body_bytes),
-            policy_refresh_seconds=_number(
-                env, "PDP_POLICY_REFRESH_SECONDS", float, defaults.policy_refresh_seconds
-            ),
-            decision_cache=_number(env, "PDP_DECISION_CACHE", int, defaults.decision_cache),
-            jwks_file=env.get("PDP_JWKS_FILE") or None,
-            jwks_url=env.get("PDP_JWKS_URL") or None,
-            jwt_issuer=env.get("PDP_JWT_ISSUER") or None,
-            jwt_audience=env.get("PDP_JWT_AUDIENCE") or None,
-            jwt_leeway_seconds=_number(
-                env, "PDP_JWT_LEEWAY_SECONDS", float, defaults.jwt_leeway_seconds
-            ),
-            auth_disabled=_flag(env, "PDP_AUTH_DISABLED"),
-            max_json_depth=_number(env, "PDP_MAX_JSON_DEPTH", int, defaults.max_json_depth),
-            max_string_length=_number(
-                env, "PDP_MAX_STRING_LENGTH", int, defaults.max_string_length
-            ),
-            max_multi_requests=_number(
-                env, "PDP_MAX_MULTI_REQUESTS", int, defaults.max_multi_requests
-            ),
-            max_attributes_per_category=_number(
-                env,
-                "PDP_MAX_ATTRIBUTES_PER_CATEGORY",
-                int,
-                defaults.max_attributes_per_category,
-            ),
-            decision_log=env.get("PDP_DECISION_LOG", defaults.decision_log),
-            audit_log=env.get("PDP_AUDIT_LOG", defaults.audit_log),
-        )
+        values: dict[str, Any] = {}
+        for setting in fields(cls):
+            name = f"PDP_{setting.name.upper()}"
+            if name in env:
+                values[setting.name] = _READERS[setting.type](env, name)
+        return cls(**values)
 
 
 def _flag(env: Mapping[str, str], name: str) -> bool:
-    """`true` or `false` (any case; unset is false); anything else is refused, so that a typo
-    cannot switch a safety off or on by accident."""
-    raw = env.get(name, "false").strip().lower()
+    """`true` or `false` (any case); anything else is refused, so that a typo cannot switch a
+    safety off or on by accident. (Unset, a flag keeps its field's default.)"""
+    raw = env[name].strip().lower()
     if raw not in ("true", "false"):
         raise ValueError(f"{name} must be true or false, got {env[name]!r}")
     return raw == "true"
 
 
-def _number(env: Mapping[str, str], name: str, kind: type, default: float) -> float:
-    raw = env.get(name)
-    if raw is None:
-        return default
+def _number(env: Mapping[str, str], name: str, kind: type) -> float:
+    raw = env[name]
     try:
         value = kind(raw)
     except ValueError:
@@ -122,3 +95,13 @@ def _number(env: Mapping[str, str], name: str, kind: type, default: float) -> fl
     if value < 0:
         raise ValueError(f"{name} must not be negative, got {raw!r}")
     return value
+
+
+#: How a variable is read, by the type of its field (annotations are strings here).
+_READERS: dict[str, Callable[[Mapping[str, str], str], Any]] = {
+    "str": lambda env, name: env[name],
+    "str | None": lambda env, name: env[name] or None,
+    "int": lambda env, name: _number(env, name, int),
+    "float": lambda env, name: _number(env, name, float),
+    "bool": _flag,
+}
