@@ -31,6 +31,11 @@ class Settings:
     #: How many decisions each process remembers until the next change (`PDP_DECISION_CACHE`);
     #: 0 decides every request afresh.
     decision_cache: int = 100_000
+    #: Whether national identity numbers and organisation numbers must have valid mod-11 check
+    #: digits (`PDP_IDENTIFIER_CHECK_DIGITS`). `false` accepts any 11 or 9 digits, for Altinn's
+    #: test data (`01039012345`, `897069651`); never in production. Passed to readers of
+    #: identifiers as `pdp.identifiers.IdentifierRules`.
+    identifier_check_digits: bool = True
 
     # Who may call (see `pdp.auth`): bearer JWTs checked against these keys, or nothing at all.
     #: JSON Web Key Set file with the token issuer's public keys (`PDP_JWKS_FILE`).
@@ -76,6 +81,9 @@ class Settings:
                 env, "PDP_POLICY_REFRESH_SECONDS", float, defaults.policy_refresh_seconds
             ),
             decision_cache=_number(env, "PDP_DECISION_CACHE", int, defaults.decision_cache),
+            identifier_check_digits=_flag(
+                env, "PDP_IDENTIFIER_CHECK_DIGITS", defaults.identifier_check_digits
+            ),
             jwks_file=env.get("PDP_JWKS_FILE") or None,
             jwks_url=env.get("PDP_JWKS_URL") or None,
             jwt_issuer=env.get("PDP_JWT_ISSUER") or None,
@@ -83,7 +91,7 @@ class Settings:
             jwt_leeway_seconds=_number(
                 env, "PDP_JWT_LEEWAY_SECONDS", float, defaults.jwt_leeway_seconds
             ),
-            auth_disabled=_flag(env, "PDP_AUTH_DISABLED"),
+            auth_disabled=_flag(env, "PDP_AUTH_DISABLED", defaults.auth_disabled),
             max_json_depth=_number(env, "PDP_MAX_JSON_DEPTH", int, defaults.max_json_depth),
             max_string_length=_number(
                 env, "PDP_MAX_STRING_LENGTH", int, defaults.max_string_length
@@ -102,10 +110,10 @@ class Settings:
         )
 
 
-def _flag(env: Mapping[str, str], name: str) -> bool:
-    """`true` or `false` (any case; unset is false); anything else is refused, so that a typo
-    cannot switch a safety off or on by accident."""
-    raw = env.get(name, "false").strip().lower()
+def _flag(env: Mapping[str, str], name: str, default: bool) -> bool:
+    """`true` or `false` (any case; unset is `default`); anything else is refused, so that a
+    typo cannot switch a safety off or on by accident."""
+    raw = env.get(name, str(default)).strip().lower()
     if raw not in ("true", "false"):
         raise ValueError(f"{name} must be true or false, got {env[name]!r}")
     return raw == "true"
