@@ -201,7 +201,9 @@ def test_register_import_of_the_example_register(repository):
     run("init")
     result = run("register", "import", str(REGISTER_FILE))
     assert result.exit_code == 0, result.output
-    assert result.stdout == "imported 6 organisations and 14 role assignments\n"
+    assert result.stdout == (
+        "imported 6 organisations, 14 role assignments, 3 persons and 1 system users\n"
+    )
 
 
 def test_register_import_with_an_invalid_identifier_names_its_position(tmp_path, repository):

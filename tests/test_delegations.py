@@ -336,11 +336,16 @@ def test_find_pages_with_limit_and_offset_and_counts_the_total(store, facts):
     assert store.find(party=facts.party, limit=0).items == []
 
 
-# --- packages_delegated ---------------------------------------------------------------------
+# --- packages_delegated_to ---------------------------------------------------------------------
 
 
-def delegated(store: DelegationStore, catalog: Catalog, who: Subject, party: str) -> frozenset:
-    return store.packages_delegated(who, party, catalog.key_roles)
+def delegated(
+    store: DelegationStore, catalog: Catalog, who: Subject, party: str, key_roles=None
+) -> frozenset:
+    """The packages `who` holds for `party` by delegation, read as decisions read them."""
+    holding = (who, party)
+    roles = catalog.key_roles if key_roles is None else key_roles
+    return store.packages_delegated_to([holding], roles)[holding]
 
 
 def test_person_recipient_holds_the_package_for_that_party_only(store, facts, catalog):
@@ -397,12 +402,12 @@ def test_organisation_holding_a_key_role_in_the_recipient_does_not_act_for_it(
     assert delegated(store, catalog, organization(facts.komp_org), facts.party) == frozenset()
 
 
-def test_key_roles_are_the_ones_given(store, facts):
+def test_key_roles_are_the_ones_given(store, facts, catalog):
     store.add(facts.party, API, facts.delegator, organization(facts.recipient_org))
     dagl, medl = person(facts.org_dagl), person(facts.org_medl)
-    assert store.packages_delegated(dagl, facts.party, frozenset()) == frozenset()
-    assert store.packages_delegated(medl, facts.party, {"MEDL"}) == {API}
-    assert store.packages_delegated(dagl, facts.party, {"MEDL"}) == frozenset()
+    assert delegated(store, catalog, dagl, facts.party, frozenset()) == frozenset()
+    assert delegated(store, catalog, medl, facts.party, {"MEDL"}) == {API}
+    assert delegated(store, catalog, dagl, facts.party, {"MEDL"}) == frozenset()
 
 
 def test_direct_and_organisation_delegations_add_up(store, facts, catalog):
@@ -436,7 +441,7 @@ def test_a_delegation_to_an_organisation_is_not_held_by_a_person_of_that_number(
 
 def test_many_subjects_and_parties_read_at_once_hold_what_each_holds_alone(store, facts, catalog):
     """`packages_delegated_to` (a batch of decisions) answers for each (subject, party) what
-    `packages_delegated` answers for it."""
+    it answers for that (subject, party) alone."""
     store.add(facts.party, API, facts.delegator, organization(facts.recipient_org))
     store.add(facts.party, EVENTS, facts.delegator, person(facts.org_dagl))
     store.add(facts.other_party, API_NUF, facts.delegator, person(facts.person))
