@@ -17,11 +17,11 @@ from pdp import catalog, compiler, grants_table, policy_tests, xacml
 from pdp.config import Settings
 from pdp.delegations import Delegation
 from pdp.errors import PdpError, RegisterImportError, SourceError
-from pdp.identifiers import validate_organization_number
+from pdp.identifiers import IdentifierRules, validate_organization_number
 from pdp.impact import GAINED
 from pdp.repository import PublishResult
 from pdp.service import Pdp, Preview
-from pdp.subjects import ORGANIZATION, PERSON, subject
+from pdp.subjects import ORGANIZATION, PERSON, SYSTEM_USER, subject
 
 
 class _PdpGroup(click.Group):
@@ -234,16 +234,22 @@ def register() -> None:
 @register.command("import")
 @click.argument("file", type=click.File("rb"))
 def register_import(file: Any) -> None:
-    """Import organisations and their ER roles from a JSON FILE (all or nothing)."""
+    """Import organisations with their ER roles, persons and system users from a JSON FILE
+    (all or nothing)."""
     try:
         document = json.load(file)
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         raise PdpError(f"{file.name} is not valid JSON: {error}") from None
     pdp = _pdp()
-    summary = pdp.register.import_document(document, pdp.policy_sets.current().catalog)
+    summary = pdp.register.import_document(
+        document,
+        pdp.policy_sets.current().catalog,
+        IdentifierRules(check_digits=pdp.settings.identifier_check_digits),
+    )
     click.echo(
-        f"imported {summary.organizations} organisations and "
-        f"{summary.role_assignments} role assignments"
+        f"imported {summary.organizations} organisations, "
+        f"{summary.role_assignments} role assignments, {summary.persons} persons and "
+        f"{summary.system_users} system users"
     )
 
 
@@ -264,9 +270,17 @@ def _print_delegation(delegation: Delegation) -> None:
     click.echo(line)
 
 
-def _recipient_option(kind: str) -> Any:
+#: The recipient options of `delegations add`, by the kind of recipient each names.
+_RECIPIENT_OPTIONS = {
+    PERSON: "--to-person",
+    ORGANIZATION: "--to-organization",
+    SYSTEM_USER: "--to-system-user",
+}
+
+
+def _recipient_option(kind: str, what: str) -> Any:
     return click.option(
-        f"--to-{kind}", f"to_{kind}", help=f"the recipient {kind}'s identifier", default=None
+        _RECIPIENT_OPTIONS[kind], f"to_{kind}", help=f"the recipient {what}", default=None
     )
 
 
@@ -274,15 +288,33 @@ def _recipient_option(kind: str) -> Any:
 @click.option("--party", required=True, help="organisation number the package is held for")
 @click.option("--package", required=True, help="access package URN or code")
 @click.option("--delegator", required=True, help="national identity number of the delegator")
-@_recipient_option(PERSON)
-@_recipient_option(ORGANIZATION)
+@_recipient_option(PERSON, "person's national identity number")
+@_recipient_option(ORGANIZATION, "organisation's number")
+@_recipient_option(SYSTEM_USER, "system user's UUID (one PARTY owns)")
 def delegations_add(
-    party: str, package: str, delegator: str, to_person: str | None, to_organization: str | None
+    party: str,
+    package: str,
+    delegator: str,
+    to_person: str | None,
+    to_organization: str | None,
+    to_system_user: str | None,
 ) -> None:
-    """Delegate PACKAGE for PARTY to a person or an organisation, if the PDP permits it."""
-    if (to_person is None) == (to_organization is None):
-        raise click.UsageError("give exactly one of --to-person or --to-organization")
-    recipient = subject(PERSON, to_person) if to_person else subject(ORGANIZATION, to_organization)
+    """Delegate PACKAGE for PARTY to a person, an organisation or a system user PARTY owns, if
+    the PDP permits it."""
+    given = {
+        kind: value
+        for kind, value in (
+            (PERSON, to_person),
+            (ORGANIZATION, to_organization),
+            (SYSTEM_USER, to_system_user),
+        )
+        if value is not None
+    }
+    if len(given) != 1:
+        *others, last = _RECIPIENT_OPTIONS.values()
+        raise click.UsageError(f"give exactly one of {', '.join(others)} or {last}")
+    [(kind, identifier)] = given.items()
+    recipient = subject(kind, identifier)
     party = validate_organization_number(party)
     pdp = _pdp()
     _print_delegation(

@@ -32,6 +32,11 @@ class Settings:
     #: How many decisions each process remembers until the next change (`PDP_DECISION_CACHE`);
     #: 0 decides every request afresh.
     decision_cache: int = 100_000
+    #: Whether national identity numbers and organisation numbers must have valid mod-11 check
+    #: digits (`PDP_IDENTIFIER_CHECK_DIGITS`). `false` accepts any 11 or 9 digits, for Altinn's
+    #: test data (`01039012345`, `897069651`); never in production. Passed to readers of
+    #: identifiers as `pdp.identifiers.IdentifierRules`.
+    identifier_check_digits: bool = True
 
     # Who may call (see `pdp.auth`): bearer JWTs checked against these keys, or nothing at all.
     #: JSON Web Key Set file with the token issuer's public keys (`PDP_JWKS_FILE`).

@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     CheckConstraint,
     Column,
     Connection,
@@ -119,11 +120,54 @@ role_assignments = Table(
     Index("ix_role_assignments_holder", "holder_id", "organization_number"),
 )
 
+#: Altinn's party id and party UUID of an organisation or a person (`kind`, `identifier`: its
+#: organisation or national identity number). One table for both kinds, so that its unique
+#: indexes keep a party id or UUID from naming two parties of different kinds.
+parties = Table(
+    "parties",
+    metadata,
+    Column("kind", String(12), primary_key=True),
+    Column("identifier", String(11), primary_key=True),
+    Column("party_id", BigInteger),
+    Column("party_uuid", String(36)),
+    CheckConstraint("kind IN ('person', 'organization')", name="ck_parties_kind"),
+    CheckConstraint(
+        "party_id IS NOT NULL OR party_uuid IS NOT NULL", name="ck_parties_some_identifier"
+    ),
+    Index("uq_parties_party_id", "party_id", unique=True),
+    Index("uq_parties_party_uuid", "party_uuid", unique=True),
+)
+
+#: Persons the register knows by more than their national identity number: Altinn's user id
+#: (a person with an Altinn profile) and person UUID. Their party ids are in `parties`.
+persons = Table(
+    "persons",
+    metadata,
+    Column("national_id", String(11), primary_key=True),
+    Column("name", String(500)),
+    Column("user_id", BigInteger),
+    Column("person_uuid", String(36)),
+    Index("uq_persons_user_id", "user_id", unique=True),
+    Index("uq_persons_person_uuid", "person_uuid", unique=True),
+)
+
+#: System users: a vendor's system that organisation `owner` registered. No foreign key to
+#: `organizations`: re-importing an organisation replaces its row, and must not take its
+#: system users with it; the import checks that the owner is in the register.
+system_users = Table(
+    "system_users",
+    metadata,
+    Column("uuid", String(36), primary_key=True),
+    Column("owner", String(9), nullable=False),
+    Column("name", String(500)),
+)
+
 
 # --- delegations ----------------------------------------------------------------------------
 
-#: Access packages given by a holder to someone else for the same party. Rows are never deleted:
-#: a revocation records who and when, so the history stays.
+#: Access packages given by a holder to someone else for the same party: a person, an
+#: organisation, or a system user the party owns (`recipient_id` its UUID). Rows are never
+#: deleted: a revocation records who and when, so the history stays.
 delegations = Table(
     "delegations",
     metadata,
@@ -132,12 +176,13 @@ delegations = Table(
     Column("package", String(300), nullable=False),
     Column("delegator", String(11), nullable=False),
     Column("recipient_kind", String(12), nullable=False),
-    Column("recipient_id", String(11), nullable=False),
+    Column("recipient_id", String(36), nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("revoked_at", DateTime(timezone=True)),
     Column("revoked_by", String(11)),
     CheckConstraint(
-        "recipient_kind IN ('person', 'organization')", name="ck_delegations_recipient_kind"
+        "recipient_kind IN ('person', 'organization', 'system_user')",
+        name="ck_delegations_recipient_kind",
     ),
     # One active delegation of a package to a recipient for a party; concurrent creates race
     # on this index and exactly one wins.

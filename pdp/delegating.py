@@ -14,6 +14,7 @@ from pdp.delegations import (
     Delegation,
     DelegationNotFound,
     DelegationStore,
+    RecipientRefused,
 )
 from pdp.engine import DecisionRequest, Engine
 from pdp.errors import PdpError
@@ -47,14 +48,22 @@ class DelegationService:
     def delegate(
         self, party: str, package: str, delegator: Subject, recipient: Subject
     ) -> Delegation:
-        """Record that `delegator` gives `package` for `party` to `recipient`, if allowed."""
+        """Record that `delegator` gives `package` for `party` to `recipient`, if allowed.
+
+        A system user as recipient must be one that `party` owns (InvalidDelegation naming the
+        recipient otherwise); that is asked only once the delegator is known to be permitted,
+        so that who owns which system user is not told to whoever asks.
+        """
         package_urn, *former_urns = self.package_names(package)
         if recipient == delegator:
             raise InvalidDelegation("recipient", "a delegator cannot delegate to themselves")
         self._require_delegate_permit(delegator, party, package_urn)
-        return self.store.add(
-            party, package_urn, delegator.identifier, recipient, tuple(former_urns)
-        )
+        try:
+            return self.store.add(
+                party, package_urn, delegator.identifier, recipient, tuple(former_urns)
+            )
+        except RecipientRefused as error:
+            raise InvalidDelegation("recipient", str(error)) from None
 
     def revoke(self, delegation_id: str, actor: Subject) -> Delegation:
         """Revoke a delegation on behalf of `actor`: its delegator, or a permitted delegator."""

@@ -1,8 +1,10 @@
 """Delegations of access packages: facts the PIP serves, stored with who made and revoked them.
 
-A delegation gives one package for one party to a recipient, a person or an organisation. When
-the recipient is an organisation, persons holding a key role in it (as `policies/roles.yaml`
-marks them) act on its behalf. Delegations are facts read during a decision through an indexed
+A delegation gives one package for one party to a recipient: a person, an organisation, or a
+system user that the party owns. When the recipient is an organisation, persons holding a key
+role in it (as `policies/roles.yaml` marks them) act on its behalf. A system user holds only
+what was delegated to it, and only for its owner: it holds no ER roles and is never reached
+through anyone's key roles. Delegations are facts read during a decision through an indexed
 query, not policies: the cost of a decision does not grow with their number.
 
 Rows are never deleted; revoking records who and when. Every create and revoke is announced
@@ -19,6 +21,7 @@ from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
+    Connection,
     Engine,
     and_,
     bindparam,
@@ -27,12 +30,12 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DataError, IntegrityError
 
 from pdp.changes import NothingChanged, change_log
-from pdp.db import Lookup, as_utc, delegations, looking_up, role_assignments
+from pdp.db import Lookup, as_utc, delegations, looking_up, role_assignments, system_users
 from pdp.errors import PdpError
-from pdp.subjects import ORGANIZATION, PERSON, Subject
+from pdp.subjects import ORGANIZATION, PERSON, SYSTEM_USER, Subject
 
 
 class DelegationExists(PdpError):
@@ -45,6 +48,15 @@ class DelegationNotFound(PdpError):
 
 class DelegationAlreadyRevoked(PdpError):
     """The delegation was revoked before."""
+
+
+class RecipientRefused(PdpError):
+    """The recipient cannot hold packages for this party: a system user that is not in the
+    register, or that another organisation owns."""
+
+
+class DelegationsTableOutdated(PdpError):
+    """The delegations table was made by a version of pdp without system-user recipients."""
 
 
 @dataclass(frozen=True)
@@ -81,7 +93,9 @@ class DelegationStore:
     ) -> Delegation:
         """Record a delegation; DelegationExists if the recipient already holds it (also when
         another request creates the same delegation at the same moment, or holds it under one
-        of the package's `former_urns`, from before it was renamed)."""
+        of the package's `former_urns`, from before it was renamed). A system user receives
+        packages only for the organisation that owns it (RecipientRefused otherwise), checked
+        in the same transaction."""
         delegation = Delegation(
             id=str(uuid.uuid4()),
             party=party,
@@ -104,6 +118,8 @@ class DelegationStore:
                     ).first()
                 ):
                     raise exists
+                if recipient.kind == SYSTEM_USER:
+                    _require_owner(connection, recipient.identifier, party)
                 connection.execute(
                     insert(delegations).values(
                         id=delegation.id,
@@ -115,7 +131,16 @@ class DelegationStore:
                         created_at=delegation.created_at,
                     )
                 )
-        except IntegrityError:
+        except (IntegrityError, DataError):
+            if (
+                recipient.kind == SYSTEM_USER
+                and not self.find(party=party, recipient=recipient, package=package, limit=1).total
+            ):
+                # Not a duplicate: a table from before system users refuses the row itself.
+                raise DelegationsTableOutdated(
+                    "the delegations table was created by an earlier version of pdp and cannot "
+                    "hold system-user recipients; see the README on upgrading"
+                ) from None
             raise exists from None
         return delegation
 
@@ -196,18 +221,13 @@ class DelegationStore:
             rows = connection.execute(select(delegations).where(delegations.c.revoked_at.is_(None)))
             return [_delegation(row._mapping) for row in rows]
 
-    def packages_delegated(
-        self, subject: Subject, party: str, key_roles: Collection[str]
-    ) -> frozenset[str]:
-        """Packages `subject` holds for `party` by delegation: given to the subject itself, or,
-        for a person, to an organisation in which the person holds a key role."""
-        return self.packages_delegated_to([(subject, party)], key_roles)[(subject, party)]
-
     def packages_delegated_to(
         self, holdings: Iterable[tuple[Subject, str]], key_roles: Collection[str]
     ) -> dict[tuple[Subject, str], frozenset[str]]:
-        """`packages_delegated` for each (subject, party), all read on one connection: the
-        delegations a batch of decisions needs."""
+        """The packages each subject holds for its party by delegation, all read on one
+        connection (the delegations a batch of decisions needs): given to the subject itself,
+        or, for a person, to an organisation in which the person holds one of `key_roles`. A
+        system user holds them only for the organisation that owns it."""
         with looking_up(self._engine) as lookup:
             key_organizations = _KeyOrganizations(lookup, frozenset(key_roles))
             return {
@@ -234,6 +254,19 @@ _DELEGATED_TO = Lookup(
         delegations.c.recipient_id == bindparam("recipient"),
         delegations.c.party == bindparam("party"),
         delegations.c.revoked_at.is_(None),
+    )
+)
+
+#: As `_DELEGATED_TO`, for a system user: only while the party is still its owner, so that a
+#: system user re-imported under another owner holds nothing for the former one.
+_DELEGATED_TO_SYSTEM_USER = Lookup(
+    select(delegations.c.recipient_kind, delegations.c.package)
+    .select_from(delegations.join(system_users, system_users.c.uuid == delegations.c.recipient_id))
+    .where(
+        delegations.c.recipient_id == bindparam("recipient"),
+        delegations.c.party == bindparam("party"),
+        delegations.c.revoked_at.is_(None),
+        system_users.c.owner == delegations.c.party,
     )
 )
 
@@ -268,10 +301,25 @@ def _packages_delegated(
         package
         for recipient in recipients
         for kind, package in lookup(
-            _DELEGATED_TO, {"recipient": recipient.identifier, "party": party}
+            _DELEGATED_TO_SYSTEM_USER if recipient.kind == SYSTEM_USER else _DELEGATED_TO,
+            {"recipient": recipient.identifier, "party": party},
         )
         if kind == recipient.kind
     )
+
+
+def _require_owner(connection: Connection, uuid: str, party: str) -> None:
+    """RecipientRefused unless system user `uuid` is in the register and `party` owns it."""
+    owner = connection.execute(
+        select(system_users.c.owner).where(system_users.c.uuid == uuid)
+    ).scalar()
+    if owner is None:
+        raise RecipientRefused(f"system user {uuid} is not in the register")
+    if owner != party:
+        raise RecipientRefused(
+            f"system user {uuid} belongs to organisation {owner}: it can be given packages "
+            f"for {owner} only, not for {party}"
+        )
 
 
 def _active_to(party: str, recipient: Subject) -> tuple[ColumnElement[bool], ...]:

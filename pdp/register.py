@@ -1,35 +1,66 @@
-"""The register: Enhetsregisteret facts the policies need (a PIP's data).
+"""The register: the facts about organisations, persons and system users the policies need
+(a PIP's data).
 
-Organisations (number, name, organisation form) and ER role assignments (who holds which role in
-which organisation; a holder is a person's national identity number, or an organisation number
-for roles such as REGN or REVI held by firms). Imported from a JSON document, all or nothing,
-and read by `pdp.attributes` during decisions.
-
-Import document shape (the example register in `examples/` uses it)::
-
-    {"organizations": [{"organization_number": "910459880", "name": "...", "org_form": "AS",
-      "roles": [{"code": "DAGL", "person": "02056260016"},
-                {"code": "REGN", "organization": "991825827"}]}]}
+Organisations (number, name, organisation form, Altinn's party id and UUID), ER role assignments
+(who holds which role in which organisation; a holder is a person's national identity number,
+or an organisation number for roles such as REGN or REVI held by firms), persons known by
+Altinn's identifiers (user id, party id and UUID, person UUID), and system users (a vendor's
+system an organisation registered). Imported from a JSON document, all or nothing (its format
+and checks are `pdp.register_document`'s), and read during decisions: by `pdp.attributes` for
+roles and organisation forms, and by whatever resolves Altinn's identifiers in a request to
+the person, organisation or system user they name.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
-from marshmallow import RAISE, Schema, ValidationError, fields, validate
-from sqlalchemy import Engine, bindparam, delete, insert, select
+from sqlalchemy import (
+    Column,
+    Connection,
+    Engine,
+    Select,
+    and_,
+    bindparam,
+    delete,
+    insert,
+    literal,
+    select,
+)
+from sqlalchemy.exc import IntegrityError
 
 from pdp.catalog import Catalog
 from pdp.changes import change_log
-from pdp.db import Lookup, looking_up, organizations, role_assignments
-from pdp.errors import Problem, RegisterImportError, problems_from_messages
-from pdp.identifiers import validate_organization_number
-from pdp.subjects import ORGANIZATION, PERSON, OneSubjectSchema, Subject, identifier_field
+from pdp.db import (
+    Lookup,
+    looking_up,
+    organizations,
+    parties,
+    persons,
+    role_assignments,
+    system_users,
+)
+from pdp.errors import Problem, RegisterImportError
+from pdp.identifiers import CHECKED, IdentifierRules
+from pdp.register_document import (
+    PARTY_ID,
+    PARTY_UUID,
+    PERSON_UUID,
+    USER_ID,
+    RegisterDocument,
+    check_document,
+)
+from pdp.subjects import ORGANIZATION, PERSON, SYSTEM_USER, Subject
 
 #: Rows per statement when writing or deleting in bulk (keeps IN lists within driver limits).
 _CHUNK = 500
+
+#: What a person, an organisation, a party (either) may be looked up by.
+PersonKey = Literal["national_id", "user_id", "party_id", "party_uuid", "person_uuid"]
+OrganizationKey = Literal["organization_number", "party_id", "party_uuid"]
+PartyKey = Literal["party_id", "party_uuid"]
 
 # What a decision not made before reads (see `pdp.db.Lookup`).
 _ROLES_HELD = Lookup(
@@ -46,31 +77,74 @@ _ORG_FORM = Lookup(
 )
 
 
-class _RoleEntrySchema(OneSubjectSchema):
-    code = fields.String(required=True, validate=validate.Length(min=1))
+def _by_each(query: Select[Any], columns: dict[str, Column[Any]]) -> dict[str, Lookup]:
+    """`query` narrowed to one value of each of `columns` (each unique): a Lookup per key."""
+    return {
+        key: Lookup(query.where(column == bindparam("value"))) for key, column in columns.items()
+    }
 
 
-class _OrganizationSchema(Schema):
-    class Meta:
-        unknown = RAISE
-
-    organization_number = identifier_field(validate_organization_number, required=True)
-    name = fields.String(required=True, validate=validate.Length(min=1, max=500))
-    org_form = fields.String(required=True)
-    roles = fields.List(fields.Nested(_RoleEntrySchema), load_default=list)
+def _with_party_ids(table: Any, key: Column[Any], kind: str, *columns: Column[Any]) -> Select:
+    """`columns` of `table` with the party id and UUID of each row (None where it has none)."""
+    on = and_(parties.c.kind == kind, parties.c.identifier == key)
+    return select(*columns, parties.c.party_id, parties.c.party_uuid).select_from(
+        table.outerjoin(parties, on)
+    )
 
 
-class _RegisterDocumentSchema(Schema):
-    class Meta:
-        unknown = RAISE
-
-    organizations = fields.List(fields.Nested(_OrganizationSchema), required=True)
+_PERSON_BY = _by_each(
+    _with_party_ids(
+        persons,
+        persons.c.national_id,
+        PERSON,
+        persons.c.national_id,
+        persons.c.name,
+        persons.c.user_id,
+        persons.c.person_uuid,
+    ),
+    {
+        "national_id": persons.c.national_id,
+        USER_ID: persons.c.user_id,
+        PARTY_ID: parties.c.party_id,
+        PARTY_UUID: parties.c.party_uuid,
+        PERSON_UUID: persons.c.person_uuid,
+    },
+)
+_ORGANIZATION_BY = _by_each(
+    _with_party_ids(
+        organizations,
+        organizations.c.organization_number,
+        ORGANIZATION,
+        organizations.c.organization_number,
+        organizations.c.name,
+        organizations.c.org_form,
+    ),
+    {
+        "organization_number": organizations.c.organization_number,
+        PARTY_ID: parties.c.party_id,
+        PARTY_UUID: parties.c.party_uuid,
+    },
+)
+_PARTY_BY = _by_each(
+    select(parties.c.kind, parties.c.identifier),
+    {PARTY_ID: parties.c.party_id, PARTY_UUID: parties.c.party_uuid},
+)
+_SYSTEM_USER = Lookup(
+    select(system_users.c.uuid, system_users.c.owner, system_users.c.name).where(
+        system_users.c.uuid == bindparam("value")
+    )
+)
+#: Keys whose values are numbers (BIGINT); the others are strings.
+_NUMBER_KEYS = frozenset({USER_ID, PARTY_ID})
+_MAX_BIGINT = 2**63 - 1
 
 
 @dataclass(frozen=True)
 class ImportSummary:
     organizations: int
     role_assignments: int
+    persons: int = 0
+    system_users: int = 0
 
 
 @dataclass(frozen=True)
@@ -78,6 +152,39 @@ class Organization:
     organization_number: str
     name: str
     org_form: str
+    party_id: int | None = None
+    party_uuid: str | None = None
+
+    @property
+    def subject(self) -> Subject:
+        return Subject(ORGANIZATION, self.organization_number)
+
+
+@dataclass(frozen=True)
+class Person:
+    national_id: str
+    name: str | None = None
+    user_id: int | None = None
+    person_uuid: str | None = None
+    party_id: int | None = None
+    party_uuid: str | None = None
+
+    @property
+    def subject(self) -> Subject:
+        return Subject(PERSON, self.national_id)
+
+
+@dataclass(frozen=True)
+class SystemUser:
+    """A vendor's system that organisation `owner` registered; it acts only for its owner."""
+
+    uuid: str
+    owner: str
+    name: str | None = None
+
+    @property
+    def subject(self) -> Subject:
+        return Subject(SYSTEM_USER, self.uuid)
 
 
 @dataclass(frozen=True)
@@ -90,19 +197,33 @@ class RoleAssignment:
 
 
 class Register:
-    """Organisations and ER role assignments in the database."""
+    """Organisations, ER role assignments, persons and system users in the database."""
 
     def __init__(self, engine: Engine):
         self._engine = engine
 
-    def import_document(self, document: Any, catalog: Catalog) -> ImportSummary:
+    def import_document(
+        self, document: Any, catalog: Catalog, rules: IdentifierRules = CHECKED
+    ) -> ImportSummary:
         """Validate and store a register document in one transaction, or store nothing.
 
-        Role codes and organisation forms must be known to `catalog` (the active policy set).
-        Every problem is reported with its position. An organisation already in the register is
-        replaced, roles and all.
+        Role codes and organisation forms must be known to `catalog` (the active policy set);
+        identifiers are checked under `rules` (`Settings.identifier_check_digits`). Every
+        problem is reported with its position. An organisation, person or system user already
+        in the register is replaced: an organisation with its roles and party ids.
         """
-        entries = self._validate(document, catalog)
+        with self._engine.connect() as connection:
+            checked = check_document(document, catalog, rules, _StoredRegister(connection))
+        try:
+            return self._store(checked)
+        except IntegrityError:
+            # Another import gave an identifier away between the check and this write.
+            raise RegisterImportError(
+                [Problem("", "", "the register changed during the import; nothing was imported")]
+            ) from None
+
+    def _store(self, document: RegisterDocument) -> ImportSummary:
+        entries = document.organizations
         numbers = [entry["organization_number"] for entry in entries]
         role_rows = [
             {
@@ -134,12 +255,10 @@ class Register:
                 )
             for chunk in _chunks(role_rows):
                 connection.execute(insert(role_assignments), chunk)
-        return ImportSummary(len(entries), len(role_rows))
-
-    def roles_held(self, holder_kind: str, holder_id: str, party: str) -> frozenset[str]:
-        """ER role codes that the holder has in organisation `party` (empty if none)."""
-        holding = (Subject(holder_kind, holder_id), party)
-        return self.roles_held_by([holding])[holding]
+            _replace_identities(connection, document)
+        return ImportSummary(
+            len(entries), len(role_rows), len(document.persons), len(document.system_users)
+        )
 
     def roles_held_by(
         self, holdings: Iterable[tuple[Subject, str]]
@@ -157,13 +276,6 @@ class Register:
                 )
                 for holder, party in set(holdings)
             }
-
-    def organization(self, number: str) -> Organization | None:
-        with self._engine.connect() as connection:
-            row = connection.execute(
-                select(organizations).where(organizations.c.organization_number == number)
-            ).first()
-        return None if row is None else Organization(*row)
 
     def org_forms_of(self, numbers: Iterable[str]) -> dict[str, str | None]:
         """The form of each of these organisations (None: not in the register), all read on
@@ -198,50 +310,152 @@ class Register:
                 for kind, holder, organization, role in rows
             ]
 
-    @staticmethod
-    def _validate(document: Any, catalog: Catalog) -> list[dict[str, Any]]:
-        if not isinstance(document, dict):
-            raise RegisterImportError([Problem("", "", "the register must be a JSON object")])
-        try:
-            entries = _RegisterDocumentSchema().load(document)["organizations"]
-        except ValidationError as error:
-            raise RegisterImportError(list(problems_from_messages("", error.messages))) from None
-        role_codes = {role.code for role in catalog.roles}
-        org_forms = {form.code for form in catalog.org_forms}
-        problems: list[Problem] = []
-        first_seen: dict[str, int] = {}
-        for index, entry in enumerate(entries):
-            path = f"organizations[{index}]"
-            number = entry["organization_number"]
-            if number in first_seen:
-                problems.append(
-                    Problem(
-                        "",
-                        f"{path}.organization_number",
-                        f"{number} already appears at organizations[{first_seen[number]}]",
-                    )
-                )
-            first_seen.setdefault(number, index)
-            if entry["org_form"] not in org_forms:
-                problems.append(
-                    Problem(
-                        "", f"{path}.org_form", f"unknown organisation form {entry['org_form']!r}"
-                    )
-                )
-            seen_roles: set[tuple[str, str]] = set()
-            for r_index, role in enumerate(entry["roles"]):
-                role_path = f"{path}.roles[{r_index}]"
-                if role["code"] not in role_codes:
-                    problems.append(
-                        Problem("", f"{role_path}.code", f"unknown role code {role['code']!r}")
-                    )
-                key = (role["code"], role.get(PERSON) or role[ORGANIZATION])
-                if key in seen_roles:
-                    problems.append(Problem("", role_path, "duplicate role assignment"))
-                seen_roles.add(key)
-        if problems:
-            raise RegisterImportError(problems)
-        return entries
+    def persons_by(self, key: PersonKey, values: Iterable[Any]) -> dict[Any, Person | None]:
+        """The person each value of `key` names (None: no such person), all read on one
+        connection. Ids are ints, the others strings; a value of another type names no one."""
+        with looking_up(self._engine) as lookup:
+            return {
+                value: _one(Person, lookup, _PERSON_BY[key], key, value) for value in set(values)
+            }
+
+    def organizations_by(
+        self, key: OrganizationKey, values: Iterable[Any]
+    ) -> dict[Any, Organization | None]:
+        """The organisation each value of `key` names (None: none), all read on one
+        connection."""
+        with looking_up(self._engine) as lookup:
+            return {
+                value: _one(Organization, lookup, _ORGANIZATION_BY[key], key, value)
+                for value in set(values)
+            }
+
+    def parties_by(
+        self, key: PartyKey, values: Iterable[Any]
+    ) -> dict[Any, Person | Organization | None]:
+        """The party, an organisation or a person, each party id or UUID names (None: none),
+        all read on one connection."""
+        with looking_up(self._engine) as lookup:
+            return {value: _party(lookup, key, value) for value in set(values)}
+
+    def system_users_by_uuid(self, uuids: Iterable[Any]) -> dict[Any, SystemUser | None]:
+        """The system user (its owner and name) of each UUID (None: none), all read on one
+        connection."""
+        with looking_up(self._engine) as lookup:
+            return {
+                uuid: _one(SystemUser, lookup, _SYSTEM_USER, "uuid", uuid) for uuid in set(uuids)
+            }
+
+
+class _StoredRegister:
+    """What `check_document` asks of the register, read on one connection."""
+
+    def __init__(self, connection: Connection):
+        self._connection = connection
+
+    def holders(self, identifier: str, values: Collection[Any]) -> dict[Any, Subject]:
+        if identifier in (PARTY_ID, PARTY_UUID):
+            column = parties.c[identifier]
+            query = select(column, parties.c.kind, parties.c.identifier)
+        else:
+            column = persons.c[identifier]
+            query = select(column, literal(PERSON), persons.c.national_id)
+        return {
+            value: Subject(kind, holder)
+            for chunk in _chunks(list(values))
+            for value, kind, holder in self._connection.execute(query.where(column.in_(chunk)))
+        }
+
+    def organizations_among(self, numbers: Collection[str]) -> set[str]:
+        column = organizations.c.organization_number
+        return {
+            number
+            for chunk in _chunks(list(numbers))
+            for (number,) in self._connection.execute(select(column).where(column.in_(chunk)))
+        }
+
+
+def _fits(key: str, value: Any) -> bool:
+    """Whether `value` can be a value of `key` at all: ids are ints a BIGINT holds, the rest
+    strings. Anything else names nothing, and is not sent to the database."""
+    if key in _NUMBER_KEYS:
+        return type(value) is int and -_MAX_BIGINT <= value <= _MAX_BIGINT
+    return isinstance(value, str)
+
+
+def _one(make: Any, lookup: Any, query: Lookup, key: str, value: Any) -> Any:
+    """`make(*row)` of the row `query` finds for `value`, or None."""
+    if not _fits(key, value):
+        return None
+    rows = lookup(query, {"value": value})
+    return make(*rows[0]) if rows else None
+
+
+def _party(lookup: Any, key: str, value: Any) -> Person | Organization | None:
+    """The person or organisation a party id or UUID names, or None."""
+    rows = lookup(_PARTY_BY[key], {"value": value}) if _fits(key, value) else []
+    if not rows:
+        return None
+    [(kind, identifier)] = rows
+    if kind == PERSON:
+        return _one(Person, lookup, _PERSON_BY["national_id"], "national_id", identifier)
+    return _one(
+        Organization,
+        lookup,
+        _ORGANIZATION_BY["organization_number"],
+        "organization_number",
+        identifier,
+    )
+
+
+def _replace_identities(connection: Connection, document: RegisterDocument) -> None:
+    """Replace the party ids of the document's organisations, and its persons and system users
+    with their identifiers (in the import's transaction, after its organisations)."""
+    numbers = [entry["organization_number"] for entry in document.organizations]
+    national_ids = [entry["national_id"] for entry in document.persons]
+    uuids = [entry["uuid"] for entry in document.system_users]
+    for kind, identifiers in ((ORGANIZATION, numbers), (PERSON, national_ids)):
+        for chunk in _chunks(identifiers):
+            connection.execute(
+                delete(parties).where(parties.c.kind == kind, parties.c.identifier.in_(chunk))
+            )
+    for chunk in _chunks(national_ids):
+        connection.execute(delete(persons).where(persons.c.national_id.in_(chunk)))
+    for chunk in _chunks(uuids):
+        connection.execute(delete(system_users).where(system_users.c.uuid.in_(chunk)))
+    party_rows = [
+        {
+            "kind": kind,
+            "identifier": entry[key],
+            "party_id": entry.get(PARTY_ID),
+            "party_uuid": entry.get(PARTY_UUID),
+        }
+        for kind, key, entries in (
+            (ORGANIZATION, "organization_number", document.organizations),
+            (PERSON, "national_id", document.persons),
+        )
+        for entry in entries
+        if PARTY_ID in entry or PARTY_UUID in entry
+    ]
+    person_rows = [
+        {
+            "national_id": entry["national_id"],
+            "name": entry.get("name"),
+            "user_id": entry.get(USER_ID),
+            "person_uuid": entry.get(PERSON_UUID),
+        }
+        for entry in document.persons
+    ]
+    system_user_rows = [
+        {"uuid": entry["uuid"], "owner": entry["owner"], "name": entry.get("name")}
+        for entry in document.system_users
+    ]
+    for table, rows in (
+        (parties, party_rows),
+        (persons, person_rows),
+        (system_users, system_user_rows),
+    ):
+        for chunk in _chunks(rows):
+            connection.execute(insert(table), chunk)
 
 
 def _chunks(items: list[Any]) -> Iterable[list[Any]]:

@@ -1,8 +1,11 @@
-"""Who is asking: a person or an organisation, named by a Norwegian identifier.
+"""Who is asking: a person or an organisation, named by a Norwegian identifier, or a system
+user, named by its UUID.
 
-Decisions refer to subjects by URN (`urn:altinn:person:identifier-no:<11 digits>` or
-`urn:altinn:organization:identifier-no:<9 digits>`), the attribute ids Altinn's PDP uses with
-the value appended. This is the id py-abac sees as `subject.id`.
+Decisions refer to subjects by URN (`urn:altinn:person:identifier-no:<11 digits>`,
+`urn:altinn:organization:identifier-no:<9 digits>` or `urn:altinn:systemuser:uuid:<uuid>`),
+the attribute ids Altinn's PDP uses with the value appended. This is the id py-abac sees as
+`subject.id`. A system user is a vendor's system (an accounting system calling an API) that a
+customer organisation registered; it holds only what was delegated to it for that organisation.
 """
 
 from __future__ import annotations
@@ -17,17 +20,24 @@ from pdp.identifiers import (
     InvalidIdentifier,
     validate_national_identity_number,
     validate_organization_number,
+    validate_uuid,
 )
-from pdp.vocabulary import ORGANIZATION_ID, PERSON_ID
+from pdp.vocabulary import ORGANIZATION_ID, PERSON_ID, SYSTEM_USER_UUID_ID
 
 PERSON = "person"
 ORGANIZATION = "organization"
+SYSTEM_USER = "system_user"
 
 
-_ATTRIBUTE_BY_KIND = {PERSON: PERSON_ID, ORGANIZATION: ORGANIZATION_ID}
+_ATTRIBUTE_BY_KIND = {
+    PERSON: PERSON_ID,
+    ORGANIZATION: ORGANIZATION_ID,
+    SYSTEM_USER: SYSTEM_USER_UUID_ID,
+}
 _VALIDATOR_BY_KIND = {
     PERSON: validate_national_identity_number,
     ORGANIZATION: validate_organization_number,
+    SYSTEM_USER: validate_uuid,
 }
 
 
@@ -44,7 +54,8 @@ class Subject:
 
 
 def subject(kind: str, identifier: object) -> Subject:
-    """A Subject of `kind` (person or organization); raises InvalidIdentifier if malformed."""
+    """A Subject of `kind` (person, organization or system_user); raises InvalidIdentifier if
+    malformed."""
     return Subject(kind, _VALIDATOR_BY_KIND[kind](identifier))
 
 
@@ -54,8 +65,8 @@ def parse_subject_urn(urn: str) -> Subject:
         if urn.startswith(attribute + ":"):
             return subject(kind, urn.removeprefix(attribute + ":"))
     raise InvalidIdentifier(
-        f"subject {urn!r} must be {PERSON_ID}:<national identity number> "
-        f"or {ORGANIZATION_ID}:<organisation number>"
+        f"subject {urn!r} must be {PERSON_ID}:<national identity number>, "
+        f"{ORGANIZATION_ID}:<organisation number> or {SYSTEM_USER_UUID_ID}:<uuid>"
     )
 
 
@@ -74,7 +85,8 @@ def identifier_field(
 
 
 class OneSubjectSchema(Schema):
-    """`{"person": <national identity number>}` or `{"organization": <organisation number>}`."""
+    """`{"person": <national identity number>}` or `{"organization": <organisation number>}`;
+    a subclass may add `system_user` (a UUID) as a third choice."""
 
     class Meta:
         unknown = RAISE
@@ -84,11 +96,13 @@ class OneSubjectSchema(Schema):
 
     @validates_schema
     def _exactly_one(self, data: dict[str, Any], **_: Any) -> None:
-        if (PERSON in data) == (ORGANIZATION in data):
-            raise ValidationError("give exactly one of `person` or `organization`")
+        kinds = [kind for kind in _ATTRIBUTE_BY_KIND if kind in self.fields]
+        if sum(kind in data for kind in kinds) != 1:
+            *others, last = (f"`{kind}`" for kind in kinds)
+            raise ValidationError(f"give exactly one of {', '.join(others)} or {last}")
 
 
 def subject_of(data: dict[str, Any]) -> Subject:
-    """The Subject a document loaded with OneSubjectSchema names."""
-    kind = PERSON if PERSON in data else ORGANIZATION
+    """The Subject a document loaded with OneSubjectSchema (or a subclass) names."""
+    kind = next(kind for kind in _ATTRIBUTE_BY_KIND if kind in data)
     return Subject(kind, data[kind])

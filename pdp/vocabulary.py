@@ -72,3 +72,27 @@ DECISIONS = (PERMIT, DENY, NOT_APPLICABLE, INDETERMINATE)
 STATUS_OK = "urn:oasis:names:tc:xacml:1.0:status:ok"
 STATUS_SYNTAX_ERROR = "urn:oasis:names:tc:xacml:1.0:status:syntax-error"
 STATUS_PROCESSING_ERROR = "urn:oasis:names:tc:xacml:1.0:status:processing-error"
+
+# --- Altinn's identifiers of users, parties, system users and resources ----------------------
+# PEPs name subjects and parties by these as well as by national identity and organisation
+# numbers; the register (`pdp.register`) knows which person, organisation or system user each
+# names.
+
+#: A system user (a vendor's system registered by a customer organisation), by its UUID.
+SYSTEM_USER_UUID_ID = "urn:altinn:systemuser:uuid"
+#: An Altinn user id (a number), of a person with an Altinn profile.
+USERID_ID = "urn:altinn:userid"
+#: An Altinn party id (a number), of an organisation or a person.
+PARTYID_ID = "urn:altinn:partyid"
+#: An Altinn party UUID, of an organisation or a person.
+PARTY_UUID_ID = "urn:altinn:party:uuid"
+#: An Altinn person UUID.
+PERSON_UUID_ID = "urn:altinn:person:uuid"
+#: The legacy attribute id of an organisation number (same value as `ORGANIZATION_ID`).
+LEGACY_ORGANIZATION_NUMBER_ID = "urn:altinn:organizationnumber"
+#: A resource in Altinn's resource registry, by id.
+RESOURCE_ID = "urn:altinn:resource"
+#: A service owner's code (`ttd`, `skd`), naming an app's owner.
+ORG_ID = "urn:altinn:org"
+#: An Altinn app's name, with `ORG_ID` naming the app.
+APP_ID = "urn:altinn:app"

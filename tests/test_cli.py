@@ -201,7 +201,9 @@ def test_register_import_of_the_example_register(repository):
     run("init")
     result = run("register", "import", str(REGISTER_FILE))
     assert result.exit_code == 0, result.output
-    assert result.stdout == "imported 6 organisations and 14 role assignments\n"
+    assert result.stdout == (
+        "imported 6 organisations, 14 role assignments, 3 persons and 1 system users\n"
+    )
 
 
 def test_register_import_with_an_invalid_identifier_names_its_position(tmp_path, repository):
@@ -359,3 +361,88 @@ def test_revoking_an_unknown_delegation_fails(example_pdp):
     result = run("delegations", "revoke", "no-such-id", "--by", "02056260016")
     assert result.exit_code == 1
     assert error_lines(result) == ["error: no delegation no-such-id"]
+
+
+#: The example register's system user, owned by 910459880.
+EXAMPLE_SYSTEM_USER = "47caea5b-a80b-4343-b1d3-31eb523a4e28"
+
+
+def test_delegations_add_to_a_system_user_of_the_party_list_and_revoke(example_pdp):
+    added = delegate_example("--to-system-user", EXAMPLE_SYSTEM_USER)
+    assert added.exit_code == 0, added.output
+    delegation_id = added.stdout.split()[0]
+    assert f"from 02056260016 to system_user {EXAMPLE_SYSTEM_USER}" in added.stdout
+    assert run("delegations", "list", "--party", "910459880").stdout.split()[0] == delegation_id
+    revoked = run("delegations", "revoke", delegation_id, "--by", "02056260016")
+    assert revoked.exit_code == 0
+    assert "by 02056260016" in revoked.stdout
+    assert run("delegations", "list").stdout == ""
+
+
+def test_delegations_add_refuses_a_system_user_of_another_party(example_pdp):
+    # Elena (01025161013) is DAGL of 810418672, but the system user is 910459880's.
+    result = run(
+        "delegations",
+        "add",
+        "--party",
+        "810418672",
+        "--package",
+        "maskinlesbarehendelser",
+        "--delegator",
+        "01025161013",
+        "--to-system-user",
+        EXAMPLE_SYSTEM_USER,
+    )
+    assert result.exit_code == 1
+    assert error_lines(result) == [
+        f"error: system user {EXAMPLE_SYSTEM_USER} belongs to organisation 910459880: it can "
+        "be given packages for 910459880 only, not for 810418672"
+    ]
+    assert run("delegations", "list", "--include-revoked").stdout == ""
+
+
+def test_delegations_add_refuses_a_malformed_or_unknown_system_user(example_pdp):
+    assert error_lines(delegate_example("--to-system-user", EXAMPLE_SYSTEM_USER.upper())) == [
+        f"error: a UUID must be 32 lower-case hex digits as 8-4-4-4-12, "
+        f"got '{EXAMPLE_SYSTEM_USER.upper()}'"
+    ]
+    unknown = "00000000-0000-0000-0000-0000000000ff"
+    assert error_lines(delegate_example("--to-system-user", unknown)) == [
+        f"error: system user {unknown} is not in the register"
+    ]
+
+
+def test_delegations_add_takes_one_recipient_of_three_kinds(example_pdp):
+    both = delegate_example("--to-person", "01025161013", "--to-system-user", EXAMPLE_SYSTEM_USER)
+    assert both.exit_code == 2
+    assert "give exactly one of --to-person, --to-organization or --to-system-user" in both.stderr
+
+
+def test_register_import_honours_the_check_digit_setting(tmp_path, repository, monkeypatch):
+    """Altinn's test party 897069651 (wrong check digit) imports only with the setting off."""
+    run("init")
+    document = {
+        "organizations": [
+            {
+                "organization_number": "897069651",
+                "name": "DDG Fitness Oslo",
+                "org_form": "BEDR",
+                "party_id": 500001,
+                "roles": [{"code": "DAGL", "person": "01039012345"}],
+            }
+        ]
+    }
+    altinn = tmp_path / "altinn-register.json"
+    altinn.write_text(json.dumps(document), encoding="utf-8")
+    refused = run("register", "import", str(altinn))
+    assert refused.exit_code == 1
+    assert error_lines(refused) == [
+        "error: organizations[0].organization_number: "
+        "organisation number 897069651 has an invalid check digit",
+        "error: organizations[0].roles[0].person: "
+        "national identity number 01039012345 has invalid check digits",
+    ]
+    monkeypatch.setenv("PDP_IDENTIFIER_CHECK_DIGITS", "false")
+    imported = run("register", "import", str(altinn))
+    assert imported.exit_code == 0, imported.output
+    assert imported.stdout.startswith("imported 1 organisations, 1 role assignments")

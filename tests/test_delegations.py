@@ -8,20 +8,22 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import event, func, select
+from sqlalchemy import event, func, select, text
 
 from pdp.catalog import Catalog
-from pdp.db import delegations
+from pdp.db import create_schema, delegations, make_engine
 from pdp.delegations import (
     Delegation,
     DelegationAlreadyRevoked,
     DelegationExists,
     DelegationNotFound,
     DelegationPage,
+    DelegationsTableOutdated,
     DelegationStore,
+    RecipientRefused,
 )
 from pdp.register import Register
-from pdp.subjects import ORGANIZATION, PERSON, Subject, subject
+from pdp.subjects import ORGANIZATION, PERSON, SYSTEM_USER, Subject, subject
 from tests.helpers import new_organization, new_person
 
 API = "urn:altinn:accesspackage:programmeringsgrensesnitt"
@@ -43,7 +45,8 @@ class Facts:
     - `recipient_org`: an organisation receiving delegations, with a DAGL (`org_dagl`), a LEDE
       (`org_lede`) and a MEDL (`org_medl`), and an organisation holding KOMP in it (`komp_org`);
     - `outsider_dagl`: DAGL of `elsewhere`, an organisation that receives nothing;
-    - `person`: a person recipient with no roles.
+    - `person`: a person recipient with no roles;
+    - `system_user`: a system user that `party` owns, `other_system_user` one `other_party` owns.
     """
 
     party: str
@@ -57,6 +60,8 @@ class Facts:
     elsewhere: str
     outsider_dagl: str
     person: str
+    system_user: str
+    other_system_user: str
 
 
 @pytest.fixture
@@ -73,6 +78,8 @@ def facts(engine, catalog: Catalog) -> Facts:
         elsewhere=new_organization(),
         outsider_dagl=new_person(),
         person=new_person(),
+        system_user=str(uuid.uuid4()),
+        other_system_user=str(uuid.uuid4()),
     )
 
     def org(number: str, roles: list[dict[str, str]]) -> dict:
@@ -94,7 +101,11 @@ def facts(engine, catalog: Catalog) -> Facts:
                 ),
                 org(f.komp_org, []),
                 org(f.elsewhere, [{"code": "DAGL", "person": f.outsider_dagl}]),
-            ]
+            ],
+            "system_users": [
+                {"uuid": f.system_user, "owner": f.party},
+                {"uuid": f.other_system_user, "owner": f.other_party},
+            ],
         },
         catalog,
     )
@@ -107,6 +118,10 @@ def person(identifier: str) -> Subject:
 
 def organization(identifier: str) -> Subject:
     return subject(ORGANIZATION, identifier)
+
+
+def system_user(identifier: str) -> Subject:
+    return subject(SYSTEM_USER, identifier)
 
 
 def active_rows(engine, party: str, package: str, recipient: Subject) -> int:
@@ -336,11 +351,16 @@ def test_find_pages_with_limit_and_offset_and_counts_the_total(store, facts):
     assert store.find(party=facts.party, limit=0).items == []
 
 
-# --- packages_delegated ---------------------------------------------------------------------
+# --- packages_delegated_to ---------------------------------------------------------------------
 
 
-def delegated(store: DelegationStore, catalog: Catalog, who: Subject, party: str) -> frozenset:
-    return store.packages_delegated(who, party, catalog.key_roles)
+def delegated(
+    store: DelegationStore, catalog: Catalog, who: Subject, party: str, key_roles=None
+) -> frozenset:
+    """The packages `who` holds for `party` by delegation, read as decisions read them."""
+    holding = (who, party)
+    roles = catalog.key_roles if key_roles is None else key_roles
+    return store.packages_delegated_to([holding], roles)[holding]
 
 
 def test_person_recipient_holds_the_package_for_that_party_only(store, facts, catalog):
@@ -397,12 +417,12 @@ def test_organisation_holding_a_key_role_in_the_recipient_does_not_act_for_it(
     assert delegated(store, catalog, organization(facts.komp_org), facts.party) == frozenset()
 
 
-def test_key_roles_are_the_ones_given(store, facts):
+def test_key_roles_are_the_ones_given(store, facts, catalog):
     store.add(facts.party, API, facts.delegator, organization(facts.recipient_org))
     dagl, medl = person(facts.org_dagl), person(facts.org_medl)
-    assert store.packages_delegated(dagl, facts.party, frozenset()) == frozenset()
-    assert store.packages_delegated(medl, facts.party, {"MEDL"}) == {API}
-    assert store.packages_delegated(dagl, facts.party, {"MEDL"}) == frozenset()
+    assert delegated(store, catalog, dagl, facts.party, frozenset()) == frozenset()
+    assert delegated(store, catalog, medl, facts.party, {"MEDL"}) == {API}
+    assert delegated(store, catalog, dagl, facts.party, {"MEDL"}) == frozenset()
 
 
 def test_direct_and_organisation_delegations_add_up(store, facts, catalog):
@@ -436,7 +456,7 @@ def test_a_delegation_to_an_organisation_is_not_held_by_a_person_of_that_number(
 
 def test_many_subjects_and_parties_read_at_once_hold_what_each_holds_alone(store, facts, catalog):
     """`packages_delegated_to` (a batch of decisions) answers for each (subject, party) what
-    `packages_delegated` answers for it."""
+    it answers for that (subject, party) alone."""
     store.add(facts.party, API, facts.delegator, organization(facts.recipient_org))
     store.add(facts.party, EVENTS, facts.delegator, person(facts.org_dagl))
     store.add(facts.other_party, API_NUF, facts.delegator, person(facts.person))
@@ -451,6 +471,135 @@ def test_many_subjects_and_parties_read_at_once_hold_what_each_holds_alone(store
     assert together == {(s, party): delegated(store, catalog, s, party) for s, party in holdings}
     assert together[(person(facts.org_dagl), facts.party)] == {API, EVENTS}
     assert store.packages_delegated_to([], catalog.key_roles) == {}
+
+
+# --- system users ---------------------------------------------------------------------------
+
+
+def test_a_system_user_receives_a_package_for_the_party_that_owns_it(store, facts, catalog):
+    recipient = system_user(facts.system_user)
+    added = store.add(facts.party, API, facts.delegator, recipient)
+    assert added.recipient == Subject(SYSTEM_USER, facts.system_user)
+    assert store.get(added.id) == added
+    assert delegated(store, catalog, recipient, facts.party) == {API}
+    assert delegated(store, catalog, recipient, facts.other_party) == frozenset()
+
+
+def test_a_system_user_another_party_owns_is_refused(store, facts):
+    with pytest.raises(RecipientRefused) as refused:
+        store.add(facts.party, API, facts.delegator, system_user(facts.other_system_user))
+    assert str(refused.value) == (
+        f"system user {facts.other_system_user} belongs to organisation {facts.other_party}: "
+        f"it can be given packages for {facts.other_party} only, not for {facts.party}"
+    )
+    assert store.find(include_revoked=True).total == 0
+
+
+def test_a_system_user_not_in_the_register_is_refused(store, facts):
+    unknown = str(uuid.uuid4())
+    with pytest.raises(RecipientRefused, match=f"system user {unknown} is not in the register"):
+        store.add(facts.party, API, facts.delegator, system_user(unknown))
+    assert store.find(include_revoked=True).total == 0
+
+
+def test_the_same_delegation_to_a_system_user_twice_is_refused(store, facts):
+    recipient = system_user(facts.system_user)
+    store.add(facts.party, API, facts.delegator, recipient)
+    with pytest.raises(DelegationExists):
+        store.add(facts.party, API, facts.delegator, recipient)
+    assert store.find(recipient=recipient).total == 1
+
+
+def test_a_system_user_is_never_reached_through_key_roles(store, facts, catalog):
+    """Its owner's DAGL does not hold what the system user was given, and the system user does
+    not hold what was given to an organisation, whoever holds roles where."""
+    store.add(facts.party, EVENTS, facts.delegator, system_user(facts.system_user))
+    store.add(facts.party, API, facts.delegator, organization(facts.recipient_org))
+    assert delegated(store, catalog, system_user(facts.system_user), facts.party) == {EVENTS}
+    assert delegated(store, catalog, person(facts.delegator), facts.party) == frozenset()
+    assert delegated(store, catalog, organization(facts.party), facts.party) == frozenset()
+    assert delegated(store, catalog, person(facts.org_dagl), facts.party) == {API}
+
+
+def test_a_delegation_to_a_system_user_is_not_held_by_another_kind_with_that_identifier(
+    store, facts, catalog
+):
+    store.add(facts.party, API, facts.delegator, system_user(facts.system_user))
+    for kind in (PERSON, ORGANIZATION):
+        assert delegated(store, catalog, Subject(kind, facts.system_user), facts.party) == set()
+
+
+def test_a_system_user_given_to_another_owner_holds_nothing_for_the_former_one(
+    store, facts, catalog, engine
+):
+    recipient = system_user(facts.system_user)
+    store.add(facts.party, API, facts.delegator, recipient)
+    Register(engine).import_document(
+        {
+            "organizations": [],
+            "system_users": [{"uuid": facts.system_user, "owner": facts.elsewhere}],
+        },
+        catalog,
+    )
+    assert delegated(store, catalog, recipient, facts.party) == frozenset()
+    assert store.find(recipient=recipient).total == 1  # the delegation itself stays
+
+
+def test_delegations_to_a_system_user_are_found_and_revoked_as_others(store, facts, catalog):
+    recipient = system_user(facts.system_user)
+    to_system = store.add(facts.party, API, facts.delegator, recipient)
+    store.add(facts.party, API, facts.delegator, person(facts.person))
+    assert store.find(recipient=recipient) == DelegationPage([to_system], 1)
+    revoked = store.revoke(to_system.id, facts.delegator)
+    assert revoked.revoked_by == facts.delegator
+    assert delegated(store, catalog, recipient, facts.party) == frozenset()
+    assert store.find(recipient=recipient, include_revoked=True) == DelegationPage([revoked], 1)
+
+
+#: The delegations table as the version before system users made it (SQLite).
+_TABLE_BEFORE_SYSTEM_USERS = """
+CREATE TABLE delegations (
+    id VARCHAR(36) NOT NULL PRIMARY KEY,
+    party VARCHAR(9) NOT NULL,
+    package VARCHAR(300) NOT NULL,
+    delegator VARCHAR(11) NOT NULL,
+    recipient_kind VARCHAR(12) NOT NULL,
+    recipient_id VARCHAR(11) NOT NULL,
+    created_at DATETIME NOT NULL,
+    revoked_at DATETIME,
+    revoked_by VARCHAR(11),
+    CONSTRAINT ck_delegations_recipient_kind CHECK (recipient_kind IN ('person', 'organization'))
+)
+"""
+
+
+def test_a_database_from_before_system_users_keeps_working_and_says_why_it_cannot_hold_one(
+    tmp_path, catalog
+):
+    """`create_schema` adds the new tables and leaves the old delegations table alone: its
+    delegations to persons and organisations go on as before, and a delegation to a system
+    user is refused with the reason, not mistaken for a duplicate."""
+    old = make_engine(f"sqlite:///{tmp_path / 'old.sqlite3'}")
+    with old.begin() as connection:
+        connection.execute(text(_TABLE_BEFORE_SYSTEM_USERS))
+    create_schema(old)
+    party, delegator, machine = new_organization(), new_person(), str(uuid.uuid4())
+    Register(old).import_document(
+        {
+            "organizations": [
+                {"organization_number": party, "name": "X AS", "org_form": "AS", "roles": []}
+            ],
+            "system_users": [{"uuid": machine, "owner": party}],
+        },
+        catalog,
+    )
+    store = DelegationStore(old)
+    to_person = store.add(party, API, delegator, person(new_person()))
+    assert store.get(to_person.id) == to_person
+    with pytest.raises(DelegationsTableOutdated, match="earlier version of pdp"):
+        store.add(party, API, delegator, system_user(machine))
+    assert store.find().total == 1
+    old.dispose()
 
 
 # --- concurrency ----------------------------------------------------------------------------

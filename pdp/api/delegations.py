@@ -32,13 +32,16 @@ from pdp.delegations import (
     DelegationNotFound,
 )
 from pdp.identifiers import (
+    UUID_PATTERN,
     InvalidIdentifier,
     validate_national_identity_number,
     validate_organization_number,
+    validate_uuid,
 )
 from pdp.subjects import (
     ORGANIZATION,
     PERSON,
+    SYSTEM_USER,
     OneSubjectSchema,
     Subject,
     identifier_field,
@@ -55,13 +58,21 @@ blp = Blueprint(
 
 
 class _RecipientSchema(OneSubjectSchema):
-    """OneSubjectSchema with its identifiers' form documented."""
+    """OneSubjectSchema with its identifiers' form documented, and a system user (by UUID) as
+    a third kind of recipient."""
 
     person = identifier_field(
         validate_national_identity_number, metadata={"pattern": NATIONAL_IDENTITY_NUMBER_PATTERN}
     )
     organization = identifier_field(
         validate_organization_number, metadata={"pattern": ORGANIZATION_NUMBER_PATTERN}
+    )
+    system_user = identifier_field(
+        validate_uuid,
+        metadata={
+            "description": "a system user owned by the party (its UUID)",
+            "pattern": UUID_PATTERN,
+        },
     )
 
 
@@ -94,7 +105,7 @@ class NewDelegationSchema(Schema):
         _RecipientSchema,
         required=True,
         metadata={
-            "description": "exactly one of person or organization",
+            "description": "exactly one of person, organization or system_user",
             "minProperties": 1,
             "maxProperties": 1,
         },
@@ -126,8 +137,8 @@ class DelegationQuerySchema(Schema):
     )
     recipient = fields.String(
         metadata={
-            "description": "national identity number or organisation number",
-            "pattern": "^([0-9]{9}|[0-9]{11})$",
+            "description": "national identity number, organisation number or system user UUID",
+            "pattern": f"^([0-9]{{9}}|[0-9]{{11}}|{UUID_PATTERN.strip('^$')})$",
         }
     )
     package = fields.String(validate=validate.Length(min=1, max=300))
@@ -172,8 +183,9 @@ def _acting_person(stated: str | None, field: str) -> Subject:
 
 
 def _recipient(value: str) -> Subject:
-    """A recipient named by its bare identifier: 11 digits a person, 9 an organisation."""
-    kind = PERSON if len(value) == 11 else ORGANIZATION
+    """A recipient named by its bare identifier: 11 digits a person, 9 an organisation, a UUID
+    a system user."""
+    kind = {11: PERSON, 9: ORGANIZATION}.get(len(value), SYSTEM_USER)
     try:
         return subject(kind, value)
     except InvalidIdentifier as error:
@@ -216,7 +228,10 @@ DELEGATION_EXAMPLE = {
 @takes_json_body
 @blp.response(201, DelegationSchema)
 @blp.alt_response(
-    400, schema=ErrorSchema, description="A field is malformed or names an unknown package"
+    400,
+    schema=ErrorSchema,
+    description="A field is malformed or names an unknown package, or the recipient is a system "
+    "user the party does not own",
 )
 @blp.alt_response(
     403, schema=ErrorSchema, description="The delegator may not delegate this package for the party"

@@ -1,8 +1,10 @@
-"""`/api/v1/register/imports`: import organisations and their ER roles over HTTP (pdp:admin).
+"""`/api/v1/register/imports`: import organisations and their ER roles, persons and system
+users over HTTP (pdp:admin).
 
-The same document and the same all-or-nothing import as `pdp register import`: organisations in
-the document replace their earlier entries, roles and all; anything invalid refuses the whole
-document with every problem named (422).
+The same document and the same all-or-nothing import as `pdp register import`: organisations,
+persons and system users in the document replace their earlier entries (an organisation's
+roles and party ids with it); anything invalid refuses the whole document with every problem
+named (422).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from pdp.api.common import (
 from pdp.api.security import requires
 from pdp.auth import SCOPE_ADMIN
 from pdp.errors import NoActivePolicySet, RegisterImportError
+from pdp.identifiers import UUID_PATTERN, IdentifierRules
 
 blp = Blueprint(
     "register",
@@ -35,6 +38,8 @@ blp = Blueprint(
 class ImportedSchema(Schema):
     organizations = fields.Integer()
     role_assignments = fields.Integer()
+    persons = fields.Integer()
+    system_users = fields.Integer()
 
 
 class _RegisterProblemSchema(Schema):
@@ -57,7 +62,13 @@ _ROLE_HOLDER = {
     "oneOf": [{"required": ["person"]}, {"required": ["organization"]}],
     "additionalProperties": False,
 }
-#: The register document (as for `pdp register import`); codes and forms must be known ones.
+_NAME = {"type": "string", "minLength": 1, "maxLength": 500}
+_UUID = {"type": "string", "pattern": UUID_PATTERN, "description": "lower-case, 8-4-4-4-12"}
+_ALTINN_ID = {"type": "integer", "minimum": 1, "maximum": 2**63 - 1}
+_ORGANIZATION_NUMBER = {"type": "string", "pattern": ORGANIZATION_NUMBER_PATTERN}
+#: The register document (as for `pdp register import`); codes and forms must be known ones,
+#: and each Altinn identifier (party id and UUID, user id, person UUID, system user UUID) may
+#: name only one organisation, person or system user in the whole register.
 REGISTER_DOCUMENT = {
     "type": "object",
     "required": ["organizations"],
@@ -68,17 +79,49 @@ REGISTER_DOCUMENT = {
                 "type": "object",
                 "required": ["organization_number", "name", "org_form"],
                 "properties": {
-                    "organization_number": {
-                        "type": "string",
-                        "pattern": ORGANIZATION_NUMBER_PATTERN,
-                    },
-                    "name": {"type": "string", "minLength": 1, "maxLength": 500},
+                    "organization_number": _ORGANIZATION_NUMBER,
+                    "name": _NAME,
                     "org_form": {"type": "string", "description": "e.g. AS, NUF"},
+                    "party_id": {**_ALTINN_ID, "description": "Altinn's party id"},
+                    "party_uuid": {**_UUID, "description": "Altinn's party UUID"},
                     "roles": {"type": "array", "items": _ROLE_HOLDER},
                 },
                 "additionalProperties": False,
             },
-        }
+        },
+        "persons": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["national_id"],
+                "properties": {
+                    "national_id": {"type": "string", "pattern": NATIONAL_IDENTITY_NUMBER_PATTERN},
+                    "name": _NAME,
+                    "user_id": {**_ALTINN_ID, "description": "Altinn's user id"},
+                    "party_id": {**_ALTINN_ID, "description": "Altinn's party id"},
+                    "party_uuid": {**_UUID, "description": "Altinn's party UUID"},
+                    "person_uuid": {**_UUID, "description": "Altinn's person UUID"},
+                },
+                "additionalProperties": False,
+            },
+        },
+        "system_users": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["uuid", "owner"],
+                "properties": {
+                    "uuid": _UUID,
+                    "owner": {
+                        **_ORGANIZATION_NUMBER,
+                        "description": "the organisation that registered the system user; in "
+                        "the register or in this document",
+                    },
+                    "name": _NAME,
+                },
+                "additionalProperties": False,
+            },
+        },
     },
     "additionalProperties": False,
 }
@@ -105,11 +148,12 @@ REGISTER_DOCUMENT = {
     503, schema=ErrorSchema, description="No active policy set to check role codes against"
 )
 def import_register():
-    """Import organisations and their ER roles, all or nothing."""
+    """Import organisations with their ER roles, persons and system users, all or nothing."""
     document = json_body()
     pdp = current_pdp()
+    rules = IdentifierRules(check_digits=pdp.settings.identifier_check_digits)
     try:
-        summary = pdp.register.import_document(document, pdp.policy_sets.current().catalog)
+        summary = pdp.register.import_document(document, pdp.policy_sets.current().catalog, rules)
     except RegisterImportError as error:
         abort(
             422,
@@ -118,5 +162,11 @@ def import_register():
         )
     except NoActivePolicySet as error:
         abort(503, message=str(error))
-    audit_details(organizations=summary.organizations, role_assignments=summary.role_assignments)
-    return {"organizations": summary.organizations, "role_assignments": summary.role_assignments}
+    counts = {
+        "organizations": summary.organizations,
+        "role_assignments": summary.role_assignments,
+        "persons": summary.persons,
+        "system_users": summary.system_users,
+    }
+    audit_details(**counts)
+    return counts

@@ -253,3 +253,107 @@ class TestListingAndRevoking:
     def test_revoking_needs_a_valid_revoker(self, client, made):
         assert client.delete(f"{DELEGATIONS}/{made[0]}").status_code == 400
         assert client.delete(f"{DELEGATIONS}/{made[0]}?revoked_by=01039012345").status_code == 400
+
+
+class TestDelegatingToASystemUser:
+    """A system user receives packages only for the organisation that owns it."""
+
+    OWN = "0b0c8a3e-6d5f-4f43-9a51-3f2a1d7e9c01"
+    FOREIGN = "6f1e2d3c-4b5a-4968-8776-a5b4c3d2e1f0"
+
+    @pytest.fixture(autouse=True)
+    def system_users(self, pdp, facts, catalog):
+        pdp.register.import_document(
+            {
+                "organizations": [],
+                "system_users": [
+                    {"uuid": self.OWN, "owner": facts.as_org, "name": "Regnskapssystem"},
+                    {"uuid": self.FOREIGN, "owner": facts.nuf_org},
+                ],
+            },
+            catalog,
+        )
+
+    def test_the_owner_party_delegates_to_its_system_user(self, client, facts):
+        response = delegate(client, facts.as_org, facts.as_holders["DAGL"], system_user=self.OWN)
+        assert response.status_code == 201
+        stored = response.get_json()
+        assert stored["recipient"] == {"system_user": self.OWN}
+        assert (stored["party"], stored["package"]) == (facts.as_org, EVENTS)
+
+    def test_a_system_user_of_another_party_is_a_400_naming_its_owner(self, client, facts):
+        response = delegate(
+            client, facts.as_org, facts.as_holders["DAGL"], system_user=self.FOREIGN
+        )
+        assert response.status_code == 400
+        body = response.get_json()
+        assert f"belongs to organisation {facts.nuf_org}" in body["message"]
+        assert body["errors"] == {"recipient": [body["message"]]}
+
+    def test_an_unknown_system_user_is_a_400(self, client, facts):
+        unknown = "00000000-0000-0000-0000-0000000000ff"
+        response = delegate(client, facts.as_org, facts.as_holders["DAGL"], system_user=unknown)
+        assert response.status_code == 400
+        assert response.get_json()["message"] == f"system user {unknown} is not in the register"
+
+    def test_a_delegator_who_may_not_delegate_is_refused_before_the_system_user_is_looked_at(
+        self, client, facts
+    ):
+        response = delegate(
+            client, facts.as_org, facts.as_holders["MEDL"], system_user=self.FOREIGN
+        )
+        assert response.status_code == 403
+
+    @pytest.mark.parametrize(
+        "recipient",
+        [
+            {"system_user": OWN.upper()},
+            {"system_user": "not-a-uuid"},
+            {"system_user": OWN, "person": "02056260016"},
+        ],
+        ids=["upper case", "not a uuid", "two recipients"],
+    )
+    def test_a_malformed_system_user_recipient_is_a_400(self, client, facts, recipient):
+        response = client.post(
+            DELEGATIONS,
+            json={
+                "party": facts.as_org,
+                "package": "maskinlesbarehendelser",
+                "delegator": facts.as_holders["DAGL"],
+                "recipient": recipient,
+            },
+        )
+        assert response.status_code == 400
+        assert "recipient" in response.get_json()["errors"]
+
+    def test_two_recipients_are_refused_naming_the_three_kinds(self, client, facts):
+        response = delegate(
+            client,
+            facts.as_org,
+            facts.as_holders["DAGL"],
+            system_user=self.OWN,
+            organization=facts.firm,
+        )
+        assert response.get_json()["errors"]["recipient"] == {
+            "_schema": ["give exactly one of `person`, `organization` or `system_user`"]
+        }
+
+    def test_listed_by_the_system_user_and_revoked(self, client, facts):
+        made = delegate(client, facts.as_org, facts.as_holders["DAGL"], system_user=self.OWN)
+        delegate(client, facts.as_org, facts.as_holders["DAGL"], person=facts.stranger)
+        delegation_id = made.get_json()["id"]
+        listed = client.get(f"{DELEGATIONS}?recipient={self.OWN}").get_json()
+        assert [item["id"] for item in listed["items"]] == [delegation_id]
+        assert listed["total"] == 1
+
+        revoked = client.delete(
+            f"{DELEGATIONS}/{delegation_id}?revoked_by={facts.as_holders['DAGL']}"
+        )
+        assert revoked.status_code == 200
+        assert revoked.get_json()["recipient"] == {"system_user": self.OWN}
+        assert client.get(f"{DELEGATIONS}?recipient={self.OWN}").get_json()["total"] == 0
+        history = client.get(f"{DELEGATIONS}?recipient={self.OWN}&include_revoked=true")
+        assert history.get_json()["items"][0]["revoked_by"] == facts.as_holders["DAGL"]
+
+    def test_listing_by_a_malformed_uuid_is_a_400(self, client):
+        assert client.get(f"{DELEGATIONS}?recipient={self.OWN.upper()}").status_code == 400
