@@ -22,7 +22,7 @@ from marshmallow import RAISE, Schema, ValidationError, fields, validate
 from sqlalchemy import Engine, bindparam, delete, insert, select
 
 from pdp.catalog import Catalog
-from pdp.changes import change_log
+from pdp.changes import ChangeLog
 from pdp.db import Lookup, looking_up, organizations, role_assignments
 from pdp.errors import Problem, RegisterImportError, problems_from_messages
 from pdp.identifiers import validate_organization_number
@@ -92,8 +92,9 @@ class RoleAssignment:
 class Register:
     """Organisations and ER role assignments in the database."""
 
-    def __init__(self, engine: Engine):
+    def __init__(self, engine: Engine, changes: ChangeLog):
         self._engine = engine
+        self._changes = changes
 
     def import_document(self, document: Any, catalog: Catalog) -> ImportSummary:
         """Validate and store a register document in one transaction, or store nothing.
@@ -114,7 +115,7 @@ class Register:
             for entry in entries
             for role in entry["roles"]
         ]
-        with change_log(self._engine).writing(self._engine.begin) as connection:
+        with self._changes.writing(self._engine.begin) as connection:
             for chunk in _chunks(numbers):
                 connection.execute(
                     delete(role_assignments).where(

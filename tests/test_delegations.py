@@ -30,8 +30,8 @@ EVENTS = "urn:altinn:accesspackage:maskinlesbarehendelser"
 
 
 @pytest.fixture
-def store(engine) -> DelegationStore:
-    return DelegationStore(engine)
+def store(engine, changes) -> DelegationStore:
+    return DelegationStore(engine, changes)
 
 
 @dataclass
@@ -60,7 +60,7 @@ class Facts:
 
 
 @pytest.fixture
-def facts(engine, catalog: Catalog) -> Facts:
+def facts(engine, changes, catalog: Catalog) -> Facts:
     f = Facts(
         party=new_organization(),
         other_party=new_organization(),
@@ -78,7 +78,7 @@ def facts(engine, catalog: Catalog) -> Facts:
     def org(number: str, roles: list[dict[str, str]]) -> dict:
         return {"organization_number": number, "name": "X AS", "org_form": "AS", "roles": roles}
 
-    Register(engine).import_document(
+    Register(engine, changes).import_document(
         {
             "organizations": [
                 org(f.party, [{"code": "DAGL", "person": f.delegator}]),
