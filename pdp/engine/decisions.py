@@ -132,8 +132,8 @@ class DecisionEngine:
         ]
         if None not in remembered:
             return cast(list[Result], remembered)
-        known = caches.facts.kept_for(policy_set, stamp)
-        facts = Facts(self._register, self._delegations, policy_set, known)
+        kept_facts = caches.facts.kept_for(policy_set, stamp)
+        facts = Facts(self._register, self._delegations, policy_set, kept_facts)
         evaluations = caches.evaluations.kept_for(policy_set)
         missing = [r for r, known in zip(requests, remembered, strict=True) if known is None]
         resolved = iter(self._resolve_all(policy_set, facts, missing))
@@ -181,9 +181,9 @@ class DecisionEngine:
         syntax error, NotApplicable for a package the policy set does not know, or a
         processing error when the target's policies cannot be read."""
         version = policy_set.version
+        if isinstance(request, RequestSyntaxError):
+            return Result(INDETERMINATE, STATUS_SYNTAX_ERROR, str(request), version=version)
         try:
-            if isinstance(request, RequestSyntaxError):
-                raise request
             if request.action not in ACTIONS:
                 raise RequestSyntaxError(
                     f"unknown action {request.action!r}; supported: {', '.join(ACTIONS)}"
