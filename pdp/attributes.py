@@ -10,8 +10,9 @@ form always come from the database.
 
 Reading them one decision at a time costs a few database round trips per decision, so `Facts`
 reads them for a whole batch of requests first (once per (subject, party), however many of the
-batch's requests need it) and keeps them while its engine's change stamp holds: a caching
-engine keeps one `Facts` per stamp, so a MultiRequests, or the next request about the same
+batch's requests need it) into its `KnownFacts`. A batch of an engine without a cache has
+its own; a caching engine hands every batch the ones its `FactsCache` (`pdp.engine.caches`)
+keeps for the current change stamp, so a MultiRequests, or the next request about the same
 people, finds them read already. A fact the batch could not read (the database failed) is read
 again by the one decision that asks for it, which then fails alone.
 """
@@ -19,13 +20,13 @@ again by the one decision that asks for it, which then fails alone.
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable, Collection, Iterable
 from typing import Any, TypeVar
 
 from py_abac.context import EvaluationContext
 from py_abac.provider.base import AttributeProvider
 
+from pdp.bounded import BoundedMap
 from pdp.delegations import DelegationStore
 from pdp.register import Register
 from pdp.repository import PolicySet
@@ -46,12 +47,21 @@ def delegated_packages(policy_set: PolicySet, stored: Iterable[str]) -> set[str]
     return {policy_set.package_urn(urn) or urn for urn in stored}
 
 
-class Facts:
-    """What the register and the delegations say, for the decisions of one policy set and one
-    change stamp: roles and delegated packages per (subject, party), organisation forms.
+class KnownFacts:
+    """The facts read so far: roles and delegated packages (as stored) per (subject, party),
+    organisation forms per party; of each kind at most `limit` (None: all, for one batch)."""
 
-    At most `limit` of each kind are kept (the oldest forgotten first); None keeps all, for a
-    Facts that lives for one batch.
+    def __init__(self, limit: int | None = None):
+        self.roles: BoundedMap[Holding, frozenset[str]] = BoundedMap(limit)
+        self.delegated: BoundedMap[Holding, frozenset[str]] = BoundedMap(limit)
+        self.org_forms: BoundedMap[str, str | None] = BoundedMap(limit)
+
+
+class Facts:
+    """What the register and the delegations say, for the decisions of one policy set: the
+    facts in `known` (a fresh `KnownFacts` if none is given), and those read on demand.
+
+    Whoever hands in `known` answers for it being stale neither by policy set nor by stamp.
     """
 
     def __init__(
@@ -59,16 +69,12 @@ class Facts:
         register: Register,
         delegations: DelegationStore,
         policy_set: PolicySet,
-        limit: int | None = None,
+        known: KnownFacts | None = None,
     ):
         self._register = register
         self._delegations = delegations
         self._policy_set = policy_set
-        self._limit = limit
-        self._roles: dict[Holding, frozenset[str]] = {}
-        self._delegated: dict[Holding, frozenset[str]] = {}
-        self._org_forms: dict[str, str | None] = {}
-        self._lock = threading.Lock()
+        self._known = KnownFacts() if known is None else known
 
     def read_ahead(
         self, wanted: Iterable[tuple[Subject, str, Collection[tuple[str, str]]]]
@@ -86,24 +92,25 @@ class Facts:
                 for_delegations.add((subject, party))
             if ("resource", ORG_FORM_PATH) in paths:
                 parties.add(party)
-        self._read_ahead(self._roles, for_roles, self._register.roles_held_by)
-        self._read_ahead(self._delegated, for_delegations, self._packages_delegated_to)
-        self._read_ahead(self._org_forms, parties, self._register.org_forms_of)
+        known = self._known
+        self._read_ahead(known.roles, for_roles, self._register.roles_held_by)
+        self._read_ahead(known.delegated, for_delegations, self._packages_delegated_to)
+        self._read_ahead(known.org_forms, parties, self._register.org_forms_of)
 
     def provider(self, subject: Subject) -> PipAttributeProvider:
         """The attribute provider for one decision about `subject`."""
         return PipAttributeProvider(self, subject)
 
     def roles(self, subject: Subject, party: str) -> frozenset[str]:
-        return self._known(self._roles, (subject, party), self._register.roles_held_by)
+        return self._fact(self._known.roles, (subject, party), self._register.roles_held_by)
 
     def delegated(self, subject: Subject, party: str) -> set[str]:
         """Packages delegated to `subject` for `party`, by their URN in this policy set."""
-        stored = self._known(self._delegated, (subject, party), self._packages_delegated_to)
+        stored = self._fact(self._known.delegated, (subject, party), self._packages_delegated_to)
         return delegated_packages(self._policy_set, stored)
 
     def org_form(self, party: str) -> str | None:
-        return self._known(self._org_forms, party, self._register.org_forms_of)
+        return self._fact(self._known.org_forms, party, self._register.org_forms_of)
 
     def _packages_delegated_to(self, holdings: list[Holding]) -> dict[Holding, frozenset[str]]:
         key_roles = self._policy_set.catalog.key_roles
@@ -111,7 +118,7 @@ class Facts:
 
     def _read_ahead(
         self,
-        known: dict[_Key, _Value],
+        known: BoundedMap[_Key, _Value],
         wanted: Iterable[_Key],
         read: Callable[[list[_Key]], dict[_Key, _Value]],
     ) -> None:
@@ -124,11 +131,11 @@ class Facts:
             LOG.warning("reading facts ahead failed; each decision reads its own", exc_info=True)
             return
         for key, value in found.items():
-            self._keep(known, key, value)
+            known.keep(key, value)
 
-    def _known(
+    def _fact(
         self,
-        known: dict[_Key, _Value],
+        known: BoundedMap[_Key, _Value],
         key: _Key,
         read: Callable[[list[_Key]], dict[_Key, _Value]],
     ) -> _Value:
@@ -138,14 +145,8 @@ class Facts:
             return known[key]
         except KeyError:
             value = read([key])[key]
-            self._keep(known, key, value)
+            known.keep(key, value)
             return value
-
-    def _keep(self, known: dict[_Key, _Value], key: _Key, value: _Value) -> None:
-        with self._lock:  # threads of one process evict from the same dict
-            if self._limit is not None and len(known) >= self._limit and key not in known:
-                del known[next(iter(known))]  # the oldest
-            known[key] = value
 
 
 class PipAttributeProvider(AttributeProvider):

@@ -12,7 +12,6 @@ token is remembered until it expires: a PEP sends the same token many times.
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -22,6 +21,7 @@ from typing import Any, Protocol
 import jwt
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
+from pdp.bounded import BoundedMap
 from pdp.config import Settings
 from pdp.errors import PdpError
 from pdp.identifiers import InvalidIdentifier, validate_national_identity_number
@@ -106,8 +106,8 @@ class TokenVerifier:
         self._audience = audience
         self._leeway = leeway_seconds
         self._clock = clock
-        self._verified: dict[str, tuple[Caller, float, float]] = {}
-        self._lock = threading.Lock()
+        #: Verified tokens: the Caller, and when the token starts and stops being valid.
+        self._verified: BoundedMap[str, tuple[Caller, float, float]] = BoundedMap(_TOKEN_CACHE_SIZE)
 
     def verify(self, token: str) -> Caller:
         """The Caller a token stands for; AuthenticationFailed saying why it is refused."""
@@ -122,10 +122,7 @@ class TokenVerifier:
             raise AuthenticationFailed("the token is not valid yet")
         claims = self._decode(token, now)
         caller = _caller(claims)
-        with self._lock:
-            if len(self._verified) >= _TOKEN_CACHE_SIZE:
-                self._verified.pop(next(iter(self._verified)))
-            self._verified[token] = (caller, float(claims.get("nbf", 0)), float(claims["exp"]))
+        self._verified.keep(token, (caller, float(claims.get("nbf", 0)), float(claims["exp"])))
         return caller
 
     def _decode(self, token: str, now: float) -> dict[str, Any]:

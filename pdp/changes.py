@@ -13,6 +13,10 @@ decision must reach every process before its next decision. Two channels carry t
 
 A process's *stamp* combines both: when it differs from the stamp a cache was filled under,
 the cache is stale.
+
+A process builds its one ChangeLog where it builds its parts (`Pdp.from_settings`) and hands it
+to every store that announces writes and to the engine that reads the stamp; nothing finds it
+through a global, so each process's refresh interval is the one it was given.
 """
 
 from __future__ import annotations
@@ -25,7 +29,6 @@ import os
 import tempfile
 import threading
 import time
-import weakref
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
@@ -37,17 +40,6 @@ from pdp.db import change_counter
 LOG = logging.getLogger(__name__)
 
 _COUNTER_BYTES = 8
-_logs: weakref.WeakKeyDictionary[Engine, ChangeLog] = weakref.WeakKeyDictionary()
-_logs_lock = threading.Lock()
-
-
-def change_log(engine: Engine, refresh_seconds: float = 0.5) -> ChangeLog:
-    """The one ChangeLog of this process for the database behind `engine`."""
-    with _logs_lock:
-        log = _logs.get(engine)
-        if log is None:
-            log = _logs[engine] = ChangeLog(engine, change_file_for(engine), refresh_seconds)
-        return log
 
 
 def change_file_for(engine: Engine) -> Path | None:
@@ -72,6 +64,12 @@ class NothingChanged(Exception):
 
 class ChangeLog:
     """The change file and the change counter row of one database, for one process."""
+
+    @classmethod
+    def of(cls, engine: Engine, refresh_seconds: float) -> ChangeLog:
+        """The change log of the database behind `engine`, through its usual change file
+        (`change_file_for`), polling the database at most every `refresh_seconds`."""
+        return cls(engine, change_file_for(engine), refresh_seconds)
 
     def __init__(self, engine: Engine, path: Path | None, refresh_seconds: float):
         self._engine = engine

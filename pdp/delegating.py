@@ -16,7 +16,7 @@ from pdp.delegations import (
     DelegationStore,
     RecipientRefused,
 )
-from pdp.engine import DecisionRequest, Engine
+from pdp.engine import DecisionEngine, DecisionRequest
 from pdp.errors import PdpError
 from pdp.repository import ActivePolicySet
 from pdp.subjects import Subject
@@ -41,7 +41,7 @@ class DelegationUndecided(PdpError):
 
 @dataclass(frozen=True)
 class DelegationService:
-    engine: Engine
+    engine: DecisionEngine
     store: DelegationStore
     policy_sets: ActivePolicySet
 

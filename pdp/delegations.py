@@ -32,7 +32,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import DataError, IntegrityError
 
-from pdp.changes import NothingChanged, change_log
+from pdp.changes import ChangeLog, NothingChanged
 from pdp.db import Lookup, as_utc, delegations, looking_up, role_assignments, system_users
 from pdp.errors import PdpError
 from pdp.subjects import ORGANIZATION, PERSON, SYSTEM_USER, Subject
@@ -80,8 +80,9 @@ class DelegationPage:
 class DelegationStore:
     """Delegations in the database."""
 
-    def __init__(self, engine: Engine):
+    def __init__(self, engine: Engine, changes: ChangeLog):
         self._engine = engine
+        self._changes = changes
 
     def add(
         self,
@@ -108,7 +109,7 @@ class DelegationStore:
             f"{recipient.urn} already holds {package} for {party} by delegation"
         )
         try:
-            with change_log(self._engine).writing(self._engine.begin) as connection:
+            with self._changes.writing(self._engine.begin) as connection:
                 if (
                     former_urns
                     and connection.execute(
@@ -199,7 +200,7 @@ class DelegationStore:
         process drops its cached decisions for it.
         """
         try:
-            with change_log(self._engine).writing(self._engine.begin) as connection:
+            with self._changes.writing(self._engine.begin) as connection:
                 revoked = connection.execute(
                     update(delegations)
                     .where(delegations.c.id == delegation_id, delegations.c.revoked_at.is_(None))

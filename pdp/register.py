@@ -32,7 +32,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 
 from pdp.catalog import Catalog
-from pdp.changes import change_log
+from pdp.changes import ChangeLog
 from pdp.db import (
     Lookup,
     looking_up,
@@ -199,8 +199,9 @@ class RoleAssignment:
 class Register:
     """Organisations, ER role assignments, persons and system users in the database."""
 
-    def __init__(self, engine: Engine):
+    def __init__(self, engine: Engine, changes: ChangeLog):
         self._engine = engine
+        self._changes = changes
 
     def import_document(
         self, document: Any, catalog: Catalog, rules: IdentifierRules = CHECKED
@@ -235,7 +236,7 @@ class Register:
             for entry in entries
             for role in entry["roles"]
         ]
-        with change_log(self._engine).writing(self._engine.begin) as connection:
+        with self._changes.writing(self._engine.begin) as connection:
             for chunk in _chunks(numbers):
                 connection.execute(
                     delete(role_assignments).where(

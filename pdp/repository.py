@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -21,13 +21,13 @@ from typing import Any
 
 from py_abac import Policy
 from py_abac.exceptions import PolicyCreateError
-from py_abac.storage.base import Storage
 from sqlalchemy import Connection, Engine, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from pdp import catalog as catalog_module
+from pdp.bounded import BoundedMap
 from pdp.catalog import Catalog, canonical_json, package_urn_form
-from pdp.changes import ChangeLog, NothingChanged, change_log
+from pdp.changes import ChangeLog, NothingChanged
 from pdp.db import active_policy_set, as_utc, policies, policy_set_versions, write_transaction
 from pdp.errors import NoActivePolicySet, PdpError
 
@@ -40,10 +40,6 @@ class VersionConflict(PdpError):
 
 class UnknownVersion(PdpError):
     """No policy-set version has this number."""
-
-
-class ImmutablePolicySet(PdpError):
-    """Published versions are never changed; publish a new version from the policy source."""
 
 
 @dataclass(frozen=True)
@@ -67,8 +63,8 @@ class PublishResult:
     policies: int
 
 
-class PolicySet(Storage):
-    """One published version, indexed; read-only py-abac `Storage`.
+class PolicySet:
+    """One published version, indexed by target; never changed once built.
 
     Candidates are indexed by (package URN case-folded, action). Requests may name a package in
     any case, or by a former URN (an alias), so the index also maps each case-folded name to the
@@ -79,38 +75,31 @@ class PolicySet(Storage):
     hold up a process's start by most of a second, for targets it may never decide). Documents
     are checked whole when published (`check_documents`); one py-abac refuses after all fails
     the decisions of its own target, as a processing error, never with a Permit.
+
+    What deciding a target reads, and whether it can be remembered, the engine works out from
+    the target's `documents` (`pdp.engine.targets`): the repository only stores and indexes.
     """
 
     def __init__(self, version: int, catalog: Catalog, documents: Sequence[dict[str, Any]]):
         #: The version number; 0 for a policy set not published (yet).
         self.version = version
         self.catalog = catalog
-        self._documents: dict[str, dict[str, Any]] = {}
-        self._parsed: dict[str, Policy] = {}
         self._candidates: dict[tuple[str, str], tuple[Policy, ...]] = {}
         self._package_urns: dict[str, str] = {
             name.casefold(): package.urn
             for package in catalog.packages
             for name in (package.urn, *package.aliases)
         }
-        grouped: dict[tuple[str, str], list[str]] = {}
+        uids: set[str] = set()
+        grouped: dict[tuple[str, str], list[dict[str, Any]]] = {}
         for document in documents:
             uid, resource_id, action_id = _index_entry(document)
-            if uid in self._documents:
+            if uid in uids:
                 raise PdpError(f"policy {uid}: uid used more than once")
-            self._documents[uid] = document
-            grouped.setdefault((resource_id.casefold(), action_id), []).append(uid)
+            uids.add(uid)
+            grouped.setdefault((resource_id.casefold(), action_id), []).append(document)
             self._package_urns.setdefault(resource_id.casefold(), resource_id)
-        self._uids_by_target = {key: tuple(uids) for key, uids in grouped.items()}
-        self._attribute_paths = {
-            key: frozenset(path for uid in uids for path in _rule_paths(self._documents[uid]))
-            for key, uids in grouped.items()
-        }
-        self._decided_by_paths = {
-            key
-            for key, uids in grouped.items()
-            if all(_decided_by_rule_paths(self._documents[uid]) for uid in uids)
-        }
+        self._documents = {key: tuple(documents) for key, documents in grouped.items()}
         #: Every (package URN, action) that some policy targets, sorted.
         self.targets: tuple[tuple[str, str], ...] = tuple(
             sorted({(self._package_urns[urn], action) for urn, action in grouped})
@@ -122,53 +111,21 @@ class PolicySet(Storage):
         urn = package_urn_form(name)
         return None if urn is None else self._package_urns.get(urn.casefold())
 
-    def attribute_paths(self, resource_id: str, action_id: str) -> frozenset[tuple[str, str]]:
-        """The (access control element, attribute path) pairs the rules of this target's
-        policies name: what deciding it asks of the PIP, unless a condition names others."""
-        return self._attribute_paths.get((resource_id.casefold(), action_id), frozenset())
-
-    def decided_by_attribute_paths(self, resource_id: str, action_id: str) -> bool:
-        """Whether the values at this target's `attribute_paths` alone decide which of its
-        policies fit a request for it: none restricts the subject by id, and no condition
-        compares with another attribute. (Then requests alike in those values are decided
-        alike, whoever asks for which party.)"""
-        return (resource_id.casefold(), action_id) in self._decided_by_paths
-
-    # py-abac Storage interface -------------------------------------------------------------
-
-    def get(self, uid: str) -> Policy | None:
-        return self._policy(uid) if uid in self._documents else None
-
-    def get_all(self, limit: int, offset: int) -> Iterator[Policy]:
-        self._check_limit_and_offset(limit, offset)
-        for uid in list(self._documents)[offset : offset + limit]:
-            yield self._policy(uid)
-
-    def get_for_target(self, subject_id: str, resource_id: str, action_id: str) -> Iterator[Policy]:
-        """Policies whose resource and action targets are these; subject targets are left to
-        `Policy.fits`, which checks every target again."""
+    def candidates(self, resource_id: str, action_id: str) -> tuple[Policy, ...]:
+        """The policies whose resource and action targets are these (the package URN in any
+        case), parsed when first asked for; subject targets are left to `Policy.fits`, which
+        checks every target again. Threads that parse a target at once all get the first
+        parse kept."""
         key = (resource_id.casefold(), action_id)
         candidates = self._candidates.get(key)
         if candidates is None:
-            parsed = tuple(self._policy(uid) for uid in self._uids_by_target.get(key, ()))
+            parsed = tuple(_load_policy(document) for document in self._documents.get(key, ()))
             candidates = self._candidates.setdefault(key, parsed)
-        yield from candidates
+        return candidates
 
-    def add(self, policy: Policy) -> None:
-        raise ImmutablePolicySet(f"cannot add {policy.uid}: {ImmutablePolicySet.__doc__}")
-
-    def update(self, policy: Policy) -> None:
-        raise ImmutablePolicySet(f"cannot update {policy.uid}: {ImmutablePolicySet.__doc__}")
-
-    def delete(self, uid: str) -> None:
-        raise ImmutablePolicySet(f"cannot delete {uid}: {ImmutablePolicySet.__doc__}")
-
-    def _policy(self, uid: str) -> Policy:
-        """The parsed policy `uid`; threads that parse it at once all get the first one kept."""
-        policy = self._parsed.get(uid)
-        if policy is None:
-            policy = self._parsed.setdefault(uid, _load_policy(self._documents[uid]))
-        return policy
+    def documents(self, resource_id: str, action_id: str) -> tuple[dict[str, Any], ...]:
+        """The policy documents `candidates` are parsed from, as published."""
+        return self._documents.get((resource_id.casefold(), action_id), ())
 
 
 def check_documents(documents: Sequence[dict[str, Any]]) -> None:
@@ -198,40 +155,6 @@ def _index_entry(document: dict[str, Any]) -> tuple[str, str, str]:
             policy.targets.action_id,
         )
     return uid, *_exact_target(uid, resource_id, action_id)
-
-
-def _rule_paths(document: dict[str, Any]) -> Iterator[tuple[str, str]]:
-    """The attribute paths a policy document's rules name, with their element."""
-    rules = document.get("rules")
-    if not isinstance(rules, dict):
-        return
-    for ace, rule in rules.items():
-        for part in rule if isinstance(rule, list) else [rule]:
-            if isinstance(part, dict):
-                yield from ((ace, path) for path in part)
-
-
-def _decided_by_rule_paths(document: dict[str, Any]) -> bool:
-    """Whether a policy document fits any subject id, and its conditions read nothing but the
-    attributes its rules name (no condition with an `ace`: one comparing with another
-    attribute)."""
-    targets, rules = document.get("targets"), document.get("rules")
-    if not isinstance(targets, dict) or targets.get("subject_id", "*") != "*":
-        return False
-    if not isinstance(rules, dict):
-        return False
-    parts = [
-        part for rule in rules.values() for part in (rule if isinstance(rule, list) else [rule])
-    ]
-    return all(isinstance(part, dict) and not _names_an_attribute(part) for part in parts)
-
-
-def _names_an_attribute(condition: Any) -> bool:
-    if isinstance(condition, dict):
-        return "ace" in condition or any(_names_an_attribute(v) for v in condition.values())
-    if isinstance(condition, list):
-        return any(_names_an_attribute(item) for item in condition)
-    return False
 
 
 def _load_policy(document: dict[str, Any]) -> Policy:
@@ -266,8 +189,9 @@ class PolicyRepository:
     and nothing is written, so no author silently overwrites another's work.
     """
 
-    def __init__(self, engine: Engine):
+    def __init__(self, engine: Engine, changes: ChangeLog):
         self._engine = engine
+        self._changes = changes
 
     def _write_transaction(self) -> AbstractContextManager[Connection]:
         return write_transaction(self._engine)
@@ -290,7 +214,7 @@ class PolicyRepository:
         digest = content_hash(catalog, documents)
         now = datetime.now(UTC)
         try:
-            with change_log(self._engine).writing(self._write_transaction) as connection:
+            with self._changes.writing(self._write_transaction) as connection:
                 active = _check_active(connection, expected_active)
                 if active is not None and active.content_hash == digest:
                     raise NothingChanged
@@ -337,7 +261,7 @@ class PolicyRepository:
         were published.
         """
         try:
-            with change_log(self._engine).writing(self._write_transaction) as connection:
+            with self._changes.writing(self._write_transaction) as connection:
                 active = _check_active(connection, expected_active)
                 exists = connection.execute(
                     select(policy_set_versions.c.number).where(
@@ -459,7 +383,7 @@ class ActivePolicySet:
         self._changes = changes
         self._current: PolicySet | None = None
         self._stamp: int | None = None
-        self._loaded: dict[int, PolicySet] = {}
+        self._loaded: BoundedMap[int, PolicySet] = BoundedMap(self._KEPT_VERSIONS)
         self._lock = threading.Lock()
 
     def current(self, stamp: int | None = None) -> PolicySet:
@@ -484,7 +408,5 @@ class ActivePolicySet:
 
     def _parsed(self, number: int) -> PolicySet:
         policy_set = self._loaded.pop(number, None) or self._repository.load(number)
-        self._loaded[number] = policy_set  # most recently used last
-        while len(self._loaded) > self._KEPT_VERSIONS:
-            del self._loaded[next(iter(self._loaded))]
+        self._loaded.keep(number, policy_set)  # most recently used last
         return policy_set

@@ -8,13 +8,13 @@ from sqlalchemy import Engine as DatabaseEngine
 
 from pdp import compiler
 from pdp.catalog import Catalog
-from pdp.changes import change_log
+from pdp.changes import ChangeLog
 from pdp.config import Settings
 from pdp.db import create_schema, make_engine
 from pdp.delegating import DelegationService
 from pdp.delegations import DelegationStore
 from pdp.diff import SourceDiff, diff
-from pdp.engine import Engine
+from pdp.engine import DecisionEngine
 from pdp.errors import NoActivePolicySet
 from pdp.impact import Impact, impact
 from pdp.register import Register
@@ -34,32 +34,45 @@ class Preview:
 
 @dataclass(frozen=True)
 class Pdp:
-    """A policy repository, a register and a decision engine over one database."""
+    """A policy repository, a register and a decision engine over one database.
+
+    `from_settings` is where a process's parts are built and wired: the one change log is made
+    here and handed to every store that announces writes and to the engine that reads them.
+    """
 
     settings: Settings
     database: DatabaseEngine
+    changes: ChangeLog
     repository: PolicyRepository
     register: Register
     delegations: DelegationStore
     policy_sets: ActivePolicySet
-    engine: Engine
+    engine: DecisionEngine
     delegating: DelegationService
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Pdp:
         database = make_engine(settings.database_url)
         create_schema(database)
-        changes = change_log(database, settings.policy_refresh_seconds)
-        repository = PolicyRepository(database)
-        register = Register(database)
-        delegations = DelegationStore(database)
+        changes = ChangeLog.of(database, settings.policy_refresh_seconds)
+        repository = PolicyRepository(database, changes)
+        register = Register(database, changes)
+        delegations = DelegationStore(database, changes)
         policy_sets = ActivePolicySet(repository, changes)
-        engine = Engine(
+        engine = DecisionEngine(
             policy_sets, register, delegations, changes, cache_size=settings.decision_cache
         )
         delegating = DelegationService(engine, delegations, policy_sets)
         return cls(
-            settings, database, repository, register, delegations, policy_sets, engine, delegating
+            settings,
+            database,
+            changes,
+            repository,
+            register,
+            delegations,
+            policy_sets,
+            engine,
+            delegating,
         )
 
     def publish(

@@ -13,6 +13,7 @@ from sqlalchemy import text
 
 from pdp import catalog as catalog_module
 from pdp.api import create_app
+from pdp.changes import ChangeLog
 from pdp.config import Settings
 from pdp.db import create_schema, make_engine, metadata
 from pdp.service import Pdp
@@ -59,6 +60,13 @@ def engine(database_url: str):
     create_schema(database)
     yield database
     database.dispose()
+
+
+@pytest.fixture
+def changes(engine) -> ChangeLog:
+    """The change log that stores built directly by a test announce their writes on, as
+    `Pdp.from_settings` builds one for a process's stores."""
+    return ChangeLog.of(engine, refresh_seconds=0)
 
 
 @pytest.fixture(scope="session")

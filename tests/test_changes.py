@@ -8,6 +8,8 @@
 - `writing()` counts a write in the database counter row inside the writer's own transaction:
   a transaction that rolls back leaves no count and announces nothing.
 - Processes elsewhere learn of a write from that counter row, within their refresh interval.
+- Each PDP process builds its own change log, with its own refresh interval, and hands it to
+  its stores and its engine; nothing in a process shares one through a global.
 """
 
 from __future__ import annotations
@@ -15,13 +17,20 @@ from __future__ import annotations
 import multiprocessing
 import tempfile
 import threading
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, insert, select
 
-from pdp.changes import ChangeLog, change_file_for, change_log
+from pdp.changes import ChangeLog, change_file_for
 from pdp.db import change_counter, create_schema, make_engine, organizations
+from pdp.service import Pdp
+from pdp.subjects import PERSON, Subject
+from tests.conftest import REGISTER
+from tests.helpers import open_settings
+
+API = "urn:altinn:accesspackage:programmeringsgrensesnitt"
 
 #: Longer than any test: such a log never asks the database again after its first stamp.
 NEVER = 3600.0
@@ -100,12 +109,53 @@ def test_different_postgresql_databases_have_different_change_files(other):
     assert change_file_for(create_engine(url)) != change_file_for(create_engine(other))
 
 
-def test_each_database_engine_has_one_change_log_in_a_process(tmp_path):
+def test_a_change_log_of_a_database_meets_others_in_its_change_file(tmp_path):
     first = make_engine(f"sqlite:///{tmp_path / 'pdp.sqlite3'}")
     second = make_engine(f"sqlite:///{tmp_path / 'pdp.sqlite3'}")
-    assert change_log(first) is change_log(first)
-    assert change_log(first) is not change_log(second)
-    assert change_log(first).path == change_log(second).path == change_file_for(first)
+    assert ChangeLog.of(first, NEVER).path == change_file_for(first)
+    assert ChangeLog.of(first, NEVER).path == ChangeLog.of(second, NEVER).path
+
+
+def test_each_pdp_keeps_the_refresh_interval_it_was_given(tmp_path):
+    """Two PDPs over one database in one process: a write recorded by a process elsewhere
+    reaches the eager one at once and the patient one not yet; the first one built does not
+    impose its interval on the other."""
+    settings = open_settings(f"sqlite:///{tmp_path / 'pdp.sqlite3'}", policy_refresh_seconds=NEVER)
+    patient = Pdp.from_settings(settings)
+    eager = Pdp.from_settings(replace(settings, policy_refresh_seconds=0))
+    try:
+        assert patient.changes is not eager.changes
+        patient_before, eager_before = patient.changes.stamp(), eager.changes.stamp()
+        elsewhere = ChangeLog(patient.database, None, NEVER)
+        with elsewhere.writing(patient.database.begin):
+            pass
+        assert eager.changes.stamp() != eager_before
+        assert patient.changes.stamp() == patient_before
+    finally:
+        patient.close()
+        eager.close()
+
+
+def test_every_store_of_a_pdp_announces_on_the_change_log_it_was_given(tmp_path, catalog):
+    """A publish, a register import, a delegation and its revocation each move the stamp of
+    the PDP's own change log at once (its refresh interval is far away)."""
+    settings = open_settings(f"sqlite:///{tmp_path / 'pdp.sqlite3'}", policy_refresh_seconds=NEVER)
+    pdp = Pdp.from_settings(settings)
+    try:
+        stamps = [pdp.changes.stamp()]
+        pdp.publish(catalog)
+        stamps.append(pdp.changes.stamp())
+        pdp.register.import_document(REGISTER.document, catalog)
+        stamps.append(pdp.changes.stamp())
+        made = pdp.delegations.add(
+            REGISTER.as_org, API, REGISTER.as_holders["DAGL"], Subject(PERSON, REGISTER.stranger)
+        )
+        stamps.append(pdp.changes.stamp())
+        pdp.delegations.revoke(made.id, REGISTER.as_holders["DAGL"])
+        stamps.append(pdp.changes.stamp())
+        assert len(set(stamps)) == len(stamps)
+    finally:
+        pdp.close()
 
 
 # --- the change file -----------------------------------------------------------------------

@@ -12,6 +12,7 @@ from click.testing import CliRunner, Result
 
 from pdp import catalog as catalog_module
 from pdp import compiler
+from pdp.changes import ChangeLog
 from pdp.cli import main
 from pdp.db import create_schema, make_engine
 from pdp.repository import PolicyRepository
@@ -34,7 +35,7 @@ def repository(database_file: str):
     """The CLI's database, read directly (the schema is created here if no command has yet)."""
     engine = make_engine(database_file)
     create_schema(engine)
-    yield PolicyRepository(engine)
+    yield PolicyRepository(engine, ChangeLog.of(engine, refresh_seconds=0))
     engine.dispose()
 
 

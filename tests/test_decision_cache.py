@@ -34,7 +34,7 @@ from pdp.changes import ChangeLog
 from pdp.config import Settings
 from pdp.db import make_engine
 from pdp.delegations import DelegationStore
-from pdp.engine import DecisionRequest, Engine, Result, RoleClaim
+from pdp.engine import DecisionEngine, DecisionRequest, Result, RoleClaim
 from pdp.errors import PdpError, RequestSyntaxError
 from pdp.register import Register
 from pdp.repository import ActivePolicySet, PolicyRepository, PolicySet
@@ -95,7 +95,7 @@ def outcome(result: Result) -> tuple[Any, ...]:
 class Evaluations:
     """Counts how often `engine` evaluated a request rather than answering from its cache."""
 
-    def __init__(self, monkeypatch: pytest.MonkeyPatch, engine: Engine):
+    def __init__(self, monkeypatch: pytest.MonkeyPatch, engine: DecisionEngine):
         self.count = 0
         evaluate = engine._decide
 
@@ -113,7 +113,9 @@ class Evaluations:
 
 
 def decided(
-    evaluations: Evaluations, engine: Engine, batch: list[DecisionRequest | RequestSyntaxError]
+    evaluations: Evaluations,
+    engine: DecisionEngine,
+    batch: list[DecisionRequest | RequestSyntaxError],
 ) -> tuple[list[tuple[Any, ...]], int]:
     """The outcomes of deciding `batch`, and how many of its requests were evaluated."""
     before = evaluations.count
@@ -358,7 +360,7 @@ def test_a_write_made_through_the_same_process_reaches_its_next_decision(
 
 @dataclass(frozen=True)
 class Elsewhere:
-    engine: Engine
+    engine: DecisionEngine
     policy_sets: ActivePolicySet
 
 
@@ -368,13 +370,13 @@ def machine_elsewhere(settings: Settings, refresh_seconds: float) -> Iterator[El
     writes only from the database, at most once per `refresh_seconds`."""
     database = make_engine(settings.database_url)
     changes = ChangeLog(database, None, refresh_seconds)
-    policy_sets = ActivePolicySet(PolicyRepository(database), changes)
+    policy_sets = ActivePolicySet(PolicyRepository(database, changes), changes)
     try:
         yield Elsewhere(
-            Engine(
+            DecisionEngine(
                 policy_sets,
-                Register(database),
-                DelegationStore(database),
+                Register(database, changes),
+                DelegationStore(database, changes),
                 changes,
                 cache_size=1000,
             ),
@@ -594,7 +596,7 @@ def test_threads_sharing_a_full_cache_all_get_their_decisions(catalog):
     """A full cache evicts on every new decision; threads deciding at once must not trip over
     each other. The engine's facts are in memory, so decisions are quick and evictions many,
     and a thread switch is forced as often as possible, to make a race likely."""
-    small = Engine(
+    small = DecisionEngine(
         InMemory(PolicySet(1, catalog, compiler.compile_catalog(catalog))),
         InMemory(roles={"DAGL"}),
         InMemory(),

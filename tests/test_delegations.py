@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import event, func, select, text
 
 from pdp.catalog import Catalog
+from pdp.changes import ChangeLog
 from pdp.db import create_schema, delegations, make_engine
 from pdp.delegations import (
     Delegation,
@@ -32,8 +33,8 @@ EVENTS = "urn:altinn:accesspackage:maskinlesbarehendelser"
 
 
 @pytest.fixture
-def store(engine) -> DelegationStore:
-    return DelegationStore(engine)
+def store(engine, changes) -> DelegationStore:
+    return DelegationStore(engine, changes)
 
 
 @dataclass
@@ -65,7 +66,7 @@ class Facts:
 
 
 @pytest.fixture
-def facts(engine, catalog: Catalog) -> Facts:
+def facts(engine, changes, catalog: Catalog) -> Facts:
     f = Facts(
         party=new_organization(),
         other_party=new_organization(),
@@ -85,7 +86,7 @@ def facts(engine, catalog: Catalog) -> Facts:
     def org(number: str, roles: list[dict[str, str]]) -> dict:
         return {"organization_number": number, "name": "X AS", "org_form": "AS", "roles": roles}
 
-    Register(engine).import_document(
+    Register(engine, changes).import_document(
         {
             "organizations": [
                 org(f.party, [{"code": "DAGL", "person": f.delegator}]),
@@ -530,11 +531,11 @@ def test_a_delegation_to_a_system_user_is_not_held_by_another_kind_with_that_ide
 
 
 def test_a_system_user_given_to_another_owner_holds_nothing_for_the_former_one(
-    store, facts, catalog, engine
+    store, facts, catalog, engine, changes
 ):
     recipient = system_user(facts.system_user)
     store.add(facts.party, API, facts.delegator, recipient)
-    Register(engine).import_document(
+    Register(engine, changes).import_document(
         {
             "organizations": [],
             "system_users": [{"uuid": facts.system_user, "owner": facts.elsewhere}],
@@ -584,7 +585,8 @@ def test_a_database_from_before_system_users_keeps_working_and_says_why_it_canno
         connection.execute(text(_TABLE_BEFORE_SYSTEM_USERS))
     create_schema(old)
     party, delegator, machine = new_organization(), new_person(), str(uuid.uuid4())
-    Register(old).import_document(
+    changes = ChangeLog.of(old, refresh_seconds=0)
+    Register(old, changes).import_document(
         {
             "organizations": [
                 {"organization_number": party, "name": "X AS", "org_form": "AS", "roles": []}
@@ -593,7 +595,7 @@ def test_a_database_from_before_system_users_keeps_working_and_says_why_it_canno
         },
         catalog,
     )
-    store = DelegationStore(old)
+    store = DelegationStore(old, changes)
     to_person = store.add(party, API, delegator, person(new_person()))
     assert store.get(to_person.id) == to_person
     with pytest.raises(DelegationsTableOutdated, match="earlier version of pdp"):

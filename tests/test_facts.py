@@ -24,6 +24,7 @@ from pdp import compiler
 from pdp.attributes import Facts
 from pdp.catalog import Catalog
 from pdp.engine import DecisionRequest, RoleClaim
+from pdp.engine.caches import FactsCache
 from pdp.repository import PolicySet
 from pdp.service import Pdp
 from pdp.subjects import Subject
@@ -254,7 +255,8 @@ class CountingFacts:
 def test_facts_kept_are_bounded_and_the_oldest_go_first(catalog: Catalog):
     source = CountingFacts()
     policy_set = PolicySet(1, catalog, compiler.compile_catalog(catalog))
-    facts = Facts(source, source, policy_set, limit=2)  # type: ignore[arg-type]
+    kept = FactsCache(2).kept_for(policy_set, stamp=0)
+    facts = Facts(source, source, policy_set, kept)  # type: ignore[arg-type]
     first, second, third = (person(REGISTER.as_holders[code]) for code in ("DAGL", "LEDE", "INNH"))
     for subject in (first, second, third):
         assert facts.roles(subject, REGISTER.as_org) == {"DAGL"}

@@ -33,8 +33,8 @@ PERSON_B = "07124912037"
 
 
 @pytest.fixture
-def register(engine) -> Register:
-    return Register(engine)
+def register(engine, changes) -> Register:
+    return Register(engine, changes)
 
 
 def org(

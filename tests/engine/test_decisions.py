@@ -1,4 +1,4 @@
-"""The engine: candidates by target, py-abac evaluation, deny-overrides, four decisions."""
+"""The decision engine: candidates by target, py-abac evaluation, deny-overrides, four decisions."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import pytest
 from py_abac.policy import Policy
 
 from pdp import compiler
-from pdp.engine import DecisionRequest, Engine, RoleClaim
+from pdp.engine import DecisionEngine, DecisionRequest, RoleClaim
 from pdp.errors import NoActivePolicySet, RequestSyntaxError
 from pdp.repository import PolicySet
 from pdp.subjects import subject
@@ -74,8 +74,8 @@ def policy_set(catalog, *extra_policies) -> PolicySet:
     return PolicySet(7, catalog, [*compiler.compile_catalog(catalog), *extra_policies])
 
 
-def engine(catalog, register, *extra_policies, delegations=None) -> Engine:
-    return Engine(
+def engine(catalog, register, *extra_policies, delegations=None) -> DecisionEngine:
+    return DecisionEngine(
         FixedPolicySets(policy_set(catalog, *extra_policies)),
         register,
         delegations or NoDelegations(),
@@ -220,7 +220,9 @@ def test_a_failing_attribute_lookup_is_a_processing_error_not_a_permit(catalog):
 
 @pytest.mark.parametrize("error", [NoActivePolicySet(), RuntimeError("connection refused")])
 def test_no_policy_set_is_a_processing_error_for_every_request(error):
-    failing = Engine(FixedPolicySets(error=error), CountingRegister(), NoDelegations(), NoChanges())
+    failing = DecisionEngine(
+        FixedPolicySets(error=error), CountingRegister(), NoDelegations(), NoChanges()
+    )
     results = failing.decide_all([request()] * 2)
     assert [(r.decision, r.status) for r in results] == [
         (INDETERMINATE, STATUS_PROCESSING_ERROR)
@@ -245,8 +247,8 @@ class RolesBySubject:
         return {number: "AS" for number in numbers}
 
 
-def caching_engine(catalog, register, *extra_policies) -> Engine:
-    return Engine(
+def caching_engine(catalog, register, *extra_policies) -> DecisionEngine:
+    return DecisionEngine(
         FixedPolicySets(policy_set(catalog, *extra_policies)),
         register,
         NoDelegations(),

@@ -1,0 +1,28 @@
+"""What the engine answers: one of the four XACML decisions, with its status and reasons."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from py_abac.policy import Policy
+
+from pdp.vocabulary import INDETERMINATE, STATUS_OK, STATUS_PROCESSING_ERROR
+
+
+@dataclass(frozen=True)
+class Result:
+    """A decision, why it was made (the deciding policies), and under which version."""
+
+    decision: str
+    status: str = STATUS_OK
+    message: str | None = None
+    policies: tuple[Policy, ...] = field(default=())
+    version: int | None = None
+    #: The package's URN in the deciding version, when it names a known package (a request
+    #: may have named it by a former URN, by code, or in another case).
+    package: str | None = None
+
+
+def processing_error(message: str, version: int | None) -> Result:
+    """Indeterminate: the PDP failed to evaluate (never Permit on an error)."""
+    return Result(INDETERMINATE, STATUS_PROCESSING_ERROR, message, version=version)
