@@ -17,6 +17,21 @@ RESOURCE_CATEGORY = "urn:oasis:names:tc:xacml:3.0:attribute-category:resource"
 ACTION_CATEGORY = "urn:oasis:names:tc:xacml:3.0:attribute-category:action"
 ENVIRONMENT_CATEGORY = "urn:oasis:names:tc:xacml:3.0:attribute-category:environment"
 
+#: The XACML JSON profile's shorthand category members of a request, and the category each is.
+SHORTHAND_CATEGORIES = {
+    "AccessSubject": SUBJECT_CATEGORY,
+    "Resource": RESOURCE_CATEGORY,
+    "Action": ACTION_CATEGORY,
+    "Environment": ENVIRONMENT_CATEGORY,
+}
+#: Every member name of an XACML JSON profile request, canonically spelt (clients vary the case).
+XACML_REQUEST_MEMBERS = (
+    *("Request", "ReturnPolicyIdList", "CombinedDecision", "XPathVersion", "MultiRequests"),
+    *("AccessSubject", "Action", "Resource", "Environment", "Category", "CategoryId", "Id"),
+    *("Attribute", "AttributeId", "Value", "DataType", "IncludeInResult", "Issuer", "Content"),
+    *("RequestReference", "ReferenceId"),
+)
+
 XML_STRING = "http://www.w3.org/2001/XMLSchema#string"
 #: The spellings of the string data type that requests use.
 STRING_TYPES = frozenset({XML_STRING, "xs:string", "string"})

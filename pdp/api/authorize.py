@@ -14,6 +14,7 @@ from pdp.api.common import decide_and_log, error_response, json_body
 from pdp.api.security import requires
 from pdp.auth import SCOPE_AUTHORIZE
 from pdp.vocabulary import DENY, INDETERMINATE, NOT_APPLICABLE, PERMIT
+from pdp.xacml.schema import XacmlRequestSchema
 
 blp = Blueprint(
     "authorize",
@@ -97,9 +98,7 @@ XACML_EXAMPLE = {
 @blp.doc(
     requestBody={
         "required": True,
-        "content": {
-            "application/json": {"schema": xacml.XacmlRequestSchema, "example": XACML_EXAMPLE}
-        },
+        "content": {"application/json": {"schema": XacmlRequestSchema, "example": XACML_EXAMPLE}},
     },
     responses={
         "200": {
@@ -107,13 +106,15 @@ XACML_EXAMPLE = {
             "order). Malformed requests give Indeterminate with status syntax-error.",
             "content": {"application/json": {"schema": XACML_RESPONSE}},
         },
-        "400": error_response("The body is not JSON, or exceeds a limit (pdp.limits)"),
+        "400": error_response(
+            "The body is not JSON, exceeds a limit (pdp.limits) or names a member twice"
+        ),
         "413": error_response("The body is larger than the configured limit"),
         "415": error_response("The Content-Type is not JSON"),
     },
 )
 def authorize():
     """Decide one request, or a MultiRequests batch, for access packages."""
-    parsed = xacml.parse(json_body(xacml=True))
+    parsed = json_body(xacml.read)
     results = decide_and_log([item.request for item in parsed.items])
     return Response(xacml.render_json(parsed, results), mimetype="application/json")

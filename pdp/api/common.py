@@ -13,9 +13,10 @@ from flask import Response, current_app, g, request
 from flask_smorest import Blueprint, abort
 from flask_smorest.error_handler import ErrorSchema
 from marshmallow import Schema, ValidationError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from pdp.api.security import current_caller
+from pdp.duplicate_members import DuplicateMember, refuse_duplicates
 from pdp.engine import DecisionRequest, Result
 from pdp.errors import RequestSyntaxError
 from pdp.limits import LimitExceeded, Limits
@@ -23,6 +24,7 @@ from pdp.logs import AuditLog, DecisionBatch, DecisionLog
 from pdp.service import Pdp
 
 View = TypeVar("View", bound=Callable[..., Any])
+Read = TypeVar("Read")
 LOG = logging.getLogger(__name__)
 
 
@@ -97,26 +99,64 @@ def decide_and_log(requests: Sequence[DecisionRequest | RequestSyntaxError]) -> 
     return results
 
 
-def json_body(*, xacml: bool = False) -> Any:
-    """The request body as JSON: 415 for another content type, 400 when it is not JSON or
-    exceeds a limit (`pdp.limits`; `xacml` adds the XACML ones).
+#: Reads a parsed JSON body within the limits (raising LimitExceeded): what it reads as, and
+#: how many object members its walk saw (for `refuse_duplicates`).
+BodyReader = Callable[[Any, Limits], tuple[Read, int]]
 
-    Reading the body enforces MAX_CONTENT_LENGTH (413).
-    """
+
+def _document(document: Any, limits: Limits) -> tuple[Any, int]:
+    return document, limits.check(document)
+
+
+def json_body(read: BodyReader[Read] = _document) -> Read:  # type: ignore[assignment]
+    """The request body, parsed as JSON and read by `read` (by default: the document itself,
+    within the limits). 413 when the body is larger than MAX_CONTENT_LENGTH, 415 for another
+    content type, 400 when it is not JSON, exceeds a limit (`pdp.limits`) or names a member of
+    an object twice (`pdp.duplicate_members`)."""
     mimetype = request.mimetype or ""
     if mimetype != "application/json" and not mimetype.endswith("+json"):
         abort(415, message=f"Content-Type must be application/json, got {mimetype or 'none'!r}")
-    raw = request.get_data(cache=True)
+    raw = body_bytes()
     try:
         document = orjson.loads(raw)
     except orjson.JSONDecodeError as error:
         abort(400, message=f"request body is not valid JSON: {error}")
     limits: Limits = current_app.extensions["pdp.limits"]
     try:
-        limits.check(document, xacml=xacml)
-    except LimitExceeded as error:
+        result, members = read(document, limits)
+        refuse_duplicates(raw, members)
+    except (LimitExceeded, DuplicateMember) as error:
         abort(400, message=str(error))
-    return document
+    return result
+
+
+def body_bytes() -> bytes:
+    """The whole request body: 413 when it is larger than MAX_CONTENT_LENGTH, whether its
+    length was announced (`Content-Length`, werkzeug refuses it unread) or not (a chunked body,
+    read here up to one byte past the limit). werkzeug would cut a chunked body at the limit
+    and hand on its start; a body not read whole is never decided or stored."""
+    limit = current_app.config["MAX_CONTENT_LENGTH"]
+    environ = request.environ
+    if (
+        request.content_length is not None
+        or not environ.get("wsgi.input_terminated")
+        or limit is None
+    ):
+        return request.get_data(cache=True)
+    stream, chunks, size = environ["wsgi.input"], [], 0
+    while size <= limit:
+        chunk = stream.read(min(_CHUNK, limit + 1 - size))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+    if size > limit:
+        raise RequestEntityTooLarge()
+    return b"".join(chunks)
+
+
+#: How much of a body of unannounced length is read at a time.
+_CHUNK = 64 * 1024
 
 
 #: The identifiers' form, for the OpenAPI document (their check digits are checked as well).

@@ -133,3 +133,84 @@ def test_an_unexpected_failure_is_a_500_with_an_id_and_nothing_inside(client, ap
     answer = response.get_json()
     assert answer["decision_id"] == response.headers["X-Request-Id"]
     assert len(answer["decision_id"]) == 32
+
+
+# --- each limit: exactly at it is read, one over is refused (the reader's single walk) -------
+
+
+def _decided(response) -> None:
+    assert response.status_code == 200, response.get_data(as_text=True)
+
+
+def test_multirequests_references_exactly_at_the_limit_are_read(limited):
+    _decided(limited.post(AUTHORIZE, json=_multi(5)))
+    _refused(limited.post(AUTHORIZE, json=_multi(6)), "$.Request.MultiRequests.RequestReference")
+
+
+def _with_attributes(count: int) -> dict:
+    body = package_request(REGISTER.as_holders["DAGL"], REGISTER.as_org, PACKAGE)
+    extra = [attribute(f"urn:test:extra:{i}", "x") for i in range(count - 2)]
+    body["Request"]["Resource"][0]["Attribute"] += extra
+    return body
+
+
+def test_attributes_exactly_at_the_limit_are_read(limited):
+    _decided(limited.post(AUTHORIZE, json=_with_attributes(4)))
+    _refused(limited.post(AUTHORIZE, json=_with_attributes(5)), "5 attributes in one category")
+
+
+@pytest.mark.parametrize("where", ["value", "key", "unread member", "value in a bag"])
+def test_strings_exactly_at_the_limit_are_read(limited, where):
+    def body(length: int) -> dict:
+        document = package_request(REGISTER.as_holders["DAGL"], REGISTER.as_org, PACKAGE)
+        action = document["Request"]["Action"][0]
+        if where == "value":
+            action["Attribute"].append(attribute("urn:test:x", "v" * length))
+        elif where == "key":
+            action["k" * length] = 1
+        elif where == "unread member":
+            document["Request"]["XPathVersion"] = "v" * length
+        else:
+            action["Attribute"].append(attribute("urn:test:x", ["a", "v" * length]))
+        return document
+
+    _decided(limited.post(AUTHORIZE, json=body(200)))
+    _refused(limited.post(AUTHORIZE, json=body(201)), "longer than 200", "PDP_MAX_STRING_LENGTH")
+
+
+@pytest.mark.parametrize("where", ["attribute value", "unread member", "Content"])
+def test_nesting_exactly_at_the_limit_is_read(limited, where):
+    def body(depth: int) -> dict:
+        """A request whose deepest object or list is at `depth` (the body itself is 0)."""
+        document = package_request(REGISTER.as_holders["DAGL"], REGISTER.as_org, PACKAGE)
+        action = document["Request"]["Action"][0]  # depth 3; its members' values at 4
+        nested: object = "x"
+        for _ in range(depth - 5 + 1):
+            nested = [nested]
+        if where == "attribute value":  # an attribute (5), its value (6) and deeper
+            nested = "x"
+            for _ in range(depth - 6 + 1):
+                nested = [nested]
+            action["Attribute"].append(attribute("urn:test:x", nested))
+        elif where == "unread member":
+            action["x-unread"] = {"y": nested}
+        else:
+            action["Content"] = {"y": nested}
+        return document
+
+    _decided(limited.post(AUTHORIZE, json=body(11)))  # levels 0..11: twelve
+    _refused(limited.post(AUTHORIZE, json=body(12)), "nests deeper than 12", "PDP_MAX_JSON_DEPTH")
+
+
+@pytest.mark.parametrize("path", ["/api/v1/decision", "/api/v1/delegations"])
+def test_other_bodies_exactly_at_the_nesting_limit_are_read_for_the_limits(limited, path):
+    def body(depth: int) -> dict:
+        document: dict = {"x": 1}
+        for _ in range(depth):
+            document = {"x": document}
+        return document
+
+    response = limited.post(path, json=body(11))
+    assert response.status_code == 400
+    assert "PDP_MAX_JSON_DEPTH" not in response.get_json()["message"]  # refused for its fields
+    _refused(limited.post(path, json=body(12)), "nests deeper than 12")

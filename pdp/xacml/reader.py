@@ -1,0 +1,565 @@
+"""Reading the XACML 3.0 JSON profile, as Altinn's PDP speaks it: one walk over the parsed body.
+
+Reading is lenient where real Altinn clients differ and strict where a misreading could matter:
+- keys match case-insensitively (clients send both `AttributeId` and `attributeId`), but the
+  same key twice in different casings, anywhere in the body, is refused as ambiguous;
+- a category may be one object or a list; `Category` entries with a `CategoryId` are accepted
+  beside the shorthand `AccessSubject`, `Resource`, `Action`, `Environment`;
+- `MultiRequests.RequestReference` picks categories by `Id` (`pdp.xacml.items`);
+- members of the wrong JSON type are refused with the messages, and in the order, that the
+  marshmallow schema this reader replaced gave (`pdp.xacml.schema` still documents the body);
+  flags read as marshmallow's `Boolean` reads them (`"true"`, `1`, ... count).
+
+The walk visits every node of the body once, in document order, and enforces `pdp.limits` as
+it goes (members the reader does not use, `XPathVersion`, `Content` or unknown ones, are
+walked for the limits too); a limit exceeded raises LimitExceeded, which the API answers with
+400. It also counts the object members it saw, which `pdp.duplicate_members` compares with the
+raw body. A problem with the request itself becomes a `RequestSyntaxError` for the whole
+request: a key clash first (the first in document order), else every misfit member.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from pdp.errors import RequestSyntaxError, problems_from_messages
+from pdp.limits import DEFAULT_LIMITS, Limits, Where
+from pdp.vocabulary import SHORTHAND_CATEGORIES, XACML_REQUEST_MEMBERS
+from pdp.xacml.items import decision_items
+from pdp.xacml.model import Category, Item, ParsedRequest
+
+# marshmallow's messages, which every client got while the schema read requests.
+_NULL = ["Field may not be null."]
+_MISSING_DATA = ["Missing data for required field."]
+_NOT_STRING = ["Not a valid string."]
+_NOT_BOOLEAN = ["Not a valid boolean."]
+_NOT_LIST = ["Not a valid list."]
+_TOO_SHORT = ["Shorter than minimum length 1."]
+_NOT_OBJECT = {"_schema": ["Invalid input type."]}
+
+#: What marshmallow's `Boolean` reads as true and as false, beside JSON's own booleans.
+TRUTHY = frozenset({"t", "T", "true", "True", "TRUE", "on", "On", "ON", "y", "Y", "yes", "Yes"})
+TRUTHY |= {"YES", "1", 1}
+FALSY = frozenset({"f", "F", "false", "False", "FALSE", "off", "Off", "OFF", "n", "N", "no", "No"})
+FALSY |= {"NO", "0", 0}
+
+KNOWN_KEYS = frozenset(XACML_REQUEST_MEMBERS)
+#: Each member name by its case-folded spelling: the name any spelling of it is read as.
+CANONICAL_KEYS = {key.casefold(): key for key in XACML_REQUEST_MEMBERS}
+_LONGEST_KNOWN_KEY = max(map(len, XACML_REQUEST_MEMBERS))
+
+
+class _Invalid:
+    """A member that cannot be read, and marshmallow's messages saying why."""
+
+    __slots__ = ("messages",)
+
+    def __init__(self, messages: Any):
+        self.messages = messages
+
+
+_ABSENT: Any = object()  # a member the object does not have
+
+
+@dataclass(frozen=True)
+class _Request:
+    """The `Request` member, read: flags, categories in reading order, and references."""
+
+    return_policy_ids: bool
+    combined: bool
+    categories: tuple[Category, ...]
+    #: Category entries' positions in `Request.Category` that lack a CategoryId.
+    missing_category_id: tuple[int, ...]
+    references: tuple[tuple[str, ...], ...] | None
+
+
+def parse(document: Any, limits: Limits = DEFAULT_LIMITS) -> ParsedRequest:
+    """Read an XACML JSON request into individual decision requests, in result order.
+    Raises LimitExceeded."""
+    return read(document, limits)[0]
+
+
+def read(document: Any, limits: Limits) -> tuple[ParsedRequest, int]:
+    """`parse`, and how many object members the walk saw (for `pdp.duplicate_members`)."""
+    walk = _Walk(limits)
+    request = walk.body(document)
+    if walk.clash is not None:
+        return _refused(walk.clash), walk.members
+    if type(request) is _Invalid:
+        problems = problems_from_messages("", request.messages)
+        return _refused("; ".join(str(problem) for problem in problems)), walk.members
+    if request.missing_category_id:
+        index = request.missing_category_id[0]
+        return _refused(f"Request.Category[{index}]: missing CategoryId"), walk.members
+    try:
+        items = decision_items(request.categories, request.references)
+    except RequestSyntaxError as error:
+        return ParsedRequest((Item(error),), return_policy_ids=False), walk.members
+    return ParsedRequest(items, request.return_policy_ids, request.combined), walk.members
+
+
+def _refused(message: str) -> ParsedRequest:
+    return ParsedRequest((Item(RequestSyntaxError(message)),), return_policy_ids=False)
+
+
+def _clash_path(where: Where) -> str:
+    """Where a key clash is, keys spelt canonically: `$.Request.Resource[0].Attribute[1]`."""
+    steps: list[str] = []
+    while where is not None:
+        where, step = where
+        if isinstance(step, int):
+            steps.append(f"[{step}]")
+        else:
+            steps.append(f".{CANONICAL_KEYS.get(step.casefold(), step)}")
+    return "$" + "".join(reversed(steps))
+
+
+class _Walk:
+    """One walk over a body: the limits enforced, members counted, the first key clash kept.
+
+    Each `_<level>` method reads one object of the profile (already known to be an object) into
+    its read form, or an `_Invalid` with marshmallow's messages for it. Every member is walked,
+    in document order, whether the level reads it or not.
+    """
+
+    def __init__(self, limits: Limits):
+        self.limits = limits
+        self.longest = limits.max_string_length
+        self.deepest = limits.max_depth
+        self.members = 0
+        self.clash: str | None = None
+        self.known_keys_fit = self.longest >= _LONGEST_KNOWN_KEY
+        #: A list no longer than this is within every list limit.
+        self.short_list = min(limits.max_multi_requests, limits.max_attributes_per_category)
+
+    # --- walking ----------------------------------------------------------------------------
+
+    def enter(self, node: dict[str, Any], depth: int, where: Where) -> set[str] | None:
+        """Start on an object: its depth checked, its members counted. The names seen so far
+        (none yet), or None when every key is a known name in canonical spelling and within
+        the length limit, so that there is nothing to check per key (the usual case)."""
+        if depth >= self.deepest:
+            self.limits.too_deep(where)
+        self.members += len(node)
+        if self.known_keys_fit and KNOWN_KEYS.issuperset(node):
+            return None
+        return set()
+
+    def list_limits(self, key: str, items: list[Any], parent: Where) -> None:
+        if len(items) > self.short_list:
+            self.limits.check_xacml_list(key, items, parent)
+
+    def name(self, key: str, where: Where, seen: set[str]) -> str:
+        """The canonical name of `key`, a member of the object at `where`; a second member of
+        that name is a clash."""
+        if len(key) > self.longest:
+            self.limits.too_long(key, where)
+        name = key if key in KNOWN_KEYS else CANONICAL_KEYS.get(key.casefold(), key)
+        if name in seen:
+            if self.clash is None:
+                self.clash = f"{_clash_path(where)}: key {name!r} appears more than once"
+        else:
+            seen.add(name)
+        return name
+
+    def string(self, value: Any, where: Where) -> None:
+        if len(value) > self.longest:
+            self.limits.too_long(value, where)
+
+    def member(self, key: str, value: Any, depth: int, parent: Where) -> Any:
+        """Any member, walked: its value, copied with keys in canonical casing if it holds
+        objects."""
+        kind = type(value)
+        if kind is str:
+            if len(value) > self.longest:
+                self.limits.too_long(value, (parent, key))
+            return value
+        if kind is list:
+            self.list_limits(key, value, parent)
+        elif kind is not dict:
+            return value
+        return self.any(value, depth, (parent, key))
+
+    def any(self, value: Any, depth: int, where: Where) -> Any:
+        """`value` walked, anything it holds: a copy with keys in canonical casing (as
+        attribute values are echoed and named in messages). Written without recursion: such
+        values nest as deep as the limits allow."""
+        kind = type(value)
+        if kind is str:
+            self.string(value, where)
+            return value
+        if kind is not dict and kind is not list:
+            return value
+        if kind is list and depth < self.deepest:  # a bag of strings: nothing but lengths
+            longest = self.longest
+            for item in value:
+                if type(item) is str:
+                    if len(item) > longest:
+                        break
+                elif type(item) is dict or type(item) is list:
+                    break
+            else:
+                return list(value)
+        top: list[Any] = [None]
+        # (node, depth, where, container the copy goes in, its key or index there, the names
+        # seen in that container if it is an object)
+        pending: list[tuple[Any, int, Where, Any, Any, set[str] | None]] = [
+            (value, depth, where, top, 0, None)
+        ]
+        while pending:
+            node, depth, where, into, slot, seen = pending.pop()
+            if seen is not None:  # a member of an object: its name first, then its value
+                slot = self.name(slot, where[0], seen)  # type: ignore[index]
+            kind = type(node)
+            if kind is str:
+                self.string(node, where)
+                into[slot] = node
+            elif kind is dict:
+                names = self.enter(node, depth, where)
+                copy: dict[str, Any] = {}
+                into[slot] = copy
+                for key, item in reversed(node.items()):
+                    if type(item) is list:
+                        self.list_limits(key, item, where)
+                    pending.append((item, depth + 1, (where, key), copy, key, names))
+            elif kind is list:
+                if depth >= self.deepest:
+                    self.limits.too_deep(where)
+                copied = list(node)
+                into[slot] = copied
+                for index in range(len(node) - 1, -1, -1):
+                    pending.append((node[index], depth + 1, (where, index), copied, index, None))
+            else:
+                into[slot] = node
+        return top[0]
+
+    # --- the levels of the profile ----------------------------------------------------------
+
+    def body(self, document: Any) -> _Request | _Invalid:
+        if type(document) is not dict:
+            self.any(document, 0, None)
+            return _Invalid(_NOT_OBJECT)
+        names = self.enter(document, 0, None)
+        request: Any = _ABSENT
+        for key, value in document.items():
+            if (key if names is None else self.name(key, None, names)) == "Request":
+                request = self.nested(key, value, 1, None, self.request)
+            else:
+                self.member(key, value, 1, None)
+        if request is _ABSENT:
+            return _Invalid({"Request": _MISSING_DATA})
+        if type(request) is _Invalid:
+            return _Invalid({"Request": request.messages})
+        return request
+
+    def nested(self, key: str, value: Any, depth: int, parent: Where, level: Any) -> Any:
+        """A member that must be one object of `level`."""
+        if type(value) is dict:
+            return level(value, depth, (parent, key))
+        if value is None:
+            return _Invalid(_NULL)
+        self.member(key, value, depth, parent)
+        return _Invalid(_NOT_OBJECT)
+
+    def request(self, node: dict[str, Any], depth: int, where: Where) -> _Request | _Invalid:
+        names = self.enter(node, depth, where)
+        read: dict[str, Any] = {}
+        invalid = False
+        for key, value in node.items():
+            name = key if names is None else self.name(key, where, names)
+            if name in _CATEGORY_MEMBERS:
+                entry = read[name] = self.one_or_many(key, value, depth + 1, where, self.category)
+            elif name == "MultiRequests":
+                entry = read[name] = self.nested(key, value, depth + 1, where, self.multi_requests)
+            elif name == "ReturnPolicyIdList" or name == "CombinedDecision":
+                entry = read[name] = _boolean(self.member(key, value, depth + 1, where))
+            else:
+                self.member(key, value, depth + 1, where)
+                continue
+            invalid = invalid or type(entry) is _Invalid
+        if invalid:
+            return _Invalid(
+                {
+                    name: read[name].messages
+                    for name in _REQUEST_FIELDS
+                    if type(read.get(name)) is _Invalid
+                }
+            )
+        categories: list[Category] = []
+        for name, category_id in SHORTHAND_CATEGORIES.items():
+            for _, identifier, attributes in read.get(name, ()):
+                categories.append(Category(category_id, identifier, attributes))
+        missing = []
+        for index, (category_id, identifier, attributes) in enumerate(read.get("Category", ())):
+            if category_id is None:
+                missing.append(index)
+            else:
+                category_id = SHORTHAND_CATEGORIES.get(category_id, category_id)
+                categories.append(Category(category_id, identifier, attributes))
+        return _Request(
+            read.get("ReturnPolicyIdList", False),
+            read.get("CombinedDecision", False),
+            tuple(categories),
+            tuple(missing),
+            read.get("MultiRequests"),
+        )
+
+    def one_or_many(
+        self, key: str, value: Any, depth: int, parent: Where, level: Any
+    ) -> list[Any] | _Invalid:
+        """A member that may be one object of `level` or a list of them."""
+        where = (parent, key)
+        if type(value) is dict:
+            entry = level(value, depth, where)
+            return _Invalid({0: entry.messages}) if type(entry) is _Invalid else [entry]
+        if type(value) is not list:
+            return (
+                _Invalid(_NULL)
+                if value is None
+                else _Invalid({0: self.not_object(value, depth, where).messages})
+            )
+        self.list_limits(key, value, parent)
+        if depth >= self.deepest:
+            self.limits.too_deep(where)
+        read, errors = [], {}
+        depth += 1
+        for index, item in enumerate(value):
+            if type(item) is dict:
+                entry = level(item, depth, (where, index))
+            else:
+                entry = self.not_object(item, depth, (where, index))
+            if type(entry) is _Invalid:
+                errors[index] = entry.messages
+            else:
+                read.append(entry)
+        return _Invalid(errors) if errors else read
+
+    def not_object(self, value: Any, depth: int, where: Where) -> _Invalid:
+        """Why `value`, where an object must be, is not read (walked all the same)."""
+        if value is None:
+            return _Invalid(_NULL)
+        self.any(value, depth, where)
+        return _Invalid(_NOT_OBJECT)
+
+    def category(
+        self, node: dict[str, Any], depth: int, where: Where
+    ) -> tuple[str | None, str | None, tuple[dict[str, Any], ...]] | _Invalid:
+        names = self.enter(node, depth, where)
+        category_id = identifier = _ABSENT
+        attributes: Any = ()
+        for key, value in node.items():
+            name = key if names is None else self.name(key, where, names)
+            if name == "Attribute":
+                attributes = self.one_or_many(key, value, depth + 1, where, self.attribute)
+                continue
+            value = self.member(key, value, depth + 1, where)
+            if name == "Id":
+                identifier = value
+            elif name == "CategoryId":
+                category_id = value
+        if identifier is not _ABSENT and identifier is not None and type(identifier) is not str:
+            identifier = _Invalid(_NOT_STRING)
+        if category_id is not _ABSENT:
+            category_id = _string(category_id)
+        if (
+            type(attributes) is _Invalid
+            or type(identifier) is _Invalid
+            or type(category_id) is _Invalid
+        ):
+            return _Invalid(
+                {
+                    name: read.messages
+                    for name, read in (
+                        ("CategoryId", category_id),
+                        ("Id", identifier),
+                        ("Attribute", attributes),
+                    )
+                    if type(read) is _Invalid
+                }
+            )
+        return (
+            None if category_id is _ABSENT else category_id,
+            None if identifier is _ABSENT else identifier,
+            tuple(attributes),
+        )
+
+    def attribute(
+        self, node: dict[str, Any], depth: int, where: Where
+    ) -> dict[str, Any] | _Invalid:
+        if node.keys() == _PLAIN_ATTRIBUTE and self.known_keys_fit and depth < self.deepest:
+            # The attribute nearly every request is made of, read at a glance.
+            attribute_id, value = node["AttributeId"], node["Value"]
+            longest = self.longest
+            if (
+                type(attribute_id) is str
+                and 0 < len(attribute_id) <= longest
+                and type(value) is str
+                and len(value) <= longest
+            ):
+                self.members += 2
+                return {"AttributeId": attribute_id, "Value": value, "IncludeInResult": False}
+        names = self.enter(node, depth, where)
+        attribute_id = value = _ABSENT
+        others: dict[str, Any] = {}
+        longest = self.longest
+        for key, item in node.items():
+            name = key if names is None else self.name(key, where, names)
+            if type(item) is str:
+                if len(item) > longest:
+                    self.limits.too_long(item, (where, key))
+            else:
+                item = self.member(key, item, depth + 1, where)
+            if name == "AttributeId":
+                attribute_id = item
+            elif name == "Value":
+                value = item
+            elif name in _ATTRIBUTE_FIELDS:
+                others[name] = item
+        if type(attribute_id) is str and attribute_id and value is not _ABSENT:
+            if not others:
+                return {"AttributeId": attribute_id, "Value": value, "IncludeInResult": False}
+            if others.keys() == {"DataType"} and type(others["DataType"]) is str:
+                return {
+                    "AttributeId": attribute_id,
+                    "Value": value,
+                    "DataType": others["DataType"],
+                    "IncludeInResult": False,
+                }
+        return _attribute(attribute_id, value, others)
+
+    def multi_requests(
+        self, node: dict[str, Any], depth: int, where: Where
+    ) -> tuple[tuple[str, ...], ...] | _Invalid:
+        names = self.enter(node, depth, where)
+        references: Any = _ABSENT
+        for key, value in node.items():
+            if (key if names is None else self.name(key, where, names)) == "RequestReference":
+                references = self.references(key, value, depth + 1, where)
+            else:
+                self.member(key, value, depth + 1, where)
+        if references is _ABSENT:
+            return _Invalid({"RequestReference": _MISSING_DATA})
+        if isinstance(references, _Invalid):
+            return _Invalid({"RequestReference": references.messages})
+        return references
+
+    def references(
+        self, key: str, value: Any, depth: int, parent: Where
+    ) -> tuple[tuple[str, ...], ...] | _Invalid:
+        if value is None:
+            return _Invalid(_NULL)
+        if type(value) is not list:
+            self.member(key, value, depth, parent)
+            return _Invalid(_NOT_LIST)
+        self.list_limits(key, value, parent)
+        where = (parent, key)
+        if depth >= self.deepest:
+            self.limits.too_deep(where)
+        read, errors = [], {}
+        for index, item in enumerate(value):
+            item_where = (where, index)
+            if type(item) is dict:
+                reference = self.reference(item, depth + 1, item_where)
+            elif item is None:
+                reference = _Invalid(_NULL)
+            else:
+                self.any(item, depth + 1, item_where)
+                reference = _Invalid(_NOT_OBJECT)
+            if isinstance(reference, _Invalid):
+                errors[index] = reference.messages
+            else:
+                read.append(reference)
+        if errors:
+            return _Invalid(errors)
+        return tuple(read) if read else _Invalid(_TOO_SHORT)
+
+    def reference(
+        self, node: dict[str, Any], depth: int, where: Where
+    ) -> tuple[str, ...] | _Invalid:
+        names = self.enter(node, depth, where)
+        ids: Any = _ABSENT
+        for key, value in node.items():
+            if (key if names is None else self.name(key, where, names)) == "ReferenceId":
+                ids = self.member(key, value, depth + 1, where)
+            else:
+                self.member(key, value, depth + 1, where)
+        if ids is _ABSENT:
+            return _Invalid({"ReferenceId": _MISSING_DATA})
+        if ids is None:
+            return _Invalid({"ReferenceId": _NULL})
+        if type(ids) is not list:
+            return _Invalid({"ReferenceId": _NOT_LIST})
+        errors = {
+            index: _NULL if item is None else _NOT_STRING
+            for index, item in enumerate(ids)
+            if type(item) is not str
+        }
+        if errors:
+            return _Invalid({"ReferenceId": errors})
+        if not ids:
+            return _Invalid({"ReferenceId": _TOO_SHORT})
+        return tuple(ids)
+
+
+_PLAIN_ATTRIBUTE = frozenset({"AttributeId", "Value"})
+_CATEGORY_MEMBERS = frozenset({*SHORTHAND_CATEGORIES, "Category"})
+#: The members of `Request` the schema read, in its order (which its messages follow).
+_REQUEST_FIELDS = (
+    *("ReturnPolicyIdList", "CombinedDecision", "AccessSubject", "Action", "Resource"),
+    *("Environment", "Category", "MultiRequests"),
+)
+_ATTRIBUTE_FIELDS = frozenset({"AttributeId", "Value", "DataType", "IncludeInResult", "Issuer"})
+
+
+def _attribute(attribute_id: Any, value: Any, others: dict[str, Any]) -> dict[str, Any] | _Invalid:
+    """An attribute from its members (`_ABSENT` where not given), as the schema loaded it."""
+    attribute: dict[str, Any] = {}
+    errors: dict[str, Any] = {}
+    if attribute_id is _ABSENT:
+        errors["AttributeId"] = _MISSING_DATA
+    else:
+        attribute_id = _string(attribute_id)
+        if attribute_id == "":
+            attribute_id = _Invalid(_TOO_SHORT)
+        if type(attribute_id) is _Invalid:
+            errors["AttributeId"] = attribute_id.messages
+        attribute["AttributeId"] = attribute_id
+    if value is _ABSENT:
+        errors["Value"] = _MISSING_DATA
+    else:
+        attribute["Value"] = value
+    if "DataType" in others:
+        attribute["DataType"] = _string(others["DataType"], allow_none=True)
+    attribute["IncludeInResult"] = _boolean(others.get("IncludeInResult", False))
+    if "Issuer" in others:
+        attribute["Issuer"] = _string(others["Issuer"], allow_none=True)
+    for name in ("DataType", "IncludeInResult", "Issuer"):
+        if type(attribute.get(name)) is _Invalid:
+            errors[name] = attribute[name].messages
+    return _Invalid(errors) if errors else attribute
+
+
+def _string(value: Any, *, allow_none: bool = False) -> Any:
+    """`value` if it is a string (or an allowed null), else why not."""
+    if type(value) is str:
+        return value
+    if value is None:
+        return None if allow_none else _Invalid(_NULL)
+    return _Invalid(_NOT_STRING)
+
+
+def _boolean(value: Any) -> Any:
+    """`value` as a flag, as marshmallow's `Boolean` reads it, else why not."""
+    if value is True or value is False:
+        return value
+    if value is None:
+        return _Invalid(_NULL)
+    try:
+        if value in TRUTHY:
+            return True
+        if value in FALSY:
+            return False
+    except TypeError:  # a list or an object
+        pass
+    return _Invalid(_NOT_BOOLEAN)
