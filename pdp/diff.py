@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from pdp.catalog import Catalog
-from pdp.resource_policies import Match, ResourcePolicy, term_actions
+from pdp.resource_policies import Match, ResourcePolicy, is_action, term_actions
 from pdp.vocabulary import ACCESS, ACE_BY_CATEGORY, DELEGATE
 
 
@@ -141,13 +141,22 @@ def diff(old: Catalog | None, new: Catalog) -> SourceDiff:
 
 
 def resource_rules(catalog: Catalog) -> set[ResourceRule]:
-    """Every conjunction the catalog's resource policies compile to, per action."""
+    """Every conjunction the catalog's resource policies compile to, per action; a match on
+    the action itself is left out of `matches` when the action says it all."""
     return {
         ResourceRule(
             policy.resource_id,
             action,
             term.rule.effect,
-            tuple(sorted({_match_text(match) for match in term.matches})),
+            tuple(
+                sorted(
+                    {
+                        _match_text(match)
+                        for match in term.matches
+                        if not (is_action(match) and _names(match, action))
+                    }
+                )
+            ),
         )
         for policy in catalog.resources
         for rule in policy.rules
@@ -155,6 +164,11 @@ def resource_rules(catalog: Catalog) -> set[ResourceRule]:
         if term.excluded_by is None
         for action in term_actions(policy, term)
     }
+
+
+def _names(match: Match, action: str) -> bool:
+    """Whether an action match says no more than the rule's `action` (lower-cased) does."""
+    return match.value == action or (match.ignore_case and str(match.value).lower() == action)
 
 
 def _match_text(match: Match) -> str:

@@ -239,7 +239,7 @@ class ResourcePolicy:
                     str(match.value).lower()
                     for target in (self.target, *(rule.target for rule in self.rules))
                     for match in _all_matches(target)
-                    if _is_action(match)
+                    if is_action(match)
                 }
             )
         )
@@ -298,7 +298,8 @@ def _conjunctions(target: Target) -> Iterator[tuple[Match, ...]]:
         yield tuple(seen)
 
 
-def _is_action(match: Match) -> bool:
+def is_action(match: Match) -> bool:
+    """Whether a match reads the request's action id."""
     return (
         match.designator.category == ACTION_CATEGORY and match.designator.attribute_id == ACTION_ID
     )
@@ -354,7 +355,7 @@ def check(
                         f"resource than {policy.resource_id!r}; it can never apply and is dropped",
                     )
                 )
-            elif not any(_is_action(match) for match in term.matches):
+            elif not any(is_action(match) for match in term.matches):
                 if actions:
                     warnings.append(
                         Problem(
@@ -380,7 +381,7 @@ def check(
 def term_actions(policy: ResourcePolicy, term: Term) -> tuple[str, ...]:
     """The actions (lower-cased) a term is indexed under: those it matches, or, if it matches
     none, every action the policy names."""
-    own = sorted({str(match.value).lower() for match in term.matches if _is_action(match)})
+    own = sorted({str(match.value).lower() for match in term.matches if is_action(match)})
     return tuple(own) if own else policy.actions()
 
 

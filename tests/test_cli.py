@@ -359,3 +359,29 @@ def test_revoking_an_unknown_delegation_fails(example_pdp):
     result = run("delegations", "revoke", "no-such-id", "--by", "02056260016")
     assert result.exit_code == 1
     assert error_lines(result) == ["error: no delegation no-such-id"]
+
+
+def test_compile_prints_the_sources_warnings_and_still_compiles(tmp_path, repository):
+    source = catalog_module.read_source(POLICY_DIR)
+    name = "resources/ttd-example-api/policy.xml"
+    source[name] = source[name].replace(">dagl<", ">REGNA<")
+    result = run("compile", "--check", str(write_policy_dir(tmp_path / "regna", source)))
+    assert result.exit_code == 0, result.output
+    assert result.stderr == (
+        f"warning: {name}: line 45: unknown role code 'REGNA' (urn:altinn:rolecode): not an ER "
+        "role of roles.yaml, so the register never supplies it\n"
+    )
+    assert result.stdout == OK_LINE
+
+
+def test_compile_names_an_unknown_package_in_a_resource_policy(tmp_path, repository):
+    source = catalog_module.read_source(POLICY_DIR)
+    name = "resources/ttd-example-events/policy.xml"
+    source[name] = source[name].replace(">programmeringsgrensesnitt<", ">ansettelsesforhod<")
+    result = run("compile", str(write_policy_dir(tmp_path / "typo", source)))
+    assert result.exit_code == 1
+    assert error_lines(result) == [
+        f"error: {name}: line {line}: unknown access package 'ansettelsesforhod'"
+        for line in (18, 45)
+    ]
+    assert repository.active_version() is None

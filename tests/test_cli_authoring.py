@@ -190,6 +190,27 @@ class TestDiff:
         ]
         assert "grants: 48 added, 0 removed" in lines
 
+    def test_resource_rules_added_and_removed_are_listed(self, initialised, tmp_path):
+        def api_read_only(directory: Path) -> str:
+            source = catalog_module.read_source(POLICY_DIR)
+            name = "resources/ttd-example-api/policy.xml"
+            source[name] = source[name].replace(">write<", ">delete<")
+            del source["resources/ttd-example-events/policy.xml"]
+            return str(write_source(directory, source))
+
+        lines = run("diff", api_read_only(tmp_path / "api")).stdout.splitlines()
+        package = "subject urn:altinn:accesspackage = (any case) 'programmeringsgrensesnitt'"
+        resource = "resource urn:altinn:resource = 'ttd-example-api'"
+        start = lines.index("resources: 0 added, 1 removed, 0 changed")
+        assert lines[start : start + 3] == [
+            "resources: 0 added, 1 removed, 0 changed",
+            "  - ttd-example-events",
+            "resource rules: 1 added, 4 removed",
+        ]
+        assert f"  + ttd-example-api: Permit delete if {resource} and {package}" in lines
+        assert f"  - ttd-example-api: Permit write if {resource} and {package}" in lines
+        assert sum(line.startswith("  - ttd-example-events: ") for line in lines) == 3
+
     def test_an_invalid_source_is_refused_with_its_problems(self, initialised, tmp_path):
         def unknown_role(packages: list[dict[str, Any]]) -> None:
             packages[API_INDEX]["grants"][0]["roles"].append("REGX")

@@ -627,6 +627,24 @@ class TestDryRun:
         ).get_json()["impact"]
         assert (len(impact["changes"]), impact["truncated"]) == (4, False)
 
+    def test_resource_changes_are_listed_by_resource_and_rule(self, client):
+        source = shipped_source()
+        del source["resources/ttd-example-events/policy.xml"]
+        resources = dry_run(client, source).get_json()["resources"]
+        assert (resources["added"], resources["removed"], resources["changed"]) == (
+            [],
+            ["ttd-example-events"],
+            [],
+        )
+        assert resources["rules_added"] == []
+        assert {rule["resource"] for rule in resources["rules_removed"]} == {"ttd-example-events"}
+        assert {(rule["action"], rule["effect"]) for rule in resources["rules_removed"]} == {
+            ("subscribe", "Permit"),
+            ("read", "Permit"),
+            ("publish", "Deny"),
+        }
+        assert all(rule["matches"] for rule in resources["rules_removed"])
+
     def test_the_identical_source_is_unchanged(self, client):
         preview = dry_run(client, shipped_source()).get_json()
         assert preview["unchanged"] is True
