@@ -31,8 +31,11 @@ from pdp.repository import (
 from pdp.service import Pdp
 from pdp.subjects import Subject
 from pdp.vocabulary import INDETERMINATE, PERMIT, STATUS_PROCESSING_ERROR
-from tests.conftest import KEY_ROLES, POLICY_DIR, REGISTER
+from tests.conftest import KEY_ROLES, POLICY_DIR, REGISTER, RESOURCE_DOCUMENTS
 from tests.helpers import open_settings
+
+#: Policies the shipped source compiles to: grants and delegations, and its resources'.
+SHIPPED_POLICIES = 51 + RESOURCE_DOCUMENTS
 
 API = "urn:altinn:accesspackage:programmeringsgrensesnitt"
 API_NUF = "urn:altinn:accesspackage:programmeringsgrensesnittNUF"
@@ -66,14 +69,18 @@ def policy_set(repository, catalog) -> PolicySet:
 
 def test_first_publish_creates_version_1_and_activates_it(repository, catalog):
     assert repository.active_version() is None
-    assert publish(repository, catalog) == PublishResult(version=1, created=True, policies=51)
+    assert publish(repository, catalog) == PublishResult(
+        version=1, created=True, policies=SHIPPED_POLICIES
+    )
     assert repository.active_version() == 1
 
 
 def test_publishing_the_active_content_again_changes_nothing(repository, catalog):
     publish(repository, catalog)
     again = catalog_module.load(POLICY_DIR)
-    assert publish(repository, again) == PublishResult(version=1, created=False, policies=51)
+    assert publish(repository, again) == PublishResult(
+        version=1, created=False, policies=SHIPPED_POLICIES
+    )
     assert [v.number for v in repository.versions()] == [1]
     assert repository.active_version() == 1
 
@@ -94,14 +101,18 @@ def test_writes_that_change_nothing_leave_every_cache_alone(engine, repository, 
 def test_changed_content_creates_version_2_and_activates_it(repository, catalog):
     publish(repository, catalog)
     changed = modified_catalog(name="Programmeringsgrensesnitt (API), endret")
-    assert publish(repository, changed) == PublishResult(version=2, created=True, policies=51)
+    assert publish(repository, changed) == PublishResult(
+        version=2, created=True, policies=SHIPPED_POLICIES
+    )
     assert repository.active_version() == 2
 
 
 def test_returning_to_earlier_content_is_a_new_version(repository, catalog):
     publish(repository, catalog)
     publish(repository, modified_catalog(name="Endret"))
-    assert publish(repository, catalog) == PublishResult(version=3, created=True, policies=51)
+    assert publish(repository, catalog) == PublishResult(
+        version=3, created=True, policies=SHIPPED_POLICIES
+    )
     assert repository.active_version() == 3
 
 
@@ -180,7 +191,7 @@ def test_concurrent_publishes_based_on_one_version_let_exactly_one_win(
         engine.dispose()
     won = [index for index, result in enumerate(results) if isinstance(result, PublishResult)]
     assert len(won) == 1, results
-    assert results[won[0]] == PublishResult(version=2, created=True, policies=51)
+    assert results[won[0]] == PublishResult(version=2, created=True, policies=SHIPPED_POLICIES)
     assert sum(isinstance(result, VersionConflict) for result in results) == 7
     assert [v.number for v in repository.versions()] == [1, 2]
     assert repository.load(2).catalog == changes[won[0]]
@@ -204,6 +215,8 @@ def test_a_catalog_that_grants_nothing_publishes_a_version_with_no_policies(repo
     source = copy.deepcopy(catalog_module.read_source(POLICY_DIR))
     for package in source["packages/integrasjoner.yaml"]["packages"]:
         package["grants"] = []
+    # Nor any resource policy, whose rules would compile to policies of their own.
+    source = {name: doc for name, doc in source.items() if not name.startswith("resources/")}
     empty = catalog_module.parse(source)
     assert publish(repository, empty) == PublishResult(version=1, created=True, policies=0)
     assert list(repository.load(1).get_all(limit=100, offset=0)) == []
@@ -353,11 +366,13 @@ def test_get_finds_a_policy_by_uid(policy_set):
 
 def test_get_all_pages_through_every_policy(policy_set):
     everything = [p.uid for p in policy_set.get_all(limit=100, offset=0)]
-    assert len(everything) == 51
-    assert len(set(everything)) == 51
-    pages = [p.uid for offset in range(0, 51, 10) for p in policy_set.get_all(10, offset)]
+    assert len(everything) == SHIPPED_POLICIES
+    assert len(set(everything)) == SHIPPED_POLICIES
+    pages = [
+        p.uid for offset in range(0, SHIPPED_POLICIES, 10) for p in policy_set.get_all(10, offset)
+    ]
     assert pages == everything
-    assert list(policy_set.get_all(limit=10, offset=51)) == []
+    assert list(policy_set.get_all(limit=10, offset=SHIPPED_POLICIES)) == []
 
 
 def test_get_all_refuses_negative_limit_or_offset(policy_set):
