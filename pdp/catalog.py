@@ -6,8 +6,10 @@ py-abac: the compiler and the engine consume a `Catalog`, and the role-to-packag
 only in the source documents it was built from.
 
 A source is a mapping from file names (relative to the policy directory) to parsed documents:
-`roles.yaml`, `org_forms.yaml` and one `packages/<area>.yaml` per area. The same mapping is
-stored with every published policy-set version, so a running server never needs the directory.
+`roles.yaml`, `org_forms.yaml` and one `packages/<area>.yaml` per area, and for each service
+resource with a policy, `resources/<resource-id>/policy.xml`, kept as its XML text (read and
+checked by `pdp.resource_policies`). The same mapping is stored with every published
+policy-set version, so a running server never needs the directory.
 """
 
 from __future__ import annotations
@@ -23,7 +25,9 @@ from typing import Any
 import yaml
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
+from pdp import resource_policies, safe_xml
 from pdp.errors import Problem, SourceError, problems_from_messages
+from pdp.resource_policies import RESOURCES_DIR, ResourcePolicy
 from pdp.vocabulary import (
     CCR_ROLE_ID,
     CCR_ROLE_URN_PREFIX,
@@ -129,6 +133,10 @@ class Catalog:
     areas: tuple[Area, ...]
     packages: tuple[Package, ...]
     source: Mapping[str, Any]
+    #: The service resources' policies, by resource id.
+    resources: tuple[ResourcePolicy, ...] = ()
+    #: What is accepted but worth an author's look (e.g. a role our register never supplies).
+    warnings: tuple[Problem, ...] = ()
 
     @property
     def grants(self) -> tuple[Grant, ...]:
@@ -145,6 +153,18 @@ class Catalog:
     def package(self, urn: str) -> Package:
         return next(package for package in self.packages if package.urn == urn)
 
+    def package_named(self, name: str) -> Package | None:
+        """The package a name means: its URN, a former URN (alias), or either's bare code,
+        in any case; None if no package has it."""
+        return self._package_names.get(_package_key(name))
+
+    @cached_property
+    def _package_names(self) -> dict[str, Package]:
+        return _package_names(self.packages)
+
+    def resource(self, resource_id: str) -> ResourcePolicy:
+        return next(policy for policy in self.resources if policy.resource_id == resource_id)
+
     def role_code_for(self, attribute_id: str, value: str) -> str | None:
         """The role code a request attribute names (`urn:altinn:rolecode` = `dagl`, or
         `urn:altinn:external-role:ccr` = `daglig-leder`, any case); None if no role has it."""
@@ -157,6 +177,17 @@ class Catalog:
             claims[(ROLECODE_ID, role.rolecode_value.casefold())] = role.code
             claims[(CCR_ROLE_ID, role.ccr_value.casefold())] = role.code
         return claims
+
+
+def _package_names(packages: tuple[Package, ...]) -> dict[str, Package]:
+    return {
+        name.casefold(): package for package in packages for name in (package.urn, *package.aliases)
+    }
+
+
+def _package_key(name: str) -> str:
+    urn = package_urn_form(name)
+    return "" if urn is None else urn.casefold()
 
 
 def package_urn_form(name: str) -> str | None:
@@ -293,9 +324,39 @@ def read_source(directory: str | Path) -> dict[str, Any]:
             problems.append(Problem(name, "", "file not found"))
         except yaml.YAMLError as error:
             problems.append(Problem(name, "", f"not valid YAML: {' '.join(str(error).split())}"))
+    _read_resource_policies(root, source, problems)
     if problems:
         raise SourceError(problems)
     return source
+
+
+def _read_resource_policies(root: Path, source: dict[str, Any], problems: list[Problem]) -> None:
+    """Add `resources/<resource-id>/policy.xml` files to `source` as text; anything else under
+    `resources/` is a problem (a misnamed file would otherwise be a policy silently missing)."""
+    directory = root / RESOURCES_DIR
+    if not directory.is_dir():
+        return
+    for path in sorted(directory.rglob("*")):
+        name = path.relative_to(root).as_posix()
+        if path.is_dir():
+            if path.parent == directory and not (path / resource_policies.POLICY_FILE).is_file():
+                problems.append(Problem(name, "", f"no {resource_policies.POLICY_FILE}"))
+            continue
+        if resource_policies.resource_id_of(name) is None:
+            problems.append(Problem(name, "", _RESOURCE_FILE_PROBLEM))
+            continue
+        try:
+            with path.open("rb") as stream:
+                data = stream.read(safe_xml.MAX_XML_BYTES + 1)
+            source[name] = safe_xml.decode(data)
+        except safe_xml.XmlError as error:
+            problems.append(Problem(name, "", error.message))
+
+
+_RESOURCE_FILE_PROBLEM = (
+    "unexpected file: a resource's policy is resources/<resource-id>/policy.xml, the id in "
+    "lower-case letters, digits, - and _"
+)
 
 
 def load(directory: str | Path) -> Catalog:
@@ -313,7 +374,8 @@ def parse(source: Mapping[str, Any]) -> Catalog:
     roles_doc = _load_document(source, ROLES_FILE, _RolesFileSchema(), problems)
     forms_doc = _load_document(source, ORG_FORMS_FILE, _OrgFormsFileSchema(), problems)
     package_files = sorted(name for name in source if name.startswith(f"{PACKAGES_DIR}/"))
-    unexpected = sorted(set(source) - {ROLES_FILE, ORG_FORMS_FILE, *package_files})
+    resource_files = sorted(name for name in source if name.startswith(f"{RESOURCES_DIR}/"))
+    unexpected = sorted(set(source) - {ROLES_FILE, ORG_FORMS_FILE, *package_files, *resource_files})
     problems += [Problem(name, "", "unexpected file in policy source") for name in unexpected]
     if not package_files:
         problems.append(Problem(f"{PACKAGES_DIR}/", "", "no package files"))
@@ -325,6 +387,12 @@ def parse(source: Mapping[str, Any]) -> Catalog:
     roles = _build_roles(roles_doc, problems)
     org_forms = _build_org_forms(forms_doc, problems)
     areas, packages = _build_packages(package_docs, roles, org_forms, problems)
+    warnings: list[Problem] = []
+    # Package references are checked against a sound source only: with a package file broken
+    # or a package refused, each reference to it would repeat that one problem.
+    resources = _build_resources(
+        source, resource_files, roles, None if problems else packages, problems, warnings
+    )
     if problems or roles is None or org_forms is None:
         raise SourceError(problems)
     return Catalog(
@@ -333,6 +401,8 @@ def parse(source: Mapping[str, Any]) -> Catalog:
         areas=tuple(areas),
         packages=tuple(packages),
         source=json.loads(json.dumps(dict(source))),
+        resources=tuple(resources),
+        warnings=tuple(warnings),
     )
 
 
@@ -468,3 +538,47 @@ def _build_grants(
             granted_roles.add(code)
             grants.append(Grant(code, package_urn, entry["delegable"], limits))
     return grants
+
+
+def _build_resources(
+    source: Mapping[str, Any],
+    names: list[str],
+    roles: dict[str, Role] | None,
+    packages: list[Package] | None,
+    problems: list[Problem],
+    warnings: list[Problem],
+) -> list[ResourcePolicy]:
+    """Read each resource policy and check what it names against the roles and packages
+    (`packages` None: not checked). Unknown roles are warnings, so roles need not have loaded.
+    """
+    package_names = _package_names(tuple(packages or ()))
+    role_claims = {
+        (attribute_id, value.casefold())
+        for role in (roles or {}).values()
+        for attribute_id, value in (
+            (ROLECODE_ID, role.rolecode_value),
+            (CCR_ROLE_ID, role.ccr_value),
+        )
+    }
+    policies: list[ResourcePolicy] = []
+    for name in names:
+        resource_id = resource_policies.resource_id_of(name)
+        text = source[name]
+        if resource_id is None:
+            problems.append(Problem(name, "", _RESOURCE_FILE_PROBLEM))
+            continue
+        if not isinstance(text, str):
+            problems.append(Problem(name, "", "must be the policy's XML text"))
+            continue
+        policy = resource_policies.parse(name, resource_id, text, problems)
+        if policy is None:
+            continue
+        errors, cautions = resource_policies.check(
+            policy,
+            lambda value: packages is None or _package_key(value) in package_names,
+            lambda attribute_id, value: (attribute_id, value.casefold()) in role_claims,
+        )
+        problems += errors
+        warnings += cautions
+        policies.append(policy)
+    return policies

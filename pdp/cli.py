@@ -16,6 +16,7 @@ import click
 from pdp import catalog, compiler, grants_table, policy_tests, xacml
 from pdp.config import Settings
 from pdp.delegations import Delegation
+from pdp.diff import SourceDiff
 from pdp.errors import PdpError, RegisterImportError, SourceError
 from pdp.identifiers import IdentifierRules, validate_organization_number
 from pdp.impact import GAINED
@@ -59,6 +60,7 @@ def init(policy_dir: str | None) -> None:
     """Create the database, then compile and publish the policy source."""
     pdp = _pdp()
     source = catalog.load(policy_dir or pdp.settings.policy_dir)
+    _report_warnings(source)
     _report_publish(pdp.publish(source, message="pdp init", author=getpass.getuser()))
 
 
@@ -89,14 +91,16 @@ def compile_command(
     """Validate and compile a policy source, then publish it as a new version."""
     settings = Settings.from_env()
     source = catalog.load(directory or settings.policy_dir)
+    _report_warnings(source)
     documents = compiler.compile_catalog(source)
     if output:
         with click.open_file(output, "wb") as stream:
             stream.write(compiler.render(documents))
     if check:
+        resources = f"{len(source.resources)} resources, " if source.resources else ""
         click.echo(
             f"ok: {len(source.packages)} packages, {len(source.grants)} grants, "
-            f"{len(documents)} policies",
+            f"{resources}{len(documents)} policies",
             err=bool(output == "-"),
         )
         return
@@ -104,6 +108,12 @@ def compile_command(
     _report_publish(
         repository.publish(source, documents, message=message, author=author, expected_active=base)
     )
+
+
+def _report_warnings(source: catalog.Catalog) -> None:
+    """What the source's author should look at, though it was accepted (on stderr)."""
+    for warning in source.warnings:
+        click.echo(f"warning: {warning}", err=True)
 
 
 def _report_publish(result: PublishResult) -> None:
@@ -145,6 +155,7 @@ def diff_command(directory: str | None, limit: int) -> None:
     register gains or loses which package for which party. Publishes nothing."""
     pdp = _pdp()
     proposed = catalog.load(directory or pdp.settings.policy_dir)
+    _report_warnings(proposed)
     for line in preview_lines(pdp.preview(proposed), limit):
         click.echo(line)
 
@@ -174,6 +185,8 @@ def preview_lines(preview: Preview, limit: int) -> list[str]:
         for rule in rules:
             limit_text = f" (only {', '.join(rule.org_forms)})" if rule.org_forms else ""
             lines.append(f"  {sign} {rule.role} may {rule.action} {rule.package}{limit_text}")
+    if not source.resources_unchanged:
+        lines += _resource_lines(source)
     lines.append(
         f"impact: {impact.gained} gained, {impact.lost} lost, "
         f"{impact.subjects} subjects, {impact.parties} parties"
@@ -187,6 +200,27 @@ def preview_lines(preview: Preview, limit: int) -> list[str]:
         )
     if len(impact.changes) > limit:
         lines.append(f"  ... {len(impact.changes) - limit} more (--limit to list them)")
+    return lines
+
+
+def _resource_lines(source: SourceDiff) -> list[str]:
+    """The resource policies' part of a diff: resources, then the rules they compile to."""
+    lines = [
+        f"resources: {len(source.resources_added)} added, {len(source.resources_removed)} "
+        f"removed, {len(source.resources_changed)} changed"
+    ]
+    lines += [f"  + {resource}" for resource in source.resources_added]
+    lines += [f"  - {resource}" for resource in source.resources_removed]
+    lines += [
+        f"  ~ {resource} (combining, rule order, effects, obligations or advice)"
+        for resource in source.resources_changed
+    ]
+    lines.append(
+        f"resource rules: {len(source.resource_rules_added)} added, "
+        f"{len(source.resource_rules_removed)} removed"
+    )
+    lines += [f"  + {rule}" for rule in source.resource_rules_added]
+    lines += [f"  - {rule}" for rule in source.resource_rules_removed]
     return lines
 
 

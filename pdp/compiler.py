@@ -8,6 +8,9 @@ attributes that the PIP supplies (see `pdp.attributes`): the subject's ER roles 
 the party's organisation form (`$.org_form`). Targets name the package URN and the action
 exactly, so the repository can index candidates by them.
 
+Each service resource's XACML policy is compiled by `pdp.resource_compiler`, into documents
+targeting the resource (`urn:altinn:resource:<id>`) and an action.
+
 Output is deterministic: the same catalog always gives the same policies in the same order, and
 `render` gives byte-identical JSON.
 """
@@ -17,6 +20,7 @@ from __future__ import annotations
 from typing import Any
 
 from pdp.catalog import Catalog, Grant, Package, canonical_json
+from pdp.resource_compiler import compile_resources
 from pdp.vocabulary import (
     ACCESS,
     DELEGATE,
@@ -28,7 +32,8 @@ from pdp.vocabulary import (
 
 
 def compile_catalog(catalog: Catalog) -> list[dict[str, Any]]:
-    """The py-abac policy documents for every grant in `catalog`, sorted by uid."""
+    """The py-abac policy documents for every grant and every resource policy rule in
+    `catalog`, sorted by uid."""
     policies = [
         _grant_policy(catalog, grant, action)
         for grant in catalog.grants
@@ -39,6 +44,7 @@ def compile_catalog(catalog: Catalog) -> list[dict[str, Any]]:
         for package in catalog.packages
         if any(grant.delegable for grant in package.grants)
     ]
+    policies += compile_resources(catalog)
     return sorted(policies, key=lambda policy: policy["uid"])
 
 

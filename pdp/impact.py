@@ -26,7 +26,14 @@ from pdp.engine import evaluate
 from pdp.register import RoleAssignment
 from pdp.repository import PolicySet
 from pdp.subjects import ORGANIZATION, PERSON, Subject
-from pdp.vocabulary import DELEGATED_PACKAGES_KEY, ORG_FORM_KEY, PARTY_KEY, PERMIT, ROLES_KEY
+from pdp.vocabulary import (
+    DELEGATED_PACKAGES_KEY,
+    ORG_FORM_KEY,
+    PARTY_KEY,
+    PERMIT,
+    RESOURCE_URN_PREFIX,
+    ROLES_KEY,
+)
 
 GAINED = "gained"
 LOST = "lost"
@@ -161,7 +168,11 @@ def _facts(
 
 
 class _Evaluator:
-    """The (package, action) pairs a policy set permits for given facts, each facts once."""
+    """The (package, action) pairs a policy set permits for given facts, each facts once.
+
+    Service resources' policies are left out: they decide on attributes (access packages,
+    roles as Altinn names them) that these facts do not carry, so their impact is not computed
+    here yet; `pdp diff` lists their rule changes."""
 
     def __init__(self, policy_set: PolicySet):
         self._policy_set = policy_set
@@ -170,7 +181,9 @@ class _Evaluator:
     def __call__(self, facts: _Facts | None) -> frozenset[tuple[str, str]]:
         if facts not in self._permitted:
             self._permitted[facts] = frozenset(
-                target for target in self._policy_set.targets if self._permits(facts, *target)
+                target
+                for target in self._policy_set.targets
+                if not target[0].startswith(RESOURCE_URN_PREFIX) and self._permits(facts, *target)
             )
         return self._permitted[facts]
 

@@ -111,3 +111,54 @@ RESOURCE_ID = "urn:altinn:resource"
 ORG_ID = "urn:altinn:org"
 #: An Altinn app's name, with `ORG_ID` naming the app.
 APP_ID = "urn:altinn:app"
+
+# --- service resources and their XACML policies -----------------------------------------------
+
+#: py-abac's access control element for each XACML category a resource policy may read.
+ACE_BY_CATEGORY = {
+    SUBJECT_CATEGORY: "subject",
+    RESOURCE_CATEGORY: "resource",
+    ACTION_CATEGORY: "action",
+    ENVIRONMENT_CATEGORY: "context",
+}
+
+XML_ANY_URI = "http://www.w3.org/2001/XMLSchema#anyURI"
+XML_INTEGER = "http://www.w3.org/2001/XMLSchema#integer"
+XML_BOOLEAN = "http://www.w3.org/2001/XMLSchema#boolean"
+
+RESOURCE_URN_PREFIX = f"{RESOURCE_ID}:"
+#: Altinn names an app's resource `app_<org>_<app>`.
+APP_RESOURCE_PREFIX = "app_"
+#: The obligation Altinn's PEPs read: the authentication level a Permit requires.
+MINIMUM_AUTHENTICATION_LEVEL = "urn:altinn:minimum-authenticationlevel"
+
+_KEY_ESCAPES = {":": "__", "-": "_h", ".": "_d", "_": "_u"}
+
+
+def attribute_key(attribute_id: str) -> str:
+    """The py-abac attribute key (read by `$.<key>`) holding the bag of a XACML attribute.
+
+    objectpath reads `$.<key>` only for identifier characters, so the URN is spelled with
+    letters, digits and `_`: `:` as `__`, `-` as `_h`, `.` as `_d`, `_` as `_u`, any other
+    character as `_x<hex code>_` (`urn:altinn:rolecode` -> `urn__altinn__rolecode`). Every
+    escape starts with `_` and its next character says which, so a key spells exactly one id
+    (the mapping is injective), and every key starts with `urn__`, which no other `*_KEY` does.
+    """
+    if not attribute_id.startswith("urn:"):
+        raise ValueError(f"attribute id must be a URN (urn:...), got {attribute_id!r}")
+    return "".join(
+        char if char.isascii() and char.isalnum() else _KEY_ESCAPES.get(char, f"_x{ord(char):x}_")
+        for char in attribute_id
+    )
+
+
+def lowercase_attribute_key(attribute_id: str) -> str:
+    """The key of the companion bag holding an attribute's values lower-cased, which
+    `string-equal-ignore-case` matches read. `_l` is no escape of `attribute_key`, so a
+    companion key never spells an attribute's own key."""
+    return attribute_key(attribute_id) + "_l"
+
+
+def attribute_path(key: str) -> str:
+    """The py-abac path a compiled policy reads an attribute key by."""
+    return f"$.{key}"

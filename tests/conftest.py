@@ -26,6 +26,10 @@ DATA_DIR = Path(__file__).resolve().parent / "data"
 
 #: The eight ER roles that every Integrasjoner package is granted to.
 KEY_ROLES = ("DAGL", "LEDE", "INNH", "DTSO", "DTPR", "KOMP", "BEST", "BOBE")
+#: The shipped resource policies (policies/resources/) and the py-abac documents they compile
+#: to, besides the grants' and delegations' 51.
+RESOURCE_POLICIES = ("ttd-example-api", "ttd-example-events")
+RESOURCE_DOCUMENTS = 6
 #: Known roles that grant nothing in Integrasjoner.
 NON_GRANTING_ROLES = ("MEDL", "REVI", "REGN", "NEST", "VARA", "KONT", "KNUF")
 

@@ -1,9 +1,13 @@
-"""Test helpers: valid identifiers on demand, and XACML requests without the boilerplate."""
+"""Test helpers: valid identifiers on demand, XACML requests without the boilerplate, and
+policy sources written out as directories."""
 
 from __future__ import annotations
 
 from itertools import count
+from pathlib import Path
 from typing import Any
+
+import yaml
 
 from pdp.config import Settings
 from pdp.identifiers import complete_national_identity_number, complete_organization_number
@@ -27,6 +31,19 @@ def open_settings(database_url: str, **overrides: Any) -> Settings:
         audit_log="off",
         **overrides,
     )
+
+
+def write_source(directory: Path, source: dict[str, Any]) -> Path:
+    """Write a policy source mapping as a policy directory: YAML documents as YAML, resource
+    policies (their XML text) as they are."""
+    for name, document in source.items():
+        path = directory / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        text = (
+            document if isinstance(document, str) else yaml.safe_dump(document, allow_unicode=True)
+        )
+        path.write_text(text, encoding="utf-8")
+    return directory
 
 
 def new_person() -> str:

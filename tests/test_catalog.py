@@ -459,3 +459,133 @@ def test_copied_policy_directory_loads_like_the_original(policy_copy: Path, cata
 )
 def test_a_package_name_is_read_letter_for_letter(name, urn):
     assert package_urn_form(name) == urn
+
+
+# --- service resources' policies ------------------------------------------------------------
+
+API_POLICY = "resources/ttd-example-api/policy.xml"
+EVENTS_POLICY = "resources/ttd-example-events/policy.xml"
+
+
+def test_resource_policies_are_part_of_the_source_as_xml_text(catalog: Catalog):
+    assert catalog.source[API_POLICY] == (POLICY_DIR / API_POLICY).read_text(encoding="utf-8")
+    assert [policy.resource_id for policy in catalog.resources] == [
+        "ttd-example-api",
+        "ttd-example-events",
+    ]
+    assert catalog.resource("ttd-example-api").file == API_POLICY
+    assert catalog.warnings == ()
+
+
+def test_the_shipped_resource_policies_permit_with_an_authentication_level(catalog: Catalog):
+    for policy in catalog.resources:
+        [obligation] = policy.obligations
+        [assignment] = obligation.assignments
+        assert obligation.effect == "Permit"
+        assert assignment.category == "urn:altinn:minimum-authenticationlevel"
+    assert catalog.resource("ttd-example-api").actions() == ("read", "write")
+    assert catalog.resource("ttd-example-events").actions() == ("publish", "read", "subscribe")
+
+
+def test_a_source_without_resources_has_none(catalog: Catalog):
+    source = {k: v for k, v in catalog.source.items() if not k.startswith("resources/")}
+    assert catalog_module.parse(source).resources == ()
+
+
+def test_an_unknown_access_package_in_a_resource_policy_is_an_error():
+    def typo(source: dict[str, Any]) -> None:
+        source[API_POLICY] = source[API_POLICY].replace(
+            ">programmeringsgrensesnitt<", ">programeringsgrensesnitt<"
+        )
+
+    assert refused(typo) == [
+        Problem(API_POLICY, "line 18", "unknown access package 'programeringsgrensesnitt'")
+    ]
+
+
+def test_a_package_named_by_urn_alias_or_code_in_any_case_is_known():
+    source = copy.deepcopy(catalog_module.read_source(POLICY_DIR))
+    packages(source)[2]["aliases"] = ["urn:altinn:accesspackage:hendelser"]
+    for name in ("urn:altinn:accesspackage:hendelser", "HENDELSER", f"{EVENTS.upper()}"):
+        edited = dict(source)
+        edited[API_POLICY] = source[API_POLICY].replace(">programmeringsgrensesnitt<", f">{name}<")
+        assert catalog_module.parse(edited).resource("ttd-example-api")
+
+
+def test_an_unknown_role_is_a_warning_not_an_error():
+    source = copy.deepcopy(catalog_module.read_source(POLICY_DIR))
+    source[API_POLICY] = source[API_POLICY].replace(">dagl<", ">REGNA<")
+    parsed = catalog_module.parse(source)
+    assert parsed.warnings == (
+        Problem(
+            API_POLICY,
+            "line 45",
+            "unknown role code 'REGNA' (urn:altinn:rolecode): not an ER role of roles.yaml, so "
+            "the register never supplies it",
+        ),
+    )
+
+
+def test_a_malformed_resource_policy_is_refused_with_the_rest_of_the_source():
+    def break_both(source: dict[str, Any]) -> None:
+        source[API_POLICY] = source[API_POLICY].replace("</Rule>", "</Rul>", 1)
+        del packages(source)[0]["name"]
+
+    assert refused(break_both) == [
+        Problem(PACKAGES_FILE, "packages[0].name", "Missing data for required field"),
+        Problem(API_POLICY, "line 39", "not well-formed XML: mismatched tag"),
+    ]
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["resources/TTD-X/policy.xml", "resources/ttd-x/Policy.xml", "resources/ttd-x.xml"],
+)
+def test_a_resource_file_not_named_as_altinn_names_resources_is_refused(name):
+    def add(source: dict[str, Any]) -> None:
+        source[name] = source[API_POLICY]
+
+    [problem] = refused(add)
+    assert (problem.file, problem.path) == (name, "")
+    assert problem.problem.startswith("unexpected file: a resource's policy is resources/")
+
+
+def test_a_resource_policy_that_is_not_text_is_refused():
+    assert refused(lambda source: source.__setitem__(API_POLICY, {"Policy": {}})) == [
+        Problem(API_POLICY, "", "must be the policy's XML text")
+    ]
+
+
+def test_a_directory_reads_its_resource_policies(policy_copy: Path, catalog: Catalog):
+    assert catalog_module.read_source(policy_copy) == dict(catalog.source)
+
+
+def test_a_resource_policy_over_the_size_limit_is_refused_unread(policy_copy: Path):
+    (policy_copy / API_POLICY).write_bytes(b" " * (1024 * 1024 + 1))
+    with pytest.raises(SourceError) as raised:
+        catalog_module.read_source(policy_copy)
+    assert raised.value.problems == [
+        Problem(API_POLICY, "", "larger than 1048576 bytes (1048577 bytes): refused unread")
+    ]
+
+
+def test_misplaced_files_under_resources_are_refused(policy_copy: Path):
+    (policy_copy / "resources/ttd-empty").mkdir()
+    (policy_copy / "resources/ttd-example-api/notes.txt").write_text("x")
+    (policy_copy / "resources/Bad_Id").mkdir()
+    (policy_copy / "resources/Bad_Id/policy.xml").write_text("<x/>")
+    with pytest.raises(SourceError) as raised:
+        catalog_module.read_source(policy_copy)
+    assert [(p.file, p.problem.split(":")[0]) for p in raised.value.problems] == [
+        ("resources/Bad_Id/policy.xml", "unexpected file"),
+        ("resources/ttd-empty", "no policy.xml"),
+        ("resources/ttd-example-api/notes.txt", "unexpected file"),
+    ]
+
+
+def test_a_resource_policy_in_another_encoding_is_refused(policy_copy: Path):
+    (policy_copy / API_POLICY).write_bytes("<x>ø</x>".encode("latin-1"))
+    with pytest.raises(SourceError) as raised:
+        catalog_module.read_source(policy_copy)
+    [problem] = raised.value.problems
+    assert problem.problem.startswith("not UTF-8")

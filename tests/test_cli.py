@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from click.testing import CliRunner, Result
 
 from pdp import catalog as catalog_module
@@ -16,9 +15,12 @@ from pdp.changes import ChangeLog
 from pdp.cli import main
 from pdp.db import create_schema, make_engine
 from pdp.repository import PolicyRepository
-from tests.conftest import EXAMPLES_DIR, POLICY_DIR
+from tests.conftest import EXAMPLES_DIR, POLICY_DIR, RESOURCE_DOCUMENTS
+from tests.helpers import write_source
 
 REGISTER_FILE = EXAMPLES_DIR / "register.json"
+#: What `pdp compile --check` says of the shipped source.
+OK_LINE = f"ok: 3 packages, 24 grants, 2 resources, {51 + RESOURCE_DOCUMENTS} policies\n"
 
 
 @pytest.fixture
@@ -49,11 +51,7 @@ def error_lines(result: Result) -> list[str]:
 
 
 def write_policy_dir(directory: Path, source: dict[str, Any]) -> Path:
-    for name, document in source.items():
-        path = directory / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(yaml.safe_dump(document, allow_unicode=True), encoding="utf-8")
-    return directory
+    return write_source(directory, source)
 
 
 @pytest.fixture
@@ -78,7 +76,7 @@ def bad_policy_dir(tmp_path: Path) -> Path:
 def test_init_publishes_the_policy_source_as_version_1(repository):
     result = run("init")
     assert result.exit_code == 0, result.output
-    assert result.stdout == "published policy-set version 1 (51 policies)\n"
+    assert result.stdout == f"published policy-set version 1 ({51 + RESOURCE_DOCUMENTS} policies)\n"
     assert repository.active_version() == 1
 
 
@@ -107,7 +105,7 @@ def test_init_reads_the_policies_option_before_the_environment(repository, bad_p
 def test_compile_check_validates_and_publishes_nothing(repository):
     result = run("compile", "--check")
     assert result.exit_code == 0, result.output
-    assert result.stdout == "ok: 3 packages, 24 grants, 51 policies\n"
+    assert result.stdout == OK_LINE
     assert repository.active_version() is None
     assert repository.versions() == []
 
@@ -131,7 +129,9 @@ def test_compile_check_counts_delegation_policies_only_for_delegable_packages(
     changed = write_policy_dir(tmp_path / "changed", source)
     result = run("compile", "--check", str(changed))
     assert result.exit_code == 0, result.output
-    assert result.stdout == f"ok: 3 packages, 24 grants, {policies} policies\n"
+    assert result.stdout == (
+        f"ok: 3 packages, 24 grants, 2 resources, {policies + RESOURCE_DOCUMENTS} policies\n"
+    )
 
 
 def test_compile_check_output_is_byte_identical_across_runs(tmp_path, repository, catalog):
@@ -147,7 +147,7 @@ def test_compile_output_to_stdout_keeps_the_report_on_stderr(catalog, repository
     result = run("compile", "--check", "--output", "-")
     assert result.exit_code == 0
     assert result.stdout.encode() == compiler.render(compiler.compile_catalog(catalog))
-    assert result.stderr == "ok: 3 packages, 24 grants, 51 policies\n"
+    assert result.stderr == OK_LINE
 
 
 def test_compile_publishes_a_changed_source_as_a_new_version(tmp_path, repository):
@@ -157,7 +157,7 @@ def test_compile_publishes_a_changed_source_as_a_new_version(tmp_path, repositor
     changed = write_policy_dir(tmp_path / "changed", source)
     result = run("compile", str(changed), "--message", "rename API")
     assert result.exit_code == 0, result.output
-    assert result.stdout == "published policy-set version 2 (51 policies)\n"
+    assert result.stdout == f"published policy-set version 2 ({51 + RESOURCE_DOCUMENTS} policies)\n"
     assert repository.active_version() == 2
     assert repository.versions()[-1].message == "rename API"
 
@@ -447,3 +447,29 @@ def test_register_import_honours_the_check_digit_setting(tmp_path, repository, m
     imported = run("register", "import", str(altinn))
     assert imported.exit_code == 0, imported.output
     assert imported.stdout.startswith("imported 1 organisations, 1 role assignments")
+
+
+def test_compile_prints_the_sources_warnings_and_still_compiles(tmp_path, repository):
+    source = catalog_module.read_source(POLICY_DIR)
+    name = "resources/ttd-example-api/policy.xml"
+    source[name] = source[name].replace(">dagl<", ">REGNA<")
+    result = run("compile", "--check", str(write_policy_dir(tmp_path / "regna", source)))
+    assert result.exit_code == 0, result.output
+    assert result.stderr == (
+        f"warning: {name}: line 45: unknown role code 'REGNA' (urn:altinn:rolecode): not an ER "
+        "role of roles.yaml, so the register never supplies it\n"
+    )
+    assert result.stdout == OK_LINE
+
+
+def test_compile_names_an_unknown_package_in_a_resource_policy(tmp_path, repository):
+    source = catalog_module.read_source(POLICY_DIR)
+    name = "resources/ttd-example-events/policy.xml"
+    source[name] = source[name].replace(">programmeringsgrensesnitt<", ">ansettelsesforhod<")
+    result = run("compile", str(write_policy_dir(tmp_path / "typo", source)))
+    assert result.exit_code == 1
+    assert error_lines(result) == [
+        f"error: {name}: line {line}: unknown access package 'ansettelsesforhod'"
+        for line in (18, 45)
+    ]
+    assert repository.active_version() is None

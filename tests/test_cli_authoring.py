@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from click.testing import CliRunner, Result
 from sqlalchemy import text, update
 
@@ -25,7 +24,8 @@ from pdp import catalog as catalog_module
 from pdp import grants_table
 from pdp.cli import main
 from pdp.db import active_policy_set, make_engine, write_transaction
-from tests.conftest import POLICY_DIR, RegisterFacts
+from tests.conftest import POLICY_DIR, RESOURCE_DOCUMENTS, RegisterFacts
+from tests.helpers import write_source
 from tests.test_readme import readme_table
 
 INTEGRASJONER = "packages/integrasjoner.yaml"
@@ -47,11 +47,7 @@ def policy_dir(directory: Path, edit: Callable[[list[dict[str, Any]]], Any]) -> 
     """The shipped source with `edit` applied to its Integrasjoner packages, written out."""
     source = catalog_module.read_source(POLICY_DIR)
     edit(source[INTEGRASJONER]["packages"])
-    for name, document in source.items():
-        path = directory / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(yaml.safe_dump(document, allow_unicode=True), encoding="utf-8")
-    return str(directory)
+    return str(write_source(directory, source))
 
 
 def remove_dagl_from_api(packages: list[dict[str, Any]]) -> None:
@@ -97,7 +93,9 @@ def initialised(cli_database: str, tmp_path: Path, register_facts: RegisterFacts
 def version_2(initialised: str, tmp_path: Path) -> None:
     """Version 2 published with `pdp compile`: MEDL holds Maskinlesbare hendelser."""
     result = run("compile", policy_dir(tmp_path / "medl", grant_medl_events), "--message", "MEDL")
-    assert result.stdout == "published policy-set version 2 (53 policies)\n", result.output
+    assert (
+        result.stdout == f"published policy-set version 2 ({53 + RESOURCE_DOCUMENTS} policies)\n"
+    ), result.output
 
 
 # --- pdp diff -------------------------------------------------------------------------------
@@ -191,6 +189,27 @@ class TestDiff:
             "packages: 3 added, 0 removed, 0 renamed",
         ]
         assert "grants: 48 added, 0 removed" in lines
+
+    def test_resource_rules_added_and_removed_are_listed(self, initialised, tmp_path):
+        def api_read_only(directory: Path) -> str:
+            source = catalog_module.read_source(POLICY_DIR)
+            name = "resources/ttd-example-api/policy.xml"
+            source[name] = source[name].replace(">write<", ">delete<")
+            del source["resources/ttd-example-events/policy.xml"]
+            return str(write_source(directory, source))
+
+        lines = run("diff", api_read_only(tmp_path / "api")).stdout.splitlines()
+        package = "subject urn:altinn:accesspackage = (any case) 'programmeringsgrensesnitt'"
+        resource = "resource urn:altinn:resource = 'ttd-example-api'"
+        start = lines.index("resources: 0 added, 1 removed, 0 changed")
+        assert lines[start : start + 3] == [
+            "resources: 0 added, 1 removed, 0 changed",
+            "  - ttd-example-events",
+            "resource rules: 1 added, 4 removed",
+        ]
+        assert f"  + ttd-example-api: Permit delete if {resource} and {package}" in lines
+        assert f"  - ttd-example-api: Permit write if {resource} and {package}" in lines
+        assert sum(line.startswith("  - ttd-example-events: ") for line in lines) == 3
 
     def test_an_invalid_source_is_refused_with_its_problems(self, initialised, tmp_path):
         def unknown_role(packages: list[dict[str, Any]]) -> None:
@@ -305,12 +324,18 @@ class TestCompileWithABase:
         result = run(
             "compile", policy_dir(tmp_path / "no-dagl", remove_dagl_from_api), "--base", "2"
         )
-        assert result.stdout == "published policy-set version 3 (49 policies)\n"
+        assert (
+            result.stdout
+            == f"published policy-set version 3 ({49 + RESOURCE_DOCUMENTS} policies)\n"
+        )
         assert versions()[2][:2] == ("*", 3)
 
     def test_base_0_publishes_the_first_version_of_an_empty_database(self, cli_database):
         result = run("compile", "--base", "0")
-        assert result.stdout == "published policy-set version 1 (51 policies)\n"
+        assert (
+            result.stdout
+            == f"published policy-set version 1 ({51 + RESOURCE_DOCUMENTS} policies)\n"
+        )
 
     def test_base_0_is_stale_once_a_version_exists(self, initialised):
         result = run("compile", "--base", "0")
@@ -403,5 +428,5 @@ class TestWritersWaitingForEachOther:
         assert error_lines(result) == []
         assert (result.exit_code, result.stdout) == (
             0,
-            "published policy-set version 3 (49 policies)\n",
+            f"published policy-set version 3 ({49 + RESOURCE_DOCUMENTS} policies)\n",
         )

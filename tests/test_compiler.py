@@ -42,10 +42,17 @@ def org_form_rule(*forms: str) -> dict:
 
 
 def compiled(edit) -> dict[str, dict]:
-    """The policies, by uid, compiled from the shipped source after `edit(packages)`."""
+    """The grant and delegation policies, by uid, compiled from the shipped source after
+    `edit(packages)`."""
     source = copy.deepcopy(catalog_module.read_source(POLICY_DIR))
     edit(source[PACKAGES_FILE]["packages"])
-    return by_uid(compiler.compile_catalog(catalog_module.parse(source)))
+    return by_uid(grant_policies(compiler.compile_catalog(catalog_module.parse(source))))
+
+
+def grant_policies(policies: list[dict]) -> list[dict]:
+    """The policies compiled from grants and delegable packages; those of resource policies
+    are specified in tests/test_resource_compiler.py."""
+    return [policy for policy in policies if not policy["uid"].startswith("resource:")]
 
 
 def delegation_policies(policies) -> dict[str, dict]:
@@ -54,7 +61,7 @@ def delegation_policies(policies) -> dict[str, dict]:
 
 @pytest.fixture(scope="module")
 def policies(catalog: Catalog) -> list[dict]:
-    return compiler.compile_catalog(catalog)
+    return grant_policies(compiler.compile_catalog(catalog))
 
 
 def by_uid(policies: list[dict]) -> dict[str, dict]:

@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 
 from pdp import catalog as catalog_module
-from pdp.diff import GrantRule, Rename, diff
+from pdp.diff import GrantRule, Rename, ResourceRule, diff
 from pdp.engine import DecisionRequest
 from pdp.impact import GAINED, LOST, AccessChange
 from pdp.service import Pdp
@@ -226,6 +226,77 @@ class TestDiff:
     def test_rules_are_listed_in_a_stable_order(self, shipped):
         result = diff(shipped, catalog_with(remove_role(API, "LEDE"), remove_role(API, "DAGL")))
         assert list(result.grants_removed) == sorted(result.grants_removed)
+
+
+API_POLICY = "resources/ttd-example-api/policy.xml"
+EVENTS_POLICY = "resources/ttd-example-events/policy.xml"
+ROLE_MATCH = "subject urn:altinn:rolecode = (any case) 'dagl'"
+API_RESOURCE_MATCH = "resource urn:altinn:resource = 'ttd-example-api'"
+
+
+def with_resource_text(
+    edit: Callable[[str], str], name: str = API_POLICY
+) -> catalog_module.Catalog:
+    source = source_with()
+    source[name] = edit(source[name])
+    return catalog_module.parse(source)
+
+
+class TestResourceDiff:
+    """Resource policies are compared by the conjunctions their rules compile to."""
+
+    def test_against_nothing_published_every_resource_and_rule_is_added(self, shipped):
+        result = diff(None, shipped)
+        assert result.resources_added == ("ttd-example-api", "ttd-example-events")
+        assert len(result.resource_rules_added) == 6
+        assert (
+            ResourceRule("ttd-example-api", "read", "Permit", (API_RESOURCE_MATCH, ROLE_MATCH))
+            in result.resource_rules_added
+        )
+
+    def test_the_same_resources_change_nothing(self, shipped):
+        assert diff(shipped, shipped).resources_unchanged
+
+    def test_a_rule_permitting_another_action_is_one_rule_removed_and_one_added(self, shipped):
+        def dagl_may_write(text: str) -> str:
+            """Rule 2 (the last to name an action) permits write instead of read."""
+            head, _, tail = text.rpartition(">read</AttributeValue>")
+            return f"{head}>write</AttributeValue>{tail}"
+
+        result = diff(shipped, with_resource_text(dagl_may_write))
+        added, removed = result.resource_rules_added, result.resource_rules_removed
+        assert [str(rule) for rule in added] == [
+            f"ttd-example-api: Permit write if {API_RESOURCE_MATCH} and {ROLE_MATCH}"
+        ]
+        assert [str(rule) for rule in removed] == [
+            f"ttd-example-api: Permit read if {API_RESOURCE_MATCH} and {ROLE_MATCH}"
+        ]
+        assert not result.unchanged
+
+    def test_a_removed_resource_takes_its_rules_with_it(self, shipped):
+        source = source_with()
+        del source[EVENTS_POLICY]
+        result = diff(shipped, catalog_module.parse(source))
+        assert result.resources_removed == ("ttd-example-events",)
+        assert {rule.resource for rule in result.resource_rules_removed} == {"ttd-example-events"}
+        assert len(result.resource_rules_removed) == 3
+
+    def test_a_new_rule_id_or_description_changes_no_rule(self, shipped):
+        def reword(text: str) -> str:
+            return text.replace("ruleid:1", "ruleid:one").replace(
+                "<Description>", "<Description>Now: "
+            )
+
+        assert diff(shipped, with_resource_text(reword)).unchanged
+
+    def test_a_changed_obligation_names_the_resource_as_changed(self, shipped):
+        def level_4(text: str) -> str:
+            return text.replace('#integer">3<', '#integer">4<')
+
+        result = diff(shipped, with_resource_text(level_4))
+        assert result.resources_changed == ("ttd-example-api",)
+        assert (result.resource_rules_added, result.resource_rules_removed) == ((), ())
+        assert not result.unchanged
 
 
 # --- the register impact --------------------------------------------------------------------

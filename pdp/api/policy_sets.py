@@ -72,7 +72,8 @@ class PublishSchema(Schema):
         required=True,
         metadata={
             "description": "the whole policy source: file name -> document, as in policies/ "
-            '(e.g. "roles.yaml", "org_forms.yaml", "packages/integrasjoner.yaml")'
+            '(e.g. "roles.yaml", "org_forms.yaml", "packages/integrasjoner.yaml"; a resource '
+            'policy "resources/<resource-id>/policy.xml" is its XML text)'
         },
     )
     message = fields.String(load_default="", validate=validate.Length(max=2000))
@@ -274,6 +275,17 @@ def preview_document(preview: Preview, limit: int) -> dict[str, Any]:
             for r in items
         ]
 
+    def resource_rules(items: Any) -> list[dict[str, Any]]:
+        return [
+            {
+                "resource": r.resource,
+                "action": r.action,
+                "effect": r.effect,
+                "matches": list(r.matches),
+            }
+            for r in items
+        ]
+
     return {
         "dry_run": True,
         "base_version": preview.base_version,
@@ -284,6 +296,13 @@ def preview_document(preview: Preview, limit: int) -> dict[str, Any]:
             "renamed": [{"from": r.former, "to": r.current} for r in source.packages_renamed],
         },
         "grants": {"added": rules(source.grants_added), "removed": rules(source.grants_removed)},
+        "resources": {
+            "added": list(source.resources_added),
+            "removed": list(source.resources_removed),
+            "changed": list(source.resources_changed),
+            "rules_added": resource_rules(source.resource_rules_added),
+            "rules_removed": resource_rules(source.resource_rules_removed),
+        },
         "impact": {
             "gained": impact.gained,
             "lost": impact.lost,

@@ -27,7 +27,13 @@ from pdp import catalog as catalog_module
 from pdp.api import create_app
 from pdp.config import Settings
 from pdp.db import active_policy_set, write_transaction
-from tests.conftest import KEY_ROLES, POLICY_DIR, RegisterFacts
+from tests.conftest import (
+    KEY_ROLES,
+    POLICY_DIR,
+    RESOURCE_DOCUMENTS,
+    RESOURCE_POLICIES,
+    RegisterFacts,
+)
 from tests.helpers import open_settings, package_request
 
 POLICY_SETS = "/api/v1/policy-sets"
@@ -43,7 +49,7 @@ EVENTS = "urn:altinn:accesspackage:maskinlesbarehendelser"
 API_INDEX, API_NUF_INDEX, EVENTS_INDEX = 0, 1, 2
 
 #: Policies the shipped source compiles to (see tests/test_cli.py).
-SHIPPED_POLICIES = 51
+SHIPPED_POLICIES = 51 + RESOURCE_DOCUMENTS
 
 
 @pytest.fixture
@@ -164,7 +170,12 @@ class TestReading:
         body = response.get_json()
         assert body["number"] == 1
         assert body["active"] is True
-        assert sorted(body["source"]) == ["org_forms.yaml", INTEGRASJONER, "roles.yaml"]
+        assert sorted(body["source"]) == [
+            "org_forms.yaml",
+            INTEGRASJONER,
+            *(f"resources/{resource}/policy.xml" for resource in RESOURCE_POLICIES),
+            "roles.yaml",
+        ]
         assert body["source"] == shipped_source()
 
     def test_a_version_by_number_returns_the_same_source(self, client):
@@ -335,7 +346,7 @@ class TestTheFirstPublish:
     def test_publishing_based_on_version_0_creates_version_1(self, empty_client):
         response = publish(empty_client, shipped_source(), if_match='"0"')
         assert response.status_code == 201
-        assert response.get_json() == {"version": 1, "created": True, "policies": 51}
+        assert response.get_json() == {"version": 1, "created": True, "policies": SHIPPED_POLICIES}
         assert version_numbers(empty_client) == (1, [1])
 
 
@@ -615,6 +626,24 @@ class TestDryRun:
             client, edited(shipped_source(), remove_dagl_from_api), "&limit=4"
         ).get_json()["impact"]
         assert (len(impact["changes"]), impact["truncated"]) == (4, False)
+
+    def test_resource_changes_are_listed_by_resource_and_rule(self, client):
+        source = shipped_source()
+        del source["resources/ttd-example-events/policy.xml"]
+        resources = dry_run(client, source).get_json()["resources"]
+        assert (resources["added"], resources["removed"], resources["changed"]) == (
+            [],
+            ["ttd-example-events"],
+            [],
+        )
+        assert resources["rules_added"] == []
+        assert {rule["resource"] for rule in resources["rules_removed"]} == {"ttd-example-events"}
+        assert {(rule["action"], rule["effect"]) for rule in resources["rules_removed"]} == {
+            ("subscribe", "Permit"),
+            ("read", "Permit"),
+            ("publish", "Deny"),
+        }
+        assert all(rule["matches"] for rule in resources["rules_removed"])
 
     def test_the_identical_source_is_unchanged(self, client):
         preview = dry_run(client, shipped_source()).get_json()

@@ -42,7 +42,7 @@ import pytest
 
 from pdp import catalog as catalog_module
 from pdp import compiler
-from tests.conftest import KEY_ROLES, POLICY_DIR
+from tests.conftest import KEY_ROLES, POLICY_DIR, RESOURCE_DOCUMENTS
 from tests.e2e.servers import ServerProcess, call, killable_server, prepared_database
 from tests.helpers import new_organization, new_person
 
@@ -55,7 +55,7 @@ PARTY, PAULA, ORJAN = "910459880", "02056260016", "27099450067"
 #: Times each test kills its server (each followed by a restart that checks everything so far).
 KILLS = 2
 #: Policies the shipped source compiles to (version 1, published by `pdp init`).
-SHIPPED_POLICIES = 51
+SHIPPED_POLICIES = 51 + RESOURCE_DOCUMENTS
 #: Packages added to each published variant, to make it big.
 FILLER_PACKAGES = 60
 #: Grant giving board members the API package: every other published variant has it.
