@@ -28,6 +28,7 @@ from py_abac.provider.base import AttributeProvider
 
 from pdp.bounded import BoundedMap
 from pdp.delegations import DelegationStore
+from pdp.identities import Identified, Identifier, identify
 from pdp.register import Register
 from pdp.repository import PolicySet
 from pdp.subjects import Subject
@@ -55,6 +56,7 @@ class KnownFacts:
         self.roles: BoundedMap[Holding, frozenset[str]] = BoundedMap(limit)
         self.delegated: BoundedMap[Holding, frozenset[str]] = BoundedMap(limit)
         self.org_forms: BoundedMap[str, str | None] = BoundedMap(limit)
+        self.identities: BoundedMap[Identifier, Identified | None] = BoundedMap(limit)
 
 
 class Facts:
@@ -111,6 +113,14 @@ class Facts:
 
     def org_form(self, party: str) -> str | None:
         return self._fact(self._known.org_forms, party, self._register.org_forms_of)
+
+    def identified(self, identifier: Identifier) -> Identified | None:
+        """Who `identifier` names in the register (`pdp.identities`), and all its
+        identifiers; None when nobody."""
+        return self._fact(self._known.identities, identifier, self._identify)
+
+    def _identify(self, identifiers: list[Identifier]) -> dict[Identifier, Identified | None]:
+        return identify(self._register, identifiers)
 
     def _packages_delegated_to(self, holdings: list[Holding]) -> dict[Holding, frozenset[str]]:
         key_roles = self._policy_set.catalog.key_roles

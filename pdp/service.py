@@ -16,6 +16,7 @@ from pdp.delegations import DelegationStore
 from pdp.diff import SourceDiff, diff
 from pdp.engine import DecisionEngine
 from pdp.errors import NoActivePolicySet
+from pdp.identifiers import IdentifierRules
 from pdp.impact import Impact, impact
 from pdp.register import Register
 from pdp.repository import ActivePolicySet, PolicyRepository, PolicySet, PublishResult
@@ -114,6 +115,11 @@ class Pdp:
             ),
             unchanged=active is not None and dict(active.catalog.source) == dict(catalog.source),
         )
+
+    @property
+    def identifier_rules(self) -> IdentifierRules:
+        """How identifiers entering this PDP are checked (`PDP_IDENTIFIER_CHECK_DIGITS`)."""
+        return IdentifierRules(check_digits=self.settings.identifier_check_digits)
 
     def close(self) -> None:
         self.database.dispose()

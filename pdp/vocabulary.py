@@ -87,6 +87,8 @@ DECISIONS = (PERMIT, DENY, NOT_APPLICABLE, INDETERMINATE)
 STATUS_OK = "urn:oasis:names:tc:xacml:1.0:status:ok"
 STATUS_SYNTAX_ERROR = "urn:oasis:names:tc:xacml:1.0:status:syntax-error"
 STATUS_PROCESSING_ERROR = "urn:oasis:names:tc:xacml:1.0:status:processing-error"
+#: A rule needed an attribute (MustBePresent) that neither the request nor the PIP has.
+STATUS_MISSING_ATTRIBUTE = "urn:oasis:names:tc:xacml:1.0:status:missing-attribute"
 
 # --- Altinn's identifiers of users, parties, system users and resources ----------------------
 # PEPs name subjects and parties by these as well as by national identity and organisation

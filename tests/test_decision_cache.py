@@ -35,7 +35,8 @@ from pdp.config import Settings
 from pdp.db import make_engine
 from pdp.delegations import DelegationStore
 from pdp.engine import DecisionEngine, DecisionRequest, Result, RoleClaim
-from pdp.errors import PdpError, RequestSyntaxError
+from pdp.engine.request import Unreadable
+from pdp.errors import PdpError
 from pdp.register import Register
 from pdp.repository import ActivePolicySet, PolicyRepository, PolicySet
 from pdp.service import Pdp
@@ -115,7 +116,7 @@ class Evaluations:
 def decided(
     evaluations: Evaluations,
     engine: DecisionEngine,
-    batch: list[DecisionRequest | RequestSyntaxError],
+    batch: list[DecisionRequest | Unreadable],
 ) -> tuple[list[tuple[Any, ...]], int]:
     """The outcomes of deciding `batch`, and how many of its requests were evaluated."""
     before = evaluations.count
@@ -524,9 +525,9 @@ def test_requests_the_context_handler_refused_are_answered_on_their_own(pdp, mon
     evaluations = Evaluations(monkeypatch, pdp.engine)
     readable = ask(person(REGISTER.as_holders["DAGL"]), REGISTER.as_org, API)
     batch = [
-        RequestSyntaxError("no AccessSubject"),
+        Unreadable("no AccessSubject"),
         readable,
-        RequestSyntaxError("bad check digits in 12345678901"),
+        Unreadable("bad check digits in 12345678901"),
     ]
     results: list[list[Result]] = []
     assert evaluations.during(lambda: results.append(pdp.engine.decide_all(batch))) == 3
@@ -835,12 +836,12 @@ def test_a_random_stream_gets_the_same_answers_with_and_without_the_cache(
             if rng.random() < 1 / 50:
                 writes[world.write(rng.choice([cached, uncached]))] += 1
                 continue
-            batch: list[DecisionRequest | RequestSyntaxError] = [
+            batch: list[DecisionRequest | Unreadable] = [
                 rng.choices(pool, weights)[0] if rng.random() < 0.9 else world.random_request()
                 for _ in range(1 if rng.random() < 0.85 else rng.randint(2, 4))
             ]
             if len(batch) > 1 and rng.random() < 0.3:
-                batch.insert(rng.randrange(len(batch)), RequestSyntaxError("no AccessSubject"))
+                batch.insert(rng.randrange(len(batch)), Unreadable("no AccessSubject"))
             expected, evaluations = decided(uncached_evaluations, uncached.engine, batch)
             evaluated += evaluations
             answered, evaluations = decided(cached_evaluations, cached.engine, batch)

@@ -10,7 +10,7 @@ from flask import Response
 from flask_smorest import Blueprint
 
 from pdp import xacml
-from pdp.api.common import decide_and_log, error_response, json_body
+from pdp.api.common import current_pdp, decide_and_log, error_response, json_body
 from pdp.api.security import requires
 from pdp.auth import SCOPE_AUTHORIZE
 from pdp.vocabulary import DENY, INDETERMINATE, NOT_APPLICABLE, PERMIT
@@ -114,7 +114,9 @@ XACML_EXAMPLE = {
     },
 )
 def authorize():
-    """Decide one request, or a MultiRequests batch, for access packages."""
-    parsed = json_body(xacml.read)
+    """Decide one request, or a MultiRequests batch, for access packages or service
+    resources."""
+    rules = current_pdp().identifier_rules
+    parsed = json_body(lambda document, limits: xacml.read(document, limits, rules))
     results = decide_and_log([item.request for item in parsed.items])
     return Response(xacml.render_json(parsed, results), mimetype="application/json")

@@ -11,6 +11,11 @@ decisions and their status are made here:
 - NotApplicable: no policy fits (no granting role, unknown package, unknown party);
 - Indeterminate: the request cannot be evaluated (syntax-error) or evaluation failed
   (processing-error). Never Permit on an error.
+
+A service resource request (`ResourceRequest`) is resolved into the resource's policy and the
+compiled documents of its rules for the action, and decided by `pdp.engine.resources` under
+the policy's own combining algorithm; the packages its rules ask for are package decisions of
+this same engine, with the same facts and caches.
 """
 
 from __future__ import annotations
@@ -31,19 +36,23 @@ from pdp.changes import ChangeLog
 from pdp.delegations import DelegationStore
 from pdp.engine.caches import EngineCaches, EvaluationKey
 from pdp.engine.evaluation import combine
-from pdp.engine.request import DecisionRequest, RoleClaim
+from pdp.engine.request import DecisionRequest, Request, ResourceRequest, RoleClaim, Unreadable
+from pdp.engine.resources import ResolvedResource, ResourceIndex, decide_resource
 from pdp.engine.result import Result, processing_error
 from pdp.engine.targets import AttributePath, Target, TargetIndex, TargetPolicies
 from pdp.errors import NoActivePolicySet, RequestSyntaxError
 from pdp.register import Register
 from pdp.repository import ActivePolicySet, PolicySet
+from pdp.subjects import Subject
 from pdp.vocabulary import (
+    ACCESS,
     ACTIONS,
     INDETERMINATE,
     NOT_APPLICABLE,
     ORG_FORM_PATH,
     PACKAGE_URN_PREFIX,
     PARTY_KEY,
+    RESOURCE_URN_PREFIX,
     ROLES_KEY,
     ROLES_PATH,
     STATUS_SYNTAX_ERROR,
@@ -98,16 +107,17 @@ class DecisionEngine:
         self._delegations = delegations
         self._changes = changes
         self._caches = EngineCaches.of_size(cache_size) if cache_size else None
-        self._targets: TargetIndex | None = None
+        #: The targets and service resources of the policy set last decided under.
+        self._indexes: tuple[TargetIndex, ResourceIndex] | None = None
 
-    def decide(self, request: DecisionRequest | RequestSyntaxError) -> Result:
+    def decide(self, request: Request) -> Result:
         return self.decide_all([request])[0]
 
-    def decide_all(self, requests: Sequence[DecisionRequest | RequestSyntaxError]) -> list[Result]:
+    def decide_all(self, requests: Sequence[Request]) -> list[Result]:
         """Decide each request in order, all under one policy-set version.
 
-        A RequestSyntaxError in the list (a request the context handler could not read) gives
-        its own Indeterminate result, so one bad request in a MultiRequests spoils nothing else.
+        An `Unreadable` in the list (a request the context handler could not read) gives its
+        own Indeterminate result, so one bad request in a MultiRequests spoils nothing else.
         The facts the requests need are read first, for all of them at once.
         """
         try:
@@ -127,7 +137,7 @@ class DecisionEngine:
             return [self._decide(policy_set, each, facts, None) for each in resolved]
         decisions = caches.decisions.kept_for(policy_set, stamp)
         remembered = [
-            decisions.get(request) if isinstance(request, DecisionRequest) else None
+            None if isinstance(request, Unreadable) else decisions.get(request)
             for request in requests
         ]
         if None not in remembered:
@@ -144,10 +154,11 @@ class DecisionEngine:
                 continue
             resolution = next(resolved)
             # Asked again: the same request earlier in this batch may have been decided since.
-            result = decisions.get(request) if isinstance(request, DecisionRequest) else None
+            readable = not isinstance(request, Unreadable)
+            result = decisions.get(request) if readable else None
             if result is None:
                 result = self._decide(policy_set, resolution, facts, evaluations)
-                if isinstance(request, DecisionRequest):
+                if readable:
                     decisions.remember(request, result, self._changes.stamp())
             results.append(result)
         return results
@@ -156,13 +167,11 @@ class DecisionEngine:
         self,
         policy_set: PolicySet,
         facts: Facts,
-        requests: Sequence[DecisionRequest | RequestSyntaxError],
-    ) -> list[_Resolved | Result]:
+        requests: Sequence[Request],
+    ) -> list[_Resolved | ResolvedResource | Result]:
         """Resolve each request once, and have `facts` read, for all of them at once, what
         evaluating them will ask the PIP."""
-        targets = self._targets
-        if targets is None or targets.policy_set is not policy_set:
-            targets = self._targets = TargetIndex(policy_set)
+        targets = self._indexes_of(policy_set)[0]
         resolved = [self._resolve(policy_set, targets, request) for request in requests]
         facts.read_ahead(
             (each.request.subject, each.request.party, each.attribute_paths())
@@ -171,18 +180,28 @@ class DecisionEngine:
         )
         return resolved
 
+    def _indexes_of(self, policy_set: PolicySet) -> tuple[TargetIndex, ResourceIndex]:
+        """The target and resource indexes of `policy_set`, made when it is first decided
+        under (both swapped in one assignment)."""
+        indexes = self._indexes
+        if indexes is None or indexes[0].policy_set is not policy_set:
+            indexes = self._indexes = (TargetIndex(policy_set), ResourceIndex(policy_set.catalog))
+        return indexes
+
     def _resolve(
         self,
         policy_set: PolicySet,
         targets: TargetIndex,
-        request: DecisionRequest | RequestSyntaxError,
-    ) -> _Resolved | Result:
+        request: Request,
+    ) -> _Resolved | ResolvedResource | Result:
         """The request's target and policies, or the Result it gets without evaluation: a
-        syntax error, NotApplicable for a package the policy set does not know, or a
-        processing error when the target's policies cannot be read."""
+        syntax error, NotApplicable for a package or resource the policy set does not know,
+        or a processing error when the target's policies cannot be read."""
         version = policy_set.version
-        if isinstance(request, RequestSyntaxError):
-            return Result(INDETERMINATE, STATUS_SYNTAX_ERROR, str(request), version=version)
+        if isinstance(request, Unreadable):
+            return Result(INDETERMINATE, request.status, request.message, version=version)
+        if isinstance(request, ResourceRequest):
+            return self._resolve_resource(policy_set, targets, request)
         try:
             if request.action not in ACTIONS:
                 raise RequestSyntaxError(
@@ -211,10 +230,29 @@ class DecisionEngine:
             LOG.exception("could not resolve %r", request)
             return processing_error("evaluation failed inside the PDP", version)
 
+    def _resolve_resource(
+        self, policy_set: PolicySet, targets: TargetIndex, request: ResourceRequest
+    ) -> ResolvedResource | Result:
+        """The resource's policy and its rules' documents for the action; NotApplicable for a
+        resource the policy set has no policy for."""
+        resource = self._indexes_of(policy_set)[1].get(request.resource)
+        if resource is None:
+            return Result(
+                NOT_APPLICABLE,
+                message=f"no policy for resource {request.resource!r}",
+                version=policy_set.version,
+            )
+        try:
+            target = Target(f"{RESOURCE_URN_PREFIX}{request.resource}", request.action.lower())
+            return ResolvedResource(request, resource, targets.policies(target).candidates)
+        except Exception:
+            LOG.exception("could not resolve %r", request)
+            return processing_error("evaluation failed inside the PDP", policy_set.version)
+
     def _decide(
         self,
         policy_set: PolicySet,
-        resolved: _Resolved | Result,
+        resolved: _Resolved | ResolvedResource | Result,
         facts: Facts,
         evaluations: BoundedMap[EvaluationKey, Result] | None,
     ) -> Result:
@@ -222,6 +260,20 @@ class DecisionEngine:
         if isinstance(resolved, Result):
             return resolved
         try:
+            if isinstance(resolved, ResolvedResource):
+
+                def held(subject: Subject, party: str, package_urn: str) -> Result:
+                    asked = DecisionRequest(subject, party, package_urn, ACCESS)
+                    return self._decide(
+                        policy_set,
+                        self._resolve(policy_set, self._indexes_of(policy_set)[0], asked),
+                        facts,
+                        evaluations,
+                    )
+
+                return decide_resource(
+                    resolved, facts, policy_set.catalog, held, policy_set.version
+                )
             return self._evaluate(policy_set, resolved, facts, evaluations)
         except Exception:
             LOG.exception("decision failed for %r", resolved.request)

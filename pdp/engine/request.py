@@ -1,10 +1,20 @@
-"""What the context handler asks the engine: a decision request, as the caller wrote it."""
+"""What the context handler asks the engine: decision requests, as the caller wrote them.
+
+Two questions are asked. A `DecisionRequest` asks whether a subject holds an access package for
+a party (the package named in the request's resource). A `ResourceRequest` asks what PEPs of
+Altinn's services ask: may the subject perform an action on a service resource for a party,
+under the resource's own XACML policy. A request the context handler could not read is an
+`Unreadable` value, answered Indeterminate with its status, never an exception in a list.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
+from pdp.identities import Identifier
 from pdp.subjects import Subject
+from pdp.vocabulary import STATUS_SYNTAX_ERROR
 
 
 @dataclass(frozen=True)
@@ -29,3 +39,43 @@ class DecisionRequest:
     package: str
     action: str
     role_claims: tuple[RoleClaim, ...] | None = None
+
+
+#: Attributes as a request gives them, for a policy to match: (attribute id, values), sorted.
+GivenAttributes = tuple[tuple[str, tuple[Any, ...]], ...]
+
+
+@dataclass(frozen=True)
+class ResourceRequest:
+    """May the subject perform `action` on service resource `resource` for `party`?
+
+    `subject` names the subject by one identifier or several that must name the same one (a
+    national identity number and a user id, say); `party` is the party acted for, None when
+    the request names none. `resource` is the resource id as the policy source names it
+    (`app_<org>_<app>` for an app). The categories' attributes as given are kept for the policy
+    to match, under py-abac's access control elements (`subject`, `resource`, `action`,
+    `context`).
+    """
+
+    subject: tuple[Identifier, ...]
+    party: Identifier | None
+    resource: str
+    action: str
+    attributes: tuple[tuple[str, GivenAttributes], ...]
+
+    def given(self, ace: str) -> GivenAttributes:
+        """The attributes the request gives for one access control element."""
+        return next((attributes for name, attributes in self.attributes if name == ace), ())
+
+
+@dataclass(frozen=True)
+class Unreadable:
+    """A request the context handler could not read, and why: answered Indeterminate with
+    `status` (syntax-error, or processing-error where Altinn's PDP pins that)."""
+
+    message: str
+    status: str = STATUS_SYNTAX_ERROR
+
+
+#: Anything the engine is asked to decide.
+Request = DecisionRequest | ResourceRequest | Unreadable

@@ -1,11 +1,21 @@
 """A read request's categories into individual decision requests: one per RequestReference, or
 one for a request without MultiRequests.
 
-Each item needs exactly one subject, one resource and one action category. From them it reads
-the subject's person or organisation identifier (one, checked with its mod-11 check digits),
-the resource's party (an organisation number, checked) and package, the action, and any roles
-the subject states; every attribute read must have a string DataType (or none). What cannot be
-read becomes the item's RequestSyntaxError, naming the problem; other items are unaffected.
+Each item needs exactly one subject, one resource and one action category. An item whose
+resource names an access package (`urn:altinn:accesspackage`) asks whether the subject holds
+it (`DecisionRequest`): from the categories it reads the subject's person or organisation
+identifier (one, checked with its mod-11 check digits), the resource's party (an organisation
+number, checked) and package, the action, and any roles the subject states. Any other item asks
+about a service resource (`ResourceRequest`, `urn:altinn:resource`, or `urn:altinn:org` and
+`urn:altinn:app` for an app): the subject by any of Altinn's identifiers (a system user's alone),
+the party, the action, and every attribute as given, for the resource's policy to match. Every
+identifier is checked for its form under the configured `IdentifierRules`; every attribute read
+must have a string DataType (or none).
+
+What cannot be read becomes the item's `Unreadable`, naming the problem; other items are
+unaffected. Where Altinn's PDP pins the answer for service requests (no subject or no resource,
+a system user named beside other subject attributes) it is Indeterminate with
+processing-error, and in a MultiRequests that one result answers the whole request, as there.
 """
 
 from __future__ import annotations
@@ -14,22 +24,42 @@ import functools
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from pdp.engine import DecisionRequest, RoleClaim
+from pdp.engine.request import (
+    DecisionRequest,
+    GivenAttributes,
+    Request,
+    ResourceRequest,
+    RoleClaim,
+    Unreadable,
+)
 from pdp.errors import RequestSyntaxError
-from pdp.identifiers import InvalidIdentifier, validate_organization_number
-from pdp.subjects import ORGANIZATION, PERSON, Subject, subject
+from pdp.identifiers import CHECKED, IdentifierRules, InvalidIdentifier, validate_uuid
+from pdp.identities import Identifier
+from pdp.resource_policies import APP_RESOURCE_PREFIX, RESOURCE_ID_PATTERN
+from pdp.subjects import ORGANIZATION, PERSON, Subject
 from pdp.vocabulary import (
     ACTION_CATEGORY,
     ACTION_ID,
+    APP_ID,
     CCR_ROLE_ID,
+    LEGACY_ORGANIZATION_NUMBER_ID,
+    ORG_ID,
     ORGANIZATION_ID,
     PACKAGE_ID,
+    PARTY_UUID_ID,
+    PARTYID_ID,
     PERSON_ID,
+    PERSON_UUID_ID,
     RESOURCE_CATEGORY,
+    RESOURCE_ID,
     ROLECODE_ID,
     SHORTHAND_CATEGORIES,
+    STATUS_PROCESSING_ERROR,
     STRING_TYPES,
     SUBJECT_CATEGORY,
+    SYSTEM_USER_UUID_ID,
+    USERID_ID,
+    XML_STRING,
 )
 from pdp.xacml.model import Category, Item
 
@@ -39,10 +69,13 @@ _ITEM_CATEGORIES = (SUBJECT_CATEGORY, RESOURCE_CATEGORY, ACTION_CATEGORY)
 
 
 def decision_items(
-    categories: Sequence[Category], references: Sequence[Sequence[str]] | None
+    categories: Sequence[Category],
+    references: Sequence[Sequence[str]] | None,
+    rules: IdentifierRules = CHECKED,
 ) -> tuple[Item, ...]:
     """The items of a request with these categories and, for MultiRequests, these references
-    (ReferenceIds each). Raises RequestSyntaxError when two categories share an Id."""
+    (ReferenceIds each), identifiers checked under `rules`. Raises RequestSyntaxError when two
+    categories share an Id."""
     by_id: dict[str, Category] = {}
     duplicates = set()
     for category in categories:
@@ -56,39 +89,59 @@ def decision_items(
         )
     readings: dict[int, _Reading] = {}
     if references is None:
-        return (_single(categories, readings),)
+        return (_single(categories, readings, rules),)
     # A reference that picks the same categories as an earlier one is the same item.
     made: dict[tuple[str, ...], Item] = {}
     items = []
     for ids in references:
         item = made.get(ids)  # type: ignore[call-overload]
         if item is None:
-            item = made[ids] = _referenced(by_id, list(ids), readings)  # type: ignore[index]
+            item = made[ids] = _referenced(by_id, list(ids), readings, rules)  # type: ignore[index]
         items.append(item)
-    return tuple(items)
+    # Altinn's PDP answers a MultiRequests with one result when a part of it is missing or
+    # mixed up (a processing-error): so does this one.
+    pinned = next((item for item in items if _pinned(item.request)), None)
+    return (pinned,) if pinned is not None else tuple(items)
 
 
-def _single(categories: Sequence[Category], readings: dict[int, _Reading]) -> Item:
+def _pinned(request: Request) -> bool:
+    return isinstance(request, Unreadable) and request.status == STATUS_PROCESSING_ERROR
+
+
+def _single(
+    categories: Sequence[Category], readings: dict[int, _Reading], rules: IdentifierRules
+) -> Item:
     """The one decision of a request without MultiRequests."""
     return _decision_item(
         categories,
         readings,
+        rules,
         lambda count, name: (
             f"the request has {count} {name} categories; give exactly one, or use MultiRequests"
         ),
     )
 
 
-def _referenced(by_id: dict[str, Category], ids: list[str], readings: dict[int, _Reading]) -> Item:
+def _referenced(
+    by_id: dict[str, Category],
+    ids: list[str],
+    readings: dict[int, _Reading],
+    rules: IdentifierRules,
+) -> Item:
     """The decision one `RequestReference` picks out of the categories by their Id."""
     unknown = [reference_id for reference_id in ids if reference_id not in by_id]
     if unknown:
+        known = [by_id[reference_id] for reference_id in ids if reference_id in by_id]
         return Item(
-            RequestSyntaxError(f"RequestReference names unknown category Id {unknown[0]!r}")
+            _unreadable(
+                f"RequestReference names unknown category Id {unknown[0]!r}",
+                _asks_for_a_package(known, readings),
+            )
         )
     return _decision_item(
         [by_id[reference_id] for reference_id in ids],
         readings,
+        rules,
         lambda count, name: (
             f"RequestReference {ids} picks {count} {name} categories; it must pick exactly one"
         ),
@@ -98,6 +151,7 @@ def _referenced(by_id: dict[str, Category], ids: list[str], readings: dict[int, 
 def _decision_item(
     candidates: Sequence[Category],
     readings: dict[int, _Reading],
+    rules: IdentifierRules,
     mismatch: Callable[[int | str, str], str],
 ) -> Item:
     """The decision of the one subject, resource and action among `candidates`; if there is not
@@ -107,12 +161,38 @@ def _decision_item(
         found = [category for category in candidates if category.category_id == category_id]
         if len(found) != 1:
             name = _CATEGORY_NAMES[category_id]
-            return Item(RequestSyntaxError(mismatch(len(found) or "no", name)))
-        reading = readings.get(id(found[0]))
-        if reading is None:
-            reading = readings[id(found[0])] = _Reading(found[0])
-        chosen.append(reading)
-    return _item(*chosen)
+            return Item(
+                _unreadable(
+                    mismatch(len(found) or "no", name), _asks_for_a_package(candidates, readings)
+                )
+            )
+        chosen.append(_reading(found[0], readings))
+    return _item(*chosen, rules)
+
+
+def _reading(category: Category, readings: dict[int, _Reading]) -> _Reading:
+    reading = readings.get(id(category))
+    if reading is None:
+        reading = readings[id(category)] = _Reading(category)
+    return reading
+
+
+def _asks_for_a_package(candidates: Sequence[Category], readings: dict[int, _Reading]) -> bool:
+    """Whether these categories ask about an access package (a resource category names one):
+    the question this PDP answered before service resources, with its own statuses."""
+    return any(
+        _PACKAGE in _reading(category, readings).values
+        for category in candidates
+        if category.category_id == RESOURCE_CATEGORY
+    )
+
+
+def _unreadable(message: str, asks_for_a_package: bool) -> Unreadable:
+    """A request that could not be read: syntax-error, or, for a service resource request,
+    processing-error as Altinn's PDP answers a request that lacks a part."""
+    if asks_for_a_package:
+        return Unreadable(message)
+    return Unreadable(message, STATUS_PROCESSING_ERROR)
 
 
 class _Reading:
@@ -138,13 +218,13 @@ class _Reading:
             else:
                 self.values.setdefault(folded, []).append(value)
             if attribute["IncludeInResult"]:
+                # As Altinn's PDP echoes it: with its data type, named in full when left out.
                 echoed.append(
                     {
-                        key: attribute[key]
-                        for key in ("AttributeId", "Value", "DataType")
-                        if key in attribute
+                        "AttributeId": attribute["AttributeId"],
+                        "Value": value,
+                        "DataType": attribute.get("DataType") or XML_STRING,
                     }
-                    | {"IncludeInResult": True}
                 )
         self.echo = {"CategoryId": category.category_id, "Attribute": echoed} if echoed else None
 
@@ -165,7 +245,7 @@ class _Reading:
 _NONE: list[Any] = []
 
 
-_PERSON, _ORGANIZATION, _PACKAGE, _ACTION, _ROLECODE, _CCR_ROLE = (
+_PERSON, _ORGANIZATION, _PACKAGE, _ACTION, _ROLECODE, _CCR_ROLE, _RESOURCE, _ORG, _APP = (
     attribute_id.casefold()
     for attribute_id in (
         PERSON_ID,
@@ -174,28 +254,73 @@ _PERSON, _ORGANIZATION, _PACKAGE, _ACTION, _ROLECODE, _CCR_ROLE = (
         ACTION_ID,
         ROLECODE_ID,
         CCR_ROLE_ID,
+        RESOURCE_ID,
+        ORG_ID,
+        APP_ID,
     )
 )
-
-
-def _item(subject_read: _Reading, resource_read: _Reading, action_read: _Reading) -> Item:
-    echoed = tuple(
-        reading.echo for reading in (subject_read, resource_read, action_read) if reading.echo
+#: The attribute ids that name the subject of a service resource request, in the order they
+#: are read (by case-folded id).
+_SUBJECT_IDENTIFIERS = {
+    attribute_id.casefold(): attribute_id
+    for attribute_id in (
+        SYSTEM_USER_UUID_ID,
+        PERSON_ID,
+        USERID_ID,
+        PERSON_UUID_ID,
+        ORGANIZATION_ID,
+        LEGACY_ORGANIZATION_NUMBER_ID,
+        PARTY_UUID_ID,
+        PARTYID_ID,
     )
+}
+#: The attribute ids that name the party of a service resource request, the first given read.
+_PARTY_IDENTIFIERS = {
+    attribute_id.casefold(): attribute_id
+    for attribute_id in (
+        PARTYID_ID,
+        PARTY_UUID_ID,
+        ORGANIZATION_ID,
+        LEGACY_ORGANIZATION_NUMBER_ID,
+        PERSON_ID,
+    )
+}
+#: Subject attributes the PIP owns: a request may not state them for a service resource.
+_OWNED_BY_THE_PIP = {attribute_id.casefold(): attribute_id for attribute_id in (PACKAGE_ID,)}
+_STATED_ROLES = {_ROLECODE: ROLECODE_ID, _CCR_ROLE: CCR_ROLE_ID}
+
+
+class _Pinned(Exception):
+    """A service resource request lacking a part Altinn's PDP requires, or mixing a system user
+    with other subject attributes: Indeterminate with processing-error there, and here."""
+
+
+def _item(
+    subject_read: _Reading, resource_read: _Reading, action_read: _Reading, rules: IdentifierRules
+) -> Item:
+    echoed = tuple(
+        reading.echo for reading in (subject_read, action_read, resource_read) if reading.echo
+    )
+    request: Request
     try:
-        request = DecisionRequest(
-            subject=_subject(subject_read),
-            party=_party(resource_read),
-            package=_single_string(resource_read, _PACKAGE, PACKAGE_ID),
-            action=_single_string(action_read, _ACTION, ACTION_ID),
-            role_claims=_role_claims(subject_read),
-        )
+        if _PACKAGE in resource_read.values:
+            request = DecisionRequest(
+                subject=_subject(subject_read, rules),
+                party=_party(resource_read, rules),
+                package=_single_string(resource_read, _PACKAGE, PACKAGE_ID),
+                action=_single_string(action_read, _ACTION, ACTION_ID),
+                role_claims=_role_claims(subject_read),
+            )
+        else:
+            request = _resource_request(subject_read, resource_read, action_read, rules)
     except RequestSyntaxError as error:
-        return Item(error, echoed)
+        request = Unreadable(str(error))
+    except _Pinned as error:
+        request = Unreadable(str(error), STATUS_PROCESSING_ERROR)
     return Item(request, echoed)
 
 
-def _subject(reading: _Reading) -> Subject:
+def _subject(reading: _Reading, rules: IdentifierRules) -> Subject:
     people, organizations = reading.get(_PERSON), reading.get(_ORGANIZATION)
     if len(people) + len(organizations) != 1:
         if not people and not organizations:
@@ -212,24 +337,130 @@ def _subject(reading: _Reading) -> Subject:
         else (ORGANIZATION, ORGANIZATION_ID, organizations[0])
     )
     try:
-        return _checked_subject(kind, value) if type(value) is str else subject(kind, value)
+        return Subject(kind, _checked(rules, attribute_id, value))
     except InvalidIdentifier as error:
         raise RequestSyntaxError(f"AccessSubject {attribute_id}: {error}") from None
 
 
-def _party(reading: _Reading) -> str:
+def _party(reading: _Reading, rules: IdentifierRules) -> str:
     value = _single_string(reading, _ORGANIZATION, ORGANIZATION_ID)
     try:
-        return _checked_organization_number(value)
+        return _checked(rules, ORGANIZATION_ID, value)
     except InvalidIdentifier as error:
         raise RequestSyntaxError(f"Resource {ORGANIZATION_ID}: {error}") from None
 
 
-# Identifiers found valid are remembered (a failed check raises, and is never remembered): the
-# same people and parties ask again and again, and checking check digits costs more than all
-# the rest of reading a request item.
-_checked_subject = functools.lru_cache(maxsize=65536)(subject)
-_checked_organization_number = functools.lru_cache(maxsize=65536)(validate_organization_number)
+def _resource_request(
+    subject_read: _Reading, resource_read: _Reading, action_read: _Reading, rules: IdentifierRules
+) -> ResourceRequest:
+    """A service resource request, or the reason it cannot be read."""
+    resource = _resource_id(resource_read)
+    subject = _subject_identifiers(subject_read, rules)
+    for folded, attribute_id in (_OWNED_BY_THE_PIP | _STATED_ROLES).items():
+        if folded in subject_read.values:
+            raise RequestSyntaxError(
+                f"AccessSubject {attribute_id}: a request may not state it for a service "
+                "resource; the PDP works out the packages and roles the subject holds for the "
+                "party itself"
+            )
+    return ResourceRequest(
+        subject=subject,
+        party=_party_identifier(resource_read, rules),
+        resource=resource,
+        action=_single_string(action_read, _ACTION, ACTION_ID),
+        attributes=(
+            ("action", _given(action_read)),
+            ("resource", _given(resource_read)),
+            ("subject", _given(subject_read)),
+        ),
+    )
+
+
+def _resource_id(reading: _Reading) -> str:
+    """The resource id: `urn:altinn:resource`, else `app_<org>_<app>` for an app named by
+    `urn:altinn:org` and `urn:altinn:app` (Altinn's own mapping)."""
+    named = reading.values
+    if _RESOURCE in named:
+        resource = _single_string(reading, _RESOURCE, RESOURCE_ID)
+    elif _ORG in named and _APP in named:
+        org = _single_string(reading, _ORG, ORG_ID)
+        resource = f"{APP_RESOURCE_PREFIX}{org}_{_single_string(reading, _APP, APP_ID)}"
+    else:
+        raise RequestSyntaxError(
+            f"Resource has no {PACKAGE_ID} or {RESOURCE_ID} (nor {ORG_ID} and {APP_ID}): name "
+            "the access package or the service resource"
+        )
+    if not RESOURCE_ID_PATTERN.match(resource):
+        raise RequestSyntaxError(
+            f"Resource {RESOURCE_ID}: {resource!r} is not a resource id (lower-case letters, "
+            "digits, - and _)"
+        )
+    return resource
+
+
+def _subject_identifiers(reading: _Reading, rules: IdentifierRules) -> tuple[Identifier, ...]:
+    """Every identifier naming the subject, checked; a system user's must stand alone."""
+    found = [
+        Identifier(attribute_id, _identifier(reading, folded, attribute_id, rules, "AccessSubject"))
+        for folded, attribute_id in _SUBJECT_IDENTIFIERS.items()
+        if folded in reading.values
+    ]
+    if not found:
+        attributes = sorted({a["AttributeId"] for a in reading.category.attributes})
+        got = f"; got {', '.join(attributes)}" if attributes else ""
+        raise _Pinned(f"AccessSubject names no subject{got}")
+    if found[0].attribute_id == SYSTEM_USER_UUID_ID and len(reading.category.attributes) > 1:
+        raise _Pinned(
+            f"AccessSubject: {SYSTEM_USER_UUID_ID} must be the only subject attribute, got "
+            + ", ".join(a["AttributeId"] for a in reading.category.attributes)
+        )
+    return tuple(found)
+
+
+def _party_identifier(reading: _Reading, rules: IdentifierRules) -> Identifier | None:
+    """The party the resource is acted on for: the first party identifier given, checked."""
+    for folded, attribute_id in _PARTY_IDENTIFIERS.items():
+        if folded in reading.values:
+            value = _identifier(reading, folded, attribute_id, rules, "Resource")
+            return Identifier(attribute_id, value)
+    return None
+
+
+def _identifier(
+    reading: _Reading, folded: str, attribute_id: str, rules: IdentifierRules, where: str
+) -> str:
+    value = _single_string(reading, folded, attribute_id)
+    try:
+        return _checked(rules, attribute_id, value)
+    except InvalidIdentifier as error:
+        raise RequestSyntaxError(f"{where} {attribute_id}: {error}") from None
+
+
+@functools.lru_cache(maxsize=65536)
+def _checked(rules: IdentifierRules, attribute_id: str, value: str) -> str:
+    """`value` if it is a well-formed identifier of its kind under `rules`, else raise
+    InvalidIdentifier. Identifiers found valid are remembered (a failed check raises, and is
+    never remembered): the same people and parties ask again and again, and checking check
+    digits costs more than all the rest of reading a request item."""
+    if attribute_id == PERSON_ID:
+        return rules.national_identity_number(value)
+    if attribute_id in (ORGANIZATION_ID, LEGACY_ORGANIZATION_NUMBER_ID):
+        return rules.organization_number(value)
+    if attribute_id in (USERID_ID, PARTYID_ID):
+        if not (value.isascii() and value.isdigit()) or len(value) > 18:
+            raise InvalidIdentifier(f"must be a number of at most 18 digits, got {value!r}")
+        return value
+    return validate_uuid(value.lower())
+
+
+def _given(reading: _Reading) -> GivenAttributes:
+    """The category's attributes as given, each id with its values, for a policy to match."""
+    values: dict[str, list[Any]] = {}
+    for attribute in reading.category.attributes:
+        value = attribute["Value"]
+        bag = values.setdefault(attribute["AttributeId"], [])
+        bag.extend(value if type(value) is list else [value])
+    return tuple(sorted((attribute_id, tuple(bag)) for attribute_id, bag in values.items()))
 
 
 def _role_claims(reading: _Reading) -> tuple[RoleClaim, ...] | None:

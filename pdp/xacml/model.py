@@ -10,8 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-from pdp.engine import DecisionRequest
-from pdp.errors import RequestSyntaxError
+from pdp.engine.request import Request
 
 
 class Category(NamedTuple):
@@ -28,7 +27,7 @@ class Category(NamedTuple):
 class Item(NamedTuple):
     """One individual decision request of an XACML request, or why it cannot be decided."""
 
-    request: DecisionRequest | RequestSyntaxError
+    request: Request
     #: The result's `Category` entries: the IncludeInResult attributes of its categories.
     echoed: tuple[dict[str, Any], ...] = ()
 

@@ -14,7 +14,7 @@ The walk visits every node of the body once, in document order, and enforces `pd
 it goes (members the reader does not use, `XPathVersion`, `Content` or unknown ones, are
 walked for the limits too); a limit exceeded raises LimitExceeded, which the API answers with
 400. It also counts the object members it saw, which `pdp.duplicate_members` compares with the
-raw body. A problem with the request itself becomes a `RequestSyntaxError` for the whole
+raw body. A problem with the request itself becomes an `Unreadable` for the whole
 request: a key clash first (the first in document order), else every misfit member.
 """
 
@@ -23,7 +23,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from pdp.engine.request import Unreadable
 from pdp.errors import RequestSyntaxError, problems_from_messages
+from pdp.identifiers import CHECKED, IdentifierRules
 from pdp.limits import DEFAULT_LIMITS, Limits, Where
 from pdp.vocabulary import SHORTHAND_CATEGORIES, XACML_REQUEST_MEMBERS
 from pdp.xacml.items import decision_items
@@ -74,13 +76,17 @@ class _Request:
     references: tuple[tuple[str, ...], ...] | None
 
 
-def parse(document: Any, limits: Limits = DEFAULT_LIMITS) -> ParsedRequest:
-    """Read an XACML JSON request into individual decision requests, in result order.
-    Raises LimitExceeded."""
-    return read(document, limits)[0]
+def parse(
+    document: Any, limits: Limits = DEFAULT_LIMITS, rules: IdentifierRules = CHECKED
+) -> ParsedRequest:
+    """Read an XACML JSON request into individual decision requests, in result order,
+    identifiers checked under `rules`. Raises LimitExceeded."""
+    return read(document, limits, rules)[0]
 
 
-def read(document: Any, limits: Limits) -> tuple[ParsedRequest, int]:
+def read(
+    document: Any, limits: Limits, rules: IdentifierRules = CHECKED
+) -> tuple[ParsedRequest, int]:
     """`parse`, and how many object members the walk saw (for `pdp.duplicate_members`)."""
     walk = _Walk(limits)
     request = walk.body(document)
@@ -93,14 +99,14 @@ def read(document: Any, limits: Limits) -> tuple[ParsedRequest, int]:
         index = request.missing_category_id[0]
         return _refused(f"Request.Category[{index}]: missing CategoryId"), walk.members
     try:
-        items = decision_items(request.categories, request.references)
+        items = decision_items(request.categories, request.references, rules)
     except RequestSyntaxError as error:
-        return ParsedRequest((Item(error),), return_policy_ids=False), walk.members
+        return _refused(str(error)), walk.members
     return ParsedRequest(items, request.return_policy_ids, request.combined), walk.members
 
 
 def _refused(message: str) -> ParsedRequest:
-    return ParsedRequest((Item(RequestSyntaxError(message)),), return_policy_ids=False)
+    return ParsedRequest((Item(Unreadable(message)),), return_policy_ids=False)
 
 
 def _clash_path(where: Where) -> str:

@@ -2,7 +2,8 @@
 
 One result per item of the request, in its order (for a CombinedDecision, one for them all),
 with the IncludeInResult attributes echoed, the deciding policies when ReturnPolicyIdList asked
-for them, and advice naming a package's current URN when the request used a former one.
+for them, a service resource policy's obligations and advice, and advice naming a package's
+current URN when the request used a former one.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import orjson
 
 from pdp.catalog import package_urn_form
 from pdp.engine import DecisionRequest, Result
+from pdp.resource_policies import Expression
 from pdp.vocabulary import (
     INDETERMINATE,
     PACKAGE_ID,
@@ -110,6 +112,27 @@ def _render_result(
             ],
             "PolicySetIdReference": [{"Id": "pdp:policy-set", "Version": version}],
         }
+    if result.obligations:
+        rendered["Obligations"] = [_expression(obligation) for obligation in result.obligations]
+    if result.advice:
+        rendered["AssociatedAdvice"] = [_expression(advice) for advice in result.advice]
     if echoed:
         rendered["Category"] = list(echoed)
     return rendered
+
+
+def _expression(expression: Expression) -> dict[str, Any]:
+    """An obligation or advice of a resource policy, as the JSON profile writes it."""
+    return {
+        "Id": expression.id,
+        "AttributeAssignment": [
+            {
+                "AttributeId": assignment.attribute_id,
+                "Value": assignment.value,
+                "DataType": assignment.data_type,
+            }
+            | ({"Category": assignment.category} if assignment.category is not None else {})
+            | ({"Issuer": assignment.issuer} if assignment.issuer is not None else {})
+            for assignment in expression.assignments
+        ],
+    }

@@ -25,6 +25,7 @@ PACKAGES = (API, API_NUF, EVENTS)
 SYNTAX_ERROR = "urn:oasis:names:tc:xacml:1.0:status:syntax-error"
 PROCESSING_ERROR = "urn:oasis:names:tc:xacml:1.0:status:processing-error"
 OK = "urn:oasis:names:tc:xacml:1.0:status:ok"
+XML_STRING = "http://www.w3.org/2001/XMLSchema#string"
 
 
 def decide(client, body) -> dict:
@@ -407,14 +408,18 @@ class TestMultiRequests:
             "Permit",
         ]
 
-    def test_include_in_result_attributes_are_echoed(self, client, register_facts):
+    def test_include_in_result_attributes_are_echoed_as_altinn_echoes_them(
+        self, client, register_facts
+    ):
+        """With their data type named in full (the request left it out), and without
+        IncludeInResult, as Altinn's PDP writes them."""
         results = self.decisions(client, self.body(register_facts, [["dagl", "a", "nuf"]]))
         echoed = results[0]["Category"]
         assert echoed == [
             {
                 "CategoryId": "urn:oasis:names:tc:xacml:3.0:attribute-category:resource",
                 "Attribute": [
-                    {"AttributeId": PACKAGE_ID, "Value": API_NUF, "IncludeInResult": True}
+                    {"AttributeId": PACKAGE_ID, "Value": API_NUF, "DataType": XML_STRING}
                 ],
             }
         ]

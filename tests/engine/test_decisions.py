@@ -7,7 +7,8 @@ from py_abac.policy import Policy
 
 from pdp import compiler
 from pdp.engine import DecisionEngine, DecisionRequest, RoleClaim
-from pdp.errors import NoActivePolicySet, RequestSyntaxError
+from pdp.engine.request import Unreadable
+from pdp.errors import NoActivePolicySet
 from pdp.repository import PolicySet
 from pdp.subjects import subject
 from pdp.vocabulary import (
@@ -199,7 +200,7 @@ def test_an_unknown_action_is_a_syntax_error(catalog):
 
 def test_a_request_the_context_handler_refused_stays_refused(catalog):
     results = engine(catalog, CountingRegister(["DAGL"])).decide_all(
-        [RequestSyntaxError("no subject"), request()]
+        [Unreadable("no subject"), request()]
     )
     assert [(r.decision, r.message) for r in results] == [
         (INDETERMINATE, "no subject"),

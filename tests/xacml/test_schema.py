@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from marshmallow import Schema, fields
 
-from pdp.errors import RequestSyntaxError
+from pdp.engine.request import Unreadable
 from pdp.vocabulary import XACML_REQUEST_MEMBERS
 from pdp.xacml import parse
 from pdp.xacml.schema import (
@@ -75,9 +75,9 @@ def test_each_declared_member_is_read_with_its_type(level, name, field):
     value, message = wrong(field)
     container[name] = value
     (item,) = parse(body).items
-    assert isinstance(item.request, RequestSyntaxError)
+    assert isinstance(item.request, Unreadable)
     place = f"{LEVELS[level]}.{name}".lstrip(".")
-    assert f"{place}{message}" in str(item.request)
+    assert f"{place}{message}" in item.request.message
 
 
 @pytest.mark.parametrize(
@@ -92,4 +92,4 @@ def test_each_required_member_is_required_by_the_reader(level, name):
     del container[name]
     (item,) = parse(body).items
     place = f"{LEVELS[level]}.{name}".lstrip(".")
-    assert f"{place}: Missing data for required field" in str(item.request)
+    assert f"{place}: Missing data for required field" in item.request.message

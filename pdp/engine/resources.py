@@ -1,0 +1,321 @@
+"""Deciding a service resource request under the resource's own XACML policy.
+
+What Altinn's PDP does, on this PDP's parts:
+
+1. who is asking, and for whom: the subject's identifiers and the party's are looked up in the
+   register (`Facts.identified`); identifiers that name different subjects are refused;
+2. the request's attributes as given, plus every identifier the register knows for the subject
+   and the party, plus the resource's own id (and org and app for an app), become the bags of a
+   py-abac request (`vocabulary.attribute_key`, and the lower-cased companion bags that
+   `string-equal-ignore-case` matches read);
+3. the attributes the PIP owns are supplied only when a rule asks for them: the ER role codes
+   the subject holds for the party (`urn:altinn:rolecode`, in the register's upper case and in
+   the lower case Altinn's role data uses, and `urn:altinn:external-role:ccr`), and the codes of
+   the access packages the policy names that the subject holds for the party, as the compiled
+   grant and delegation policies decide (`held`: one source of truth). System users never hold
+   roles; they hold packages by delegation;
+4. each compiled rule document is fitted (py-abac); a rule applies when one of its terms fits,
+   is indeterminate when it does not and an attribute it says MustBePresent is missing;
+5. the rules are combined by the policy's algorithm with its obligations and advice
+   (`pdp.combining`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from py_abac.context import EvaluationContext
+from py_abac.policy import Policy
+from py_abac.provider.base import AttributeProvider
+from py_abac.request import AccessRequest
+
+from pdp.attributes import Facts
+from pdp.catalog import Catalog, Package
+from pdp.combining import Applies, combine
+from pdp.engine.request import ResourceRequest
+from pdp.engine.result import Result
+from pdp.identities import Identified
+from pdp.resource_policies import ResourcePolicy, app_of
+from pdp.subjects import ORGANIZATION, SYSTEM_USER, Subject
+from pdp.vocabulary import (
+    ACE_BY_CATEGORY,
+    APP_ID,
+    CCR_ROLE_ID,
+    INDETERMINATE,
+    NOT_APPLICABLE,
+    ORG_ID,
+    PACKAGE_ID,
+    PERMIT,
+    RESOURCE_ID,
+    ROLECODE_ID,
+    STATUS_MISSING_ATTRIBUTE,
+    STATUS_PROCESSING_ERROR,
+    attribute_key,
+    attribute_path,
+    lowercase_attribute_key,
+)
+
+#: Whether `subject` holds the package with this URN for the organisation `party`: the
+#: package decision of the compiled grant and delegation policies.
+PackageDecision = Callable[[Subject, str, str], Result]
+
+_ROLE_KEYS = (attribute_key(ROLECODE_ID), lowercase_attribute_key(ROLECODE_ID))
+_CCR_KEYS = (attribute_key(CCR_ROLE_ID), lowercase_attribute_key(CCR_ROLE_ID))
+_PACKAGE_KEYS = (attribute_key(PACKAGE_ID), lowercase_attribute_key(PACKAGE_ID))
+#: The keys of the bags as they are (the others are their lower-cased companions).
+_EXACT_KEYS = (_ROLE_KEYS[0], _CCR_KEYS[0], _PACKAGE_KEYS[0])
+
+
+@dataclass(frozen=True)
+class ServiceResource:
+    """A resource's policy in one policy set, with the packages its rules name (those the PIP
+    must decide for a subject when a rule asks)."""
+
+    policy: ResourcePolicy
+    packages: tuple[Package, ...]
+
+
+class ResourceIndex:
+    """The service resources of one policy set, by resource id."""
+
+    def __init__(self, catalog: Catalog):
+        self._resources = {
+            policy.resource_id: ServiceResource(policy, _named_packages(catalog, policy))
+            for policy in catalog.resources
+        }
+
+    def get(self, resource_id: str) -> ServiceResource | None:
+        return self._resources.get(resource_id)
+
+
+def _named_packages(catalog: Catalog, policy: ResourcePolicy) -> tuple[Package, ...]:
+    named = {
+        match.value
+        for target in (policy.target, *(rule.target for rule in policy.rules))
+        for any_of in target
+        for all_of in any_of
+        for match in all_of
+        if match.designator.attribute_id == PACKAGE_ID
+    }
+    packages = {catalog.package_named(str(name)) for name in named}
+    return tuple(sorted((p for p in packages if p is not None), key=lambda p: p.urn))
+
+
+@dataclass(frozen=True)
+class ResolvedResource:
+    """A resource request resolved in the active policy set: its resource and the compiled
+    documents of its rules for the request's action."""
+
+    request: ResourceRequest
+    resource: ServiceResource
+    candidates: tuple[Policy, ...]
+
+
+def decide_resource(
+    resolved: ResolvedResource, facts: Facts, catalog: Catalog, held: PackageDecision, version: int
+) -> Result:
+    """The decision for one resolved resource request (see the module's docstring)."""
+    request = resolved.request
+    subject = _one_subject(facts, request)
+    if isinstance(subject, Result):
+        return _versioned(subject, version)
+    party = facts.identified(request.party) if request.party is not None else None
+    if request.party is not None and party is None:
+        return Result(
+            NOT_APPLICABLE,
+            message=f"party {request.party.attribute_id} {request.party.value} is not in the "
+            "register",
+            version=version,
+        )
+    provider = _Pip(facts, catalog, resolved.resource, subject, party, held)
+    context = EvaluationContext(_access_request(resolved, subject, party), [provider])
+    policy = resolved.resource.policy
+    fitting = [document for document in resolved.candidates if document.fits(context)]
+    applying = {_rule_number(document) for document in fitting}
+    applies = [
+        Applies.YES
+        if rule.number in applying
+        else Applies.INDETERMINATE
+        if _missing(context, policy, rule)
+        else Applies.NO
+        for rule in policy.rules
+    ]
+    combined = combine(policy, applies)
+    deciding = {rule.number for rule in combined.rules}
+    if combined.decision == INDETERMINATE:
+        missing = ", ".join(
+            sorted(
+                designator.attribute_id
+                for rule in combined.rules
+                for designator in policy.must_be_present(rule)
+            )
+        )
+        return Result(
+            INDETERMINATE,
+            STATUS_MISSING_ATTRIBUTE,
+            f"resource {policy.resource_id}: a rule needs attributes that must be present: "
+            f"{missing}",
+            version=version,
+        )
+    policies = tuple(d for d in fitting if _rule_number(d) in deciding)
+    if combined.decision == PERMIT or policies:
+        policies += provider.package_policies
+    return Result(
+        combined.decision,
+        policies=policies,
+        version=version,
+        obligations=combined.obligations,
+        advice=combined.advice,
+    )
+
+
+def _versioned(result: Result, version: int) -> Result:
+    return Result(result.decision, result.status, result.message, version=version)
+
+
+def _one_subject(facts: Facts, request: ResourceRequest) -> Identified | Result | None:
+    """Who the request's subject identifiers name: one subject, None when the register knows
+    none of them, or an Indeterminate Result when they name different subjects."""
+    named = [facts.identified(identifier) for identifier in request.subject]
+    subjects = {None if each is None else each.subject for each in named}
+    if len(subjects) > 1:
+        given = ", ".join(f"{i.attribute_id} {i.value}" for i in request.subject)
+        return Result(
+            INDETERMINATE,
+            STATUS_PROCESSING_ERROR,
+            f"AccessSubject: the identifiers {given} do not name one and the same subject",
+        )
+    return named[0]
+
+
+def _access_request(
+    resolved: ResolvedResource, subject: Identified | None, party: Identified | None
+) -> AccessRequest:
+    request = resolved.request
+    resource_id = resolved.resource.policy.resource_id
+    own: list[tuple[str, Any]] = [(RESOURCE_ID, resource_id)]
+    app = app_of(resource_id)
+    if app is not None:
+        own += [(ORG_ID, app[0]), (APP_ID, app[1])]
+    return AccessRequest(
+        subject={
+            "id": subject.subject.urn if subject is not None else "",
+            "attributes": _bags(request.given("subject"), subject),
+        },
+        resource={
+            "id": resolved.resource.policy.resource_urn,
+            "attributes": _bags(request.given("resource"), party, own),
+        },
+        action={"id": request.action.lower(), "attributes": _bags(request.given("action"))},
+        context=_bags(request.given("context")),
+    )
+
+
+def _bags(
+    given: Iterable[tuple[str, Iterable[Any]]],
+    identified: Identified | None = None,
+    own: Iterable[tuple[str, Any]] = (),
+) -> dict[str, list[Any]]:
+    """py-abac attributes: each attribute's bag under its key, and its values lower-cased
+    under the companion key. Attribute ids that are no URNs cannot be named by a policy."""
+    values: dict[str, list[Any]] = {}
+    pairs = [(attribute_id, value) for attribute_id, bag in given for value in bag]
+    pairs += identified.identifiers if identified is not None else ()
+    pairs += own
+    for attribute_id, value in pairs:
+        if not attribute_id.startswith("urn:"):
+            continue
+        bag = values.setdefault(attribute_key(attribute_id), [])
+        if value not in bag:
+            bag.append(value)
+    bags: dict[str, list[Any]] = {}
+    for key, bag in values.items():
+        bags[key] = bag
+        bags[key + "_l"] = [v.lower() if isinstance(v, str) else v for v in bag]
+    return bags
+
+
+def _rule_number(document: Policy) -> int:
+    """The rule a compiled document belongs to: `resource:<id>:<rule>:<term>:<action>`."""
+    return int(document.uid.split(":")[2])
+
+
+def _missing(context: EvaluationContext, policy: ResourcePolicy, rule: Any) -> bool:
+    """Whether an attribute the rule says MustBePresent has an empty bag."""
+    for designator in policy.must_be_present(rule):
+        ace = ACE_BY_CATEGORY[designator.category]
+        path = attribute_path(attribute_key(designator.attribute_id))
+        if not context.get_attribute_value(ace, path):
+            return True
+    return False
+
+
+@dataclass
+class _Pip(AttributeProvider):
+    """The attributes the PIP owns, for one resource decision, read only when a rule asks:
+    role codes and the codes of the packages held, for the subject and the party."""
+
+    facts: Facts
+    catalog: Catalog
+    resource: ServiceResource
+    subject: Identified | None
+    party: Identified | None
+    held: PackageDecision
+    #: The grant and delegation policies that gave the subject the packages it holds.
+    package_policies: tuple[Policy, ...] = ()
+    _memo: dict[str, Any] = field(default_factory=dict)
+    _package_codes: list[str] | None = None
+
+    def get_attribute_value(self, ace: str, attribute_path: str, ctx: EvaluationContext) -> Any:
+        if ace != "subject":
+            return None
+        key = attribute_path.removeprefix("$.")
+        if key not in self._memo:
+            self._memo[key] = self._look_up(key)
+        return self._memo[key]
+
+    def _holding(self) -> tuple[Subject, str] | None:
+        """The subject and the organisation number of the party, when both are known and the
+        party is an organisation (roles and packages are held for organisations)."""
+        if self.subject is None or self.party is None:
+            return None
+        if self.party.subject.kind != ORGANIZATION:
+            return None
+        return self.subject.subject, self.party.subject.identifier
+
+    def _look_up(self, key: str) -> list[str] | None:
+        if key not in _ROLE_KEYS + _CCR_KEYS + _PACKAGE_KEYS:
+            return None
+        holding = self._holding()
+        if holding is None:
+            return []
+        if key in _PACKAGE_KEYS:
+            codes = self._packages_held(holding)
+        elif holding[0].kind == SYSTEM_USER:
+            codes = []
+        elif key in _CCR_KEYS:
+            codes = [self.catalog.role(code).ccr_value for code in self._roles(holding)]
+        else:
+            roles = self._roles(holding)
+            # Altinn's role data spells codes in lower case (`dagl`), the register in upper
+            # case: a policy comparing either spelling case-sensitively matches.
+            codes = sorted({*roles, *(code.lower() for code in roles)})
+        return codes if key in _EXACT_KEYS else sorted({c.lower() for c in codes})
+
+    def _roles(self, holding: tuple[Subject, str]) -> list[str]:
+        return sorted(self.facts.roles(*holding))
+
+    def _packages_held(self, holding: tuple[Subject, str]) -> list[str]:
+        """The codes of the packages the policy names that the subject holds for the party,
+        each decided once per decision."""
+        if self._package_codes is None:
+            codes = []
+            for package in self.resource.packages:
+                result = self.held(holding[0], holding[1], package.urn)
+                if result.decision == PERMIT:
+                    codes.append(package.code)
+                    self.package_policies += result.policies
+            self._package_codes = codes
+        return self._package_codes
