@@ -13,9 +13,9 @@ from flask_smorest.error_handler import ErrorSchema
 from marshmallow import Schema, fields
 
 from pdp import grants_table
+from pdp.api.auth import ALL_SCOPES
 from pdp.api.common import current_pdp
 from pdp.api.security import requires
-from pdp.auth import ALL_SCOPES
 from pdp.errors import PdpError
 from pdp.repository import PolicySet
 from pdp.vocabulary import ACCESS, DELEGATE

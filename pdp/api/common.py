@@ -15,12 +15,12 @@ from flask_smorest.error_handler import ErrorSchema
 from marshmallow import Schema, ValidationError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
+from pdp.api.logs import AuditLog, DecisionBatch, DecisionLog
 from pdp.api.security import current_caller
 from pdp.duplicate_members import DuplicateMember, refuse_duplicates
 from pdp.engine import DecisionRequest, Result
 from pdp.errors import RequestSyntaxError
 from pdp.limits import LimitExceeded, Limits
-from pdp.logs import AuditLog, DecisionBatch, DecisionLog
 from pdp.service import Pdp
 
 View = TypeVar("View", bound=Callable[..., Any])

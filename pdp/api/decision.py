@@ -18,6 +18,7 @@ from flask_smorest import Blueprint, abort
 from flask_smorest.error_handler import ErrorSchema
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates
 
+from pdp.api.auth import SCOPE_AUTHORIZE
 from pdp.api.common import (
     ORGANIZATION_NUMBER_PATTERN,
     decide_and_log,
@@ -25,7 +26,6 @@ from pdp.api.common import (
     takes_json_body,
 )
 from pdp.api.security import requires
-from pdp.auth import SCOPE_AUTHORIZE
 from pdp.engine import DecisionRequest, RoleClaim
 from pdp.identifiers import InvalidIdentifier, validate_organization_number
 from pdp.subjects import identifier_field, parse_subject_urn

@@ -13,6 +13,7 @@ from flask_smorest import Blueprint, abort
 from flask_smorest.error_handler import ErrorSchema
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates
 
+from pdp.api.auth import SCOPE_DELEGATIONS
 from pdp.api.common import (
     NATIONAL_IDENTITY_NUMBER_PATTERN,
     ORGANIZATION_NUMBER_PATTERN,
@@ -23,7 +24,6 @@ from pdp.api.common import (
     takes_json_body,
 )
 from pdp.api.security import current_caller, requires
-from pdp.auth import SCOPE_DELEGATIONS
 from pdp.delegating import DelegationRefused, DelegationUndecided, InvalidDelegation
 from pdp.delegations import (
     Delegation,

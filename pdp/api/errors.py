@@ -12,8 +12,8 @@ import logging
 from flask import Flask, g, jsonify
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
+from pdp.api.auth import AuthenticationFailed, InsufficientScope
 from pdp.api.security import challenge
-from pdp.auth import AuthenticationFailed, InsufficientScope
 
 LOG = logging.getLogger(__name__)
 

@@ -21,9 +21,9 @@ from flask_smorest.error_handler import ErrorSchema
 from marshmallow import RAISE, Schema, fields, validate
 
 from pdp import catalog as catalog_module
+from pdp.api.auth import SCOPE_ADMIN
 from pdp.api.common import audit_details, audited, current_pdp, load_json, takes_json_body
 from pdp.api.security import current_caller, requires
-from pdp.auth import SCOPE_ADMIN
 from pdp.errors import NoActivePolicySet, SourceError
 from pdp.repository import UnknownVersion, VersionConflict, VersionInfo
 from pdp.service import Preview

@@ -13,6 +13,7 @@ from flask_smorest import Blueprint, abort
 from flask_smorest.error_handler import ErrorSchema
 from marshmallow import Schema, fields
 
+from pdp.api.auth import SCOPE_ADMIN
 from pdp.api.common import (
     NATIONAL_IDENTITY_NUMBER_PATTERN,
     ORGANIZATION_NUMBER_PATTERN,
@@ -23,7 +24,6 @@ from pdp.api.common import (
     takes_json_body,
 )
 from pdp.api.security import requires
-from pdp.auth import SCOPE_ADMIN
 from pdp.errors import NoActivePolicySet, RegisterImportError
 from pdp.identifiers import UUID_PATTERN, IdentifierRules
 

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from pdp.api import create_app
-from pdp.auth import SCOPE_ADMIN, SCOPE_AUTHORIZE, SCOPE_DELEGATIONS
-from pdp.logs import mask
+from pdp.api.auth import SCOPE_ADMIN, SCOPE_AUTHORIZE, SCOPE_DELEGATIONS
+from pdp.api.logs import mask
 from tests.conftest import EXAMPLES_DIR, REGISTER
 from tests.helpers import attribute, package_request
 from tests.security.tokens import bearer

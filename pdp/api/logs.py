@@ -25,7 +25,7 @@ from typing import Any
 
 import orjson
 
-from pdp.auth import Caller
+from pdp.api.auth import Caller
 from pdp.engine import DecisionRequest, Result
 from pdp.errors import RequestSyntaxError
 from pdp.subjects import PERSON, Subject
