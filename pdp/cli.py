@@ -92,7 +92,7 @@ def compile_command(
     documents = compiler.compile_catalog(source)
     if output:
         with click.open_file(output, "wb") as stream:
-            stream.write(compiler.render(documents))
+            stream.write(compiler.policies_json(documents))
     if check:
         click.echo(
             f"ok: {len(source.packages)} packages, {len(source.grants)} grants, "
@@ -102,7 +102,9 @@ def compile_command(
         return
     repository = Pdp.from_settings(settings).repository
     _report_publish(
-        repository.publish(source, documents, message=message, author=author, expected_active=base)
+        repository.store_version(
+            source, documents, message=message, author=author, expected_active=base
+        )
     )
 
 

@@ -9,7 +9,7 @@ the party's organisation form (`$.org_form`). Targets name the package URN and t
 exactly, so the repository can index candidates by them.
 
 Output is deterministic: the same catalog always gives the same policies in the same order, and
-`render` gives byte-identical JSON.
+`policies_json` gives byte-identical JSON.
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ def compile_catalog(catalog: Catalog) -> list[dict[str, Any]]:
     return sorted(policies, key=lambda policy: policy["uid"])
 
 
-def render(policies: list[dict[str, Any]]) -> bytes:
+def policies_json(policies: list[dict[str, Any]]) -> bytes:
     """Canonical JSON for a compiled policy list (what `pdp compile --output` writes)."""
     return canonical_json({"policies": policies})
 

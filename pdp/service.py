@@ -85,7 +85,7 @@ class Pdp:
     ) -> PublishResult:
         """Compile `catalog` and publish it as the active version (a no-op if already active);
         VersionConflict if `expected_active` is given and another version is active."""
-        return self.repository.publish(
+        return self.repository.store_version(
             catalog,
             compiler.compile_catalog(catalog),
             message=message,
