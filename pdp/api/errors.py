@@ -44,7 +44,7 @@ def register(app: Flask) -> None:
             "code": 500,
             "status": "Internal Server Error",
             "message": "the PDP failed to handle this request",
-            "decision_id": request_id,
+            "request_id": request_id,
         }
         return jsonify(body), 500
 

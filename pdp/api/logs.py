@@ -90,7 +90,7 @@ def _masked_urn(subject: Subject) -> str:
 class DecisionBatch:
     """The decisions of one HTTP request, as they are handed to the log."""
 
-    decision_id: str
+    request_id: str
     time: float
     requests: Sequence[DecisionRequest | RequestSyntaxError]
     results: Sequence[Result]
@@ -104,7 +104,7 @@ class DecisionBatch:
         for index, (request, result) in enumerate(zip(self.requests, self.results, strict=True)):
             entry: dict[str, Any] = {
                 "log": "decision",
-                "decision_id": f"{self.decision_id}/{index}" if several else self.decision_id,
+                "request_id": f"{self.request_id}/{index}" if several else self.request_id,
                 "time": stamp,
                 "decision": result.decision,
                 "status": result.status,
