@@ -2,7 +2,7 @@
 
 The steps an operator waits for on `pdp compile`: read and validate the source
 (`catalog.load`), compile it (`compiler.compile_catalog`), publish it into the repository
-(`Pdp.publish` minus the compile: `PolicyRepository.publish`, which also parses every policy),
+(`Pdp.publish` minus the compile: `PolicyRepository.store_version`, which also parses every policy),
 and what each server process then does once: load the active version into an indexed
 `PolicySet`. Each round publishes into a fresh SQLite file.
 """
@@ -54,7 +54,7 @@ def measure(directory: Path, rounds: int) -> PipelineTimes:
             compiled = time.perf_counter()
             pdp = ours.open_pdp(Path(tmp) / "bench.sqlite3")
             opened = time.perf_counter()
-            pdp.repository.publish(catalog, documents)
+            pdp.repository.store_version(catalog, documents)
             published = time.perf_counter()
             pdp.policy_sets.current()
             activated = time.perf_counter()

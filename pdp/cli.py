@@ -18,7 +18,7 @@ from pdp.config import Settings
 from pdp.delegations import Delegation
 from pdp.diff import SourceDiff
 from pdp.errors import PdpError, RegisterImportError, SourceError
-from pdp.identifiers import IdentifierRules, validate_organization_number
+from pdp.identifiers import validate_organization_number
 from pdp.impact import GAINED
 from pdp.repository import PublishResult
 from pdp.service import Pdp, Preview
@@ -92,22 +92,21 @@ def compile_command(
     settings = Settings.from_env()
     source = catalog.load(directory or settings.policy_dir)
     _report_warnings(source)
-    documents = compiler.compile_catalog(source)
-    if output:
-        with click.open_file(output, "wb") as stream:
-            stream.write(compiler.render(documents))
-    if check:
-        resources = f"{len(source.resources)} resources, " if source.resources else ""
-        click.echo(
-            f"ok: {len(source.packages)} packages, {len(source.grants)} grants, "
-            f"{resources}{len(documents)} policies",
-            err=bool(output == "-"),
-        )
-        return
-    repository = Pdp.from_settings(settings).repository
-    _report_publish(
-        repository.publish(source, documents, message=message, author=author, expected_active=base)
-    )
+    if output or check:
+        documents = compiler.compile_catalog(source)
+        if output:
+            with click.open_file(output, "wb") as stream:
+                stream.write(compiler.policies_json(documents))
+        if check:
+            resources = f"{len(source.resources)} resources, " if source.resources else ""
+            click.echo(
+                f"ok: {len(source.packages)} packages, {len(source.grants)} grants, "
+                f"{resources}{len(documents)} policies",
+                err=bool(output == "-"),
+            )
+            return
+    pdp = Pdp.from_settings(settings)
+    _report_publish(pdp.publish(source, message=message, author=author, expected_active=base))
 
 
 def _report_warnings(source: catalog.Catalog) -> None:
@@ -234,7 +233,7 @@ def _resource_lines(source: SourceDiff) -> list[str]:
 )
 def rollback(number: int, base: int | None) -> None:
     """Make published version NUMBER the active one again, exactly as it was published."""
-    active = _pdp().repository.activate(number, expected_active=base)
+    active = _pdp().activate(number, expected_active=base)
     click.echo(f"policy-set version {active} is active")
 
 
@@ -250,10 +249,9 @@ def grants(directory: str | None) -> None:
 @main.command()
 def versions() -> None:
     """List the published policy-set versions; `*` marks the active one."""
-    pdp = _pdp()
-    active = pdp.repository.active_version()
-    for version in pdp.repository.versions():
-        marker = "*" if version.number == active else " "
+    history = _pdp().versions()
+    for version in history.versions:
+        marker = "*" if version.number == history.active else " "
         click.echo(
             f"{marker} {version.number:>4}  {version.created_at:%Y-%m-%d %H:%M:%S}  "
             f"{version.content_hash[:12]}  {version.author or '-'}  {version.message}"
@@ -274,12 +272,7 @@ def register_import(file: Any) -> None:
         document = json.load(file)
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         raise PdpError(f"{file.name} is not valid JSON: {error}") from None
-    pdp = _pdp()
-    summary = pdp.register.import_document(
-        document,
-        pdp.policy_sets.current().catalog,
-        IdentifierRules(check_digits=pdp.settings.identifier_check_digits),
-    )
+    summary = _pdp().import_register(document)
     click.echo(
         f"imported {summary.organizations} organisations, "
         f"{summary.role_assignments} role assignments, {summary.persons} persons and "
@@ -350,10 +343,7 @@ def delegations_add(
     [(kind, identifier)] = given.items()
     recipient = subject(kind, identifier)
     party = validate_organization_number(party)
-    pdp = _pdp()
-    _print_delegation(
-        pdp.delegating.delegate(party, package, subject(PERSON, delegator), recipient)
-    )
+    _print_delegation(_pdp().delegate(party, package, subject(PERSON, delegator), recipient))
 
 
 @delegations.command("list")
@@ -362,10 +352,9 @@ def delegations_add(
 @click.option("--include-revoked", is_flag=True, help="also list revoked delegations")
 def delegations_list(party: str | None, package: str | None, include_revoked: bool) -> None:
     """List delegations, oldest first."""
-    pdp = _pdp()
-    page = pdp.delegations.find(
+    page = _pdp().find_delegations(
         party=party,
-        package=pdp.delegating.package_names(package) if package else None,
+        package=package or None,
         include_revoked=include_revoked,
         limit=1_000_000,
     )
@@ -378,7 +367,7 @@ def delegations_list(party: str | None, package: str | None, include_revoked: bo
 @click.option("--by", "actor", required=True, help="national identity number of the revoker")
 def delegations_revoke(delegation_id: str, actor: str) -> None:
     """Revoke a delegation; it stays in the history."""
-    _print_delegation(_pdp().delegating.revoke(delegation_id, subject(PERSON, actor)))
+    _print_delegation(_pdp().revoke(delegation_id, subject(PERSON, actor)))
 
 
 @main.command()
@@ -400,7 +389,7 @@ def check(file: Any) -> None:
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         raise PdpError(f"{getattr(file, 'name', 'input')} is not valid JSON: {error}") from None
     parsed = xacml.parse(body)
-    results = _pdp().engine.decide_all([item.request for item in parsed.items])
+    results = _pdp().decide([item.request for item in parsed.items])
     json.dump(xacml.render(parsed, results), sys.stdout, indent=2, ensure_ascii=False)
     sys.stdout.write("\n")
 

@@ -12,7 +12,7 @@ Each service resource's XACML policy is compiled by `pdp.resource_compiler`, int
 targeting the resource (`urn:altinn:resource:<id>`) and an action.
 
 Output is deterministic: the same catalog always gives the same policies in the same order, and
-`render` gives byte-identical JSON.
+`policies_json` gives byte-identical JSON.
 """
 
 from __future__ import annotations
@@ -48,7 +48,7 @@ def compile_catalog(catalog: Catalog) -> list[dict[str, Any]]:
     return sorted(policies, key=lambda policy: policy["uid"])
 
 
-def render(policies: list[dict[str, Any]]) -> bytes:
+def policies_json(policies: list[dict[str, Any]]) -> bytes:
     """Canonical JSON for a compiled policy list (what `pdp compile --output` writes)."""
     return canonical_json({"policies": policies})
 

@@ -38,7 +38,7 @@ class Settings:
     #: identifiers as `pdp.identifiers.IdentifierRules`.
     identifier_check_digits: bool = True
 
-    # Who may call (see `pdp.auth`): bearer JWTs checked against these keys, or nothing at all.
+    # Who may call (see `pdp.api.auth`): bearer JWTs checked against these keys, or nothing at all.
     #: JSON Web Key Set file with the token issuer's public keys (`PDP_JWKS_FILE`).
     jwks_file: str | None = None
     #: JSON Web Key Set URL, fetched and cached (`PDP_JWKS_URL`); give this or `jwks_file`.
@@ -63,7 +63,7 @@ class Settings:
     #: Most attributes in one XACML category (`PDP_MAX_ATTRIBUTES_PER_CATEGORY`).
     max_attributes_per_category: int = 64
 
-    # Logs (see `pdp.logs`): `stdout`, `stderr`, a file path, or `off`.
+    # Logs (see `pdp.api.logs`): `stdout`, `stderr`, a file path, or `off`.
     #: One JSON line per decision, national identity numbers masked (`PDP_DECISION_LOG`).
     decision_log: str = "stdout"
     #: One JSON line per publish, activation, import and delegation change (`PDP_AUDIT_LOG`).

@@ -1,12 +1,13 @@
 """Errors as values with a message a person can act on.
 
-Each module raises these instead of generic exceptions; the API and the command line map them to
-HTTP statuses, XACML status codes and exit codes in one place each.
+Each module raises these instead of generic exceptions; the API maps them to HTTP statuses in one
+table (`pdp.api.errors`), the command line to `error:` lines and exit status 1 in one place
+(`pdp.cli`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -46,6 +47,15 @@ def problems_from_messages(file: str, messages: Any, path: str = "") -> Iterator
             )
     else:
         yield Problem(file, path, str(messages))
+
+
+class InvalidFields(PdpError):
+    """An input refused for fields that cannot be right; `fields` maps each field to its
+    problems (nested as marshmallow nests them), so an answer can name every one."""
+
+    def __init__(self, message: str, fields: Mapping[str, Any]):
+        self.fields = dict(fields)
+        super().__init__(message)
 
 
 class SourceError(PdpError):

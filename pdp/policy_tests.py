@@ -188,7 +188,7 @@ def _prepared_pdp(
     delegator could have made them, so a test can set up any situation.
     """
     pdp = Pdp.from_settings(Settings(database_url="sqlite://", policy_refresh_seconds=3600))
-    pdp.repository.publish(catalog, documents, message=f"pdp test {name}")
+    pdp.repository.store_version(catalog, documents, message=f"pdp test {name}")
     try:
         pdp.register.import_document(test_file["register"], catalog)
     except RegisterImportError as error:

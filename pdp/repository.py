@@ -196,7 +196,7 @@ class PolicyRepository:
     def _write_transaction(self) -> AbstractContextManager[Connection]:
         return write_transaction(self._engine)
 
-    def publish(
+    def store_version(
         self,
         catalog: Catalog,
         documents: Sequence[dict[str, Any]],

@@ -1,8 +1,17 @@
-"""The parts of a PDP process, built once from Settings and shared by the API and the CLI."""
+"""`Pdp`: the use cases of a PDP process, the one thing the API and the command line call.
+
+`from_settings` builds a process's parts once (repository, register, delegations, engine) over
+one database and one change log. The views and the commands call the use cases below (decide,
+preview, publish, activate, import the register, delegate, revoke, read what they show) and
+never reach into the parts themselves: which part does what, and what must follow a write (the
+active policy set read again), is decided here, once.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import Engine as DatabaseEngine
 
@@ -11,15 +20,30 @@ from pdp.catalog import Catalog
 from pdp.changes import ChangeLog
 from pdp.config import Settings
 from pdp.db import create_schema, make_engine
-from pdp.delegating import DelegationService
-from pdp.delegations import DelegationStore
+from pdp.delegation_rights import DelegationRights, InvalidDelegation
+from pdp.delegations import (
+    Delegation,
+    DelegationNotFound,
+    DelegationPage,
+    DelegationStore,
+    RecipientRefused,
+)
 from pdp.diff import SourceDiff, diff
-from pdp.engine import DecisionEngine
-from pdp.errors import NoActivePolicySet
+from pdp.engine import DecisionEngine, Result
+from pdp.engine.request import Request
+from pdp.errors import NoActivePolicySet, PdpError
 from pdp.identifiers import IdentifierRules
 from pdp.impact import Impact, impact
-from pdp.register import Register
-from pdp.repository import ActivePolicySet, PolicyRepository, PolicySet, PublishResult
+from pdp.register import ImportSummary, Register
+from pdp.repository import (
+    ActivePolicySet,
+    PolicyRepository,
+    PolicySet,
+    PublishResult,
+    UnknownVersion,
+    VersionInfo,
+)
+from pdp.subjects import Subject
 
 
 @dataclass(frozen=True)
@@ -31,6 +55,32 @@ class Preview:
     impact: Impact
     #: The proposed source is the active one, word for word: publishing it would change nothing.
     unchanged: bool
+
+
+@dataclass(frozen=True)
+class VersionHistory:
+    """Every published version, oldest first, and the number of the active one."""
+
+    active: int | None
+    versions: list[VersionInfo]
+
+
+@dataclass(frozen=True)
+class PublishedVersion:
+    """One published version with the policy source it was published from."""
+
+    info: VersionInfo
+    source: dict[str, Any]
+    #: The version active when this was read: what an edit of it is based on.
+    active: int | None
+
+
+@dataclass(frozen=True)
+class Readiness:
+    """Whether this process can decide: under which version, or why not."""
+
+    version: int | None
+    problem: str | None = None
 
 
 @dataclass(frozen=True)
@@ -49,7 +99,7 @@ class Pdp:
     delegations: DelegationStore
     policy_sets: ActivePolicySet
     engine: DecisionEngine
-    delegating: DelegationService
+    delegation_rights: DelegationRights
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Pdp:
@@ -63,7 +113,6 @@ class Pdp:
         engine = DecisionEngine(
             policy_sets, register, delegations, changes, cache_size=settings.decision_cache
         )
-        delegating = DelegationService(engine, delegations, policy_sets)
         return cls(
             settings,
             database,
@@ -73,26 +122,29 @@ class Pdp:
             delegations,
             policy_sets,
             engine,
-            delegating,
+            DelegationRights(engine),
         )
 
-    def publish(
-        self,
-        catalog: Catalog,
-        *,
-        message: str = "",
-        author: str = "",
-        expected_active: int | None = None,
-    ) -> PublishResult:
-        """Compile `catalog` and publish it as the active version (a no-op if already active);
-        VersionConflict if `expected_active` is given and another version is active."""
-        return self.repository.publish(
-            catalog,
-            compiler.compile_catalog(catalog),
-            message=message,
-            author=author,
-            expected_active=expected_active,
-        )
+    # --- deciding -------------------------------------------------------------------------------
+
+    def decide(self, requests: Sequence[Request]) -> list[Result]:
+        """A result for each request, in order, all under one policy-set version."""
+        return self.engine.decide_all(requests)
+
+    def readiness(self) -> Readiness:
+        """The active version, or why there is none to decide under (never raises)."""
+        try:
+            return Readiness(self.policy_sets.current().version)
+        except PdpError as error:
+            return Readiness(None, str(error))
+        except Exception:
+            return Readiness(None, "the policy repository is unavailable")
+
+    def active_policy_set(self) -> PolicySet:
+        """The active policy set, with its catalog; NoActivePolicySet before the first publish."""
+        return self.policy_sets.current()
+
+    # --- authoring ------------------------------------------------------------------------------
 
     def preview(self, catalog: Catalog) -> Preview:
         """What publishing `catalog` would change, against the active version and the register;
@@ -120,6 +172,124 @@ class Pdp:
     def identifier_rules(self) -> IdentifierRules:
         """How identifiers entering this PDP are checked (`PDP_IDENTIFIER_CHECK_DIGITS`)."""
         return IdentifierRules(check_digits=self.settings.identifier_check_digits)
+
+    def publish(
+        self,
+        catalog: Catalog,
+        *,
+        message: str = "",
+        author: str = "",
+        expected_active: int | None = None,
+    ) -> PublishResult:
+        """Compile `catalog` and store it as the active version (a no-op if already active);
+        VersionConflict if `expected_active` is given and another version is active. This
+        process decides under it from its next decision on."""
+        result = self.repository.store_version(
+            catalog,
+            compiler.compile_catalog(catalog),
+            message=message,
+            author=author,
+            expected_active=expected_active,
+        )
+        self.policy_sets.refresh_now()
+        return result
+
+    def activate(self, number: int, *, expected_active: int | None = None) -> int:
+        """Make published version `number` active again, exactly as published; returns it.
+        UnknownVersion, or VersionConflict as for `publish`."""
+        active = self.repository.activate(number, expected_active=expected_active)
+        self.policy_sets.refresh_now()
+        return active
+
+    def versions(self) -> VersionHistory:
+        return VersionHistory(self.repository.active_version(), self.repository.versions())
+
+    def version(self, number: int | None = None) -> PublishedVersion:
+        """Version `number` (by default the active one) with its source; UnknownVersion if
+        there is no such version."""
+        history = self.versions()
+        if number is None and history.active is None:
+            raise UnknownVersion(str(NoActivePolicySet()))
+        number = history.active if number is None else number
+        info = next((v for v in history.versions if v.number == number), None)
+        if info is None:
+            raise UnknownVersion(f"policy-set version {number} does not exist")
+        return PublishedVersion(info, self.repository.source(number), history.active)
+
+    # --- the register ---------------------------------------------------------------------------
+
+    def import_register(self, document: Any) -> ImportSummary:
+        """Import a register document all or nothing (RegisterImportError naming every
+        problem), its role codes and forms checked against the active policy set."""
+        return self.register.import_document(
+            document,
+            self.policy_sets.current().catalog,
+            IdentifierRules(check_digits=self.settings.identifier_check_digits),
+        )
+
+    # --- delegations ----------------------------------------------------------------------------
+
+    def delegate(
+        self, party: str, package: str, delegator: Subject, recipient: Subject
+    ) -> Delegation:
+        """Record that `delegator` gives `package` for `party` to `recipient`, if the PDP
+        permits the delegator (`pdp.delegation_rights`).
+
+        A system user as recipient must be one that `party` owns (InvalidDelegation naming the
+        recipient otherwise); that is asked only once the delegator is known to be permitted,
+        so that who owns which system user is not told to whoever asks.
+        """
+        package_urn, *former_urns = self._package_names(package)
+        self.delegation_rights.check_delegate(delegator, recipient, party, package_urn)
+        try:
+            return self.delegations.add(
+                party, package_urn, delegator.identifier, recipient, tuple(former_urns)
+            )
+        except RecipientRefused as error:
+            raise InvalidDelegation("recipient", str(error)) from None
+
+    def revoke(self, delegation_id: str, actor: Subject) -> Delegation:
+        """Revoke a delegation on behalf of `actor`: its delegator, or a permitted delegator."""
+        delegation = self.delegation(delegation_id)
+        self.delegation_rights.check_revoke(actor, delegation)
+        return self.delegations.revoke(delegation_id, actor.identifier)
+
+    def delegation(self, delegation_id: str) -> Delegation:
+        """One delegation, revoked or not; DelegationNotFound if there is none with this id."""
+        delegation = self.delegations.get(delegation_id)
+        if delegation is None:
+            raise DelegationNotFound(f"no delegation {delegation_id}")
+        return delegation
+
+    def find_delegations(
+        self,
+        *,
+        party: str | None = None,
+        recipient: Subject | None = None,
+        package: str | None = None,
+        include_revoked: bool = False,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> DelegationPage:
+        """Delegations matching every given filter, oldest first; `package` by URN, former URN
+        or code (InvalidDelegation if the active version knows no such package)."""
+        return self.delegations.find(
+            party=party,
+            recipient=recipient,
+            package=None if package is None else self._package_names(package),
+            include_revoked=include_revoked,
+            limit=limit,
+            offset=offset,
+        )
+
+    def _package_names(self, package: str) -> tuple[str, ...]:
+        """Every URN a package named by URN, former URN or code has had, the current one
+        first: the delegations of it are stored under any of them."""
+        policy_set = self.policy_sets.current()
+        urn = policy_set.package_urn(package)
+        if urn is None:
+            raise InvalidDelegation("package", f"unknown access package {package!r}")
+        return (urn, *policy_set.catalog.package(urn).aliases)
 
     def close(self) -> None:
         self.database.dispose()

@@ -284,7 +284,7 @@ def delegate_case(writer: Pdp, catalog: Catalog) -> Case:
         ask(stranger, REGISTER.as_org, EVENTS),
         NOT_APPLICABLE,
         PERMIT,
-        lambda: writer.delegating.delegate(REGISTER.as_org, EVENTS, manager, stranger),
+        lambda: writer.delegate(REGISTER.as_org, EVENTS, manager, stranger),
     )
 
 
@@ -295,19 +295,19 @@ def delegate_to_an_organization_case(writer: Pdp, catalog: Catalog) -> Case:
         ask(firm, REGISTER.as_org, "maskinlesbarehendelser"),
         NOT_APPLICABLE,
         PERMIT,
-        lambda: writer.delegating.delegate(REGISTER.as_org, EVENTS, manager, firm),
+        lambda: writer.delegate(REGISTER.as_org, EVENTS, manager, firm),
     )
 
 
 def revoke_case(writer: Pdp, catalog: Catalog) -> Case:
     manager = person(REGISTER.as_holders["DAGL"])
     stranger = person(REGISTER.stranger)
-    made = writer.delegating.delegate(REGISTER.as_org, EVENTS, manager, stranger)
+    made = writer.delegate(REGISTER.as_org, EVENTS, manager, stranger)
     return Case(
         ask(stranger, REGISTER.as_org, EVENTS),
         PERMIT,
         NOT_APPLICABLE,
-        lambda: writer.delegating.revoke(made.id, manager),
+        lambda: writer.revoke(made.id, manager),
     )
 
 
@@ -793,7 +793,7 @@ class StreamWorld:
         recipient = rng.choice([s for s in self.subjects if s != delegator])
         try:
             if rng.random() < 0.5:  # as the API does: only if the PDP permits the delegator
-                writer.delegating.delegate(party, package, delegator, recipient)
+                writer.delegate(party, package, delegator, recipient)
             else:  # a fact, whoever made it
                 writer.delegations.add(party, package, delegator.identifier, recipient)
         except PdpError:
@@ -805,7 +805,7 @@ class StreamWorld:
         if not active:
             return "nothing to revoke"
         chosen = self.rng.choice(active)
-        writer.delegating.revoke(chosen.id, person(chosen.delegator))
+        writer.revoke(chosen.id, person(chosen.delegator))
         return "revoke"
 
 

@@ -345,7 +345,7 @@ def client_firm(pdp: Pdp, catalog) -> dict[str, str]:
 
 def delegate_events(pdp: Pdp, facts: RegisterFacts, recipient: Subject, package=EVENTS) -> None:
     delegator = subject(PERSON, facts.as_holders["DAGL"])
-    pdp.delegating.delegate(facts.as_org, package, delegator, recipient)
+    pdp.delegate(facts.as_org, package, delegator, recipient)
 
 
 class TestImpact:

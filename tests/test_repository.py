@@ -54,7 +54,7 @@ def modified_catalog(**changes: Any) -> Catalog:
 
 
 def publish(repository: PolicyRepository, catalog: Catalog, **kwargs: Any) -> PublishResult:
-    return repository.publish(catalog, compiler.compile_catalog(catalog), **kwargs)
+    return repository.store_version(catalog, compiler.compile_catalog(catalog), **kwargs)
 
 
 @pytest.fixture
@@ -134,7 +134,7 @@ def test_publish_refuses_a_policy_with_a_wildcard_resource_target(repository, ca
     documents = compiler.compile_catalog(catalog)
     documents[0]["targets"]["resource_id"] = "urn:altinn:accesspackage:*"
     with pytest.raises(PdpError, match=r"targets\.resource_id must be one literal value"):
-        repository.publish(catalog, documents)
+        repository.store_version(catalog, documents)
     assert repository.versions() == []
     assert repository.active_version() is None
 
@@ -153,7 +153,7 @@ def test_publish_refuses_targets_the_index_cannot_hold(repository, catalog, name
     documents = compiler.compile_catalog(catalog)
     documents[5]["targets"][name] = value
     with pytest.raises(PdpError, match=rf"{documents[5]['uid']}: targets\.{name}"):
-        repository.publish(catalog, documents)
+        repository.store_version(catalog, documents)
     assert repository.versions() == []
 
 
@@ -161,7 +161,7 @@ def test_publish_refuses_a_policy_py_abac_cannot_load(repository, catalog):
     documents = compiler.compile_catalog(catalog)
     del documents[0]["targets"]
     with pytest.raises(PdpError, match=r"not a valid py-abac policy.*targets"):
-        repository.publish(catalog, documents)
+        repository.store_version(catalog, documents)
     assert repository.versions() == []
 
 
@@ -224,7 +224,7 @@ def test_a_catalog_that_grants_nothing_publishes_a_version_with_no_policies(repo
 def test_publish_refuses_two_policies_with_one_uid(repository, catalog):
     documents = compiler.compile_catalog(catalog)
     with pytest.raises(PdpError, match="used more than once"):
-        repository.publish(catalog, [*documents, documents[0]])
+        repository.store_version(catalog, [*documents, documents[0]])
     assert repository.versions() == []
 
 

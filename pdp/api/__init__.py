@@ -23,11 +23,11 @@ from pdp.api import (
     policy_sets,
     register,
 )
+from pdp.api.auth import token_verifier
+from pdp.api.logs import AuditLog, DecisionLog, sink_for
 from pdp.api.security import BEARER_SCHEME, SECURITY_SCHEME, check_every_view_is_guarded
-from pdp.auth import token_verifier
 from pdp.config import Settings
 from pdp.limits import Limits
-from pdp.logs import AuditLog, DecisionLog, sink_for
 from pdp.service import Pdp
 
 API_VERSION = "1"

@@ -10,9 +10,9 @@ from flask import Response
 from flask_smorest import Blueprint
 
 from pdp import xacml
+from pdp.api.auth import SCOPE_AUTHORIZE
 from pdp.api.common import current_pdp, decide_and_log, error_response, json_body
 from pdp.api.security import requires
-from pdp.auth import SCOPE_AUTHORIZE
 from pdp.vocabulary import DENY, INDETERMINATE, NOT_APPLICABLE, PERMIT
 from pdp.xacml.schema import XacmlRequestSchema
 

@@ -8,16 +8,14 @@ grants table also comes as Markdown (`Accept: text/markdown`): the table the REA
 from __future__ import annotations
 
 from flask import Response, request
-from flask_smorest import Blueprint, abort
+from flask_smorest import Blueprint
 from flask_smorest.error_handler import ErrorSchema
 from marshmallow import Schema, fields
 
 from pdp import grants_table
+from pdp.api.auth import ALL_SCOPES
 from pdp.api.common import current_pdp
 from pdp.api.security import requires
-from pdp.auth import ALL_SCOPES
-from pdp.errors import PdpError
-from pdp.repository import PolicySet
 from pdp.vocabulary import ACCESS, DELEGATE
 
 blp = Blueprint(
@@ -79,7 +77,7 @@ class GrantListSchema(Schema):
 @blp.alt_response(503, schema=ErrorSchema, description=_UNAVAILABLE)
 def packages():
     """Every access package of the active version, in source order."""
-    policy_set = _active()
+    policy_set = current_pdp().active_policy_set()
     return {
         "version": policy_set.version,
         "packages": [
@@ -103,7 +101,7 @@ def packages():
 @blp.alt_response(503, schema=ErrorSchema, description=_UNAVAILABLE)
 def roles():
     """Every ER role the active version knows, granting or not."""
-    policy_set = _active()
+    policy_set = current_pdp().active_policy_set()
     return {
         "version": policy_set.version,
         "roles": [
@@ -131,7 +129,7 @@ def roles():
 @blp.alt_response(503, schema=ErrorSchema, description=_UNAVAILABLE)
 def grants():
     """The role x package matrix of the active version: one entry per role per package."""
-    policy_set = _active()
+    policy_set = current_pdp().active_policy_set()
     if request.accept_mimetypes.best_match(["application/json", MARKDOWN]) == MARKDOWN:
         return Response(grants_table.markdown(policy_set.catalog), mimetype=MARKDOWN)
     return {
@@ -146,10 +144,3 @@ def grants():
             for grant in policy_set.catalog.grants
         ],
     }
-
-
-def _active() -> PolicySet:
-    try:
-        return current_pdp().policy_sets.current()
-    except PdpError as error:
-        abort(503, message=str(error))

@@ -15,12 +15,14 @@ from flask_smorest.error_handler import ErrorSchema
 from marshmallow import Schema, ValidationError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
+from pdp.api.errors import answer_for
+from pdp.api.logs import AuditLog, DecisionBatch, DecisionLog
 from pdp.api.security import current_caller
 from pdp.duplicate_members import DuplicateMember, refuse_duplicates
-from pdp.engine import DecisionRequest, Result
-from pdp.errors import RequestSyntaxError
+from pdp.engine import Result
+from pdp.engine.request import Request
+from pdp.errors import InvalidFields, PdpError
 from pdp.limits import LimitExceeded, Limits
-from pdp.logs import AuditLog, DecisionBatch, DecisionLog
 from pdp.service import Pdp
 
 View = TypeVar("View", bound=Callable[..., Any])
@@ -42,6 +44,7 @@ def audited(action: str) -> Callable[[View], View]:
 
     Goes below `@requires`, so the caller is known. The view adds what it changed with
     `audit_details(...)`; the URL's own arguments (a version, a delegation id) are included.
+    A refusal is recorded with the status and message it is answered with (`pdp.api.errors`).
     """
 
     def decorator(view: View) -> View:
@@ -50,6 +53,13 @@ def audited(action: str) -> Callable[[View], View]:
             g.audit_details = dict(kwargs)
             try:
                 response = view(*args, **kwargs)
+            except PdpError as error:
+                entry = answer_for(error)
+                if entry is None:
+                    _audit(action, 500, "unexpected failure")
+                else:
+                    _audit(action, entry.status, entry.body(error)["message"])
+                raise
             except HTTPException as error:
                 message = (getattr(error, "data", None) or {}).get("message", error.description)
                 _audit(action, error.code or 500, message)
@@ -89,10 +99,10 @@ def _status(response: Any) -> int:
     return 200
 
 
-def decide_and_log(requests: Sequence[DecisionRequest | RequestSyntaxError]) -> list[Result]:
+def decide_and_log(requests: Sequence[Request]) -> list[Result]:
     """Decide `requests` and hand them, with their results, to the decision log."""
     started, clock = time.time(), time.perf_counter()
-    results = current_pdp().engine.decide_all(requests)
+    results = current_pdp().decide(requests)
     elapsed = time.perf_counter() - clock
     log: DecisionLog = current_app.extensions["pdp.decision_log"]
     log.record(DecisionBatch(request_id(), started, requests, results, elapsed, current_caller()))
@@ -182,8 +192,9 @@ def takes_json_body(view: View) -> View:
 
 
 def load_json(schema: Schema) -> Any:
-    """The JSON body loaded with `schema`; a 400 naming every malformed field otherwise."""
+    """The JSON body loaded with `schema`; InvalidFields (400) naming every malformed field
+    otherwise."""
     try:
         return schema.load(json_body())
     except ValidationError as error:
-        abort(400, message="the request has malformed fields", errors=error.messages)
+        raise InvalidFields("the request has malformed fields", error.messages) from None

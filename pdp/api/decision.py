@@ -14,10 +14,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_smorest import Blueprint, abort
+from flask_smorest import Blueprint
 from flask_smorest.error_handler import ErrorSchema
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates
 
+from pdp.api.auth import SCOPE_AUTHORIZE
 from pdp.api.common import (
     ORGANIZATION_NUMBER_PATTERN,
     decide_and_log,
@@ -25,8 +26,8 @@ from pdp.api.common import (
     takes_json_body,
 )
 from pdp.api.security import requires
-from pdp.auth import SCOPE_AUTHORIZE
 from pdp.engine import DecisionRequest, RoleClaim
+from pdp.errors import RequestSyntaxError
 from pdp.identifiers import InvalidIdentifier, validate_organization_number
 from pdp.subjects import identifier_field, parse_subject_urn
 from pdp.vocabulary import ACTIONS, ROLECODE_ID, STATUS_SYNTAX_ERROR
@@ -177,7 +178,7 @@ def decide():
     )
     (result,) = decide_and_log([request])
     if result.status == STATUS_SYNTAX_ERROR:
-        abort(400, message=result.message)
+        raise RequestSyntaxError(result.message)
     answer = {
         "decision": result.decision,
         "status": result.status,

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_smorest import Blueprint, abort
+from flask_smorest import Blueprint
 from flask_smorest.error_handler import ErrorSchema
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates
 
+from pdp.api.auth import SCOPE_DELEGATIONS
 from pdp.api.common import (
     NATIONAL_IDENTITY_NUMBER_PATTERN,
     ORGANIZATION_NUMBER_PATTERN,
@@ -22,15 +23,10 @@ from pdp.api.common import (
     load_json,
     takes_json_body,
 )
+from pdp.api.errors import ActingForAnother
 from pdp.api.security import current_caller, requires
-from pdp.auth import SCOPE_DELEGATIONS
-from pdp.delegating import DelegationRefused, DelegationUndecided, InvalidDelegation
-from pdp.delegations import (
-    Delegation,
-    DelegationAlreadyRevoked,
-    DelegationExists,
-    DelegationNotFound,
-)
+from pdp.delegations import Delegation
+from pdp.errors import InvalidFields
 from pdp.identifiers import (
     UUID_PATTERN,
     InvalidIdentifier,
@@ -171,13 +167,12 @@ def _acting_person(stated: str | None, field: str) -> Subject:
     person = current_caller().person
     if person is not None:
         if stated is not None and stated != person:
-            abort(403, message=f"{field} must be the token's person; a token acts for no other")
+            raise ActingForAnother(f"{field} must be the token's person; a token acts for no other")
         return Subject(PERSON, person)
     if stated is None:
-        abort(
-            400,
-            message=f"{field} is required when the token names no person",
-            errors={field: ["Missing data for required field."]},
+        raise InvalidFields(
+            f"{field} is required when the token names no person",
+            {field: ["Missing data for required field."]},
         )
     return Subject(PERSON, stated)
 
@@ -251,21 +246,12 @@ def create_delegation():
         delegator=delegator.identifier,
         recipient=recipient.urn,
     )
-    try:
-        delegation = current_pdp().delegating.delegate(
-            party=body["party"],
-            package=body["package"],
-            delegator=delegator,
-            recipient=recipient,
-        )
-    except InvalidDelegation as error:
-        abort(400, message=str(error), errors={error.field: [str(error)]})
-    except DelegationRefused as error:
-        abort(403, message=str(error))
-    except DelegationExists as error:
-        abort(409, message=str(error))
-    except DelegationUndecided as error:
-        abort(503, message=str(error))
+    delegation = current_pdp().delegate(
+        party=body["party"],
+        package=body["package"],
+        delegator=delegator,
+        recipient=recipient,
+    )
     audit_details(delegation_id=delegation.id, package=delegation.package)
     return _render(delegation)
 
@@ -276,17 +262,10 @@ def create_delegation():
 @blp.response(200, DelegationPageSchema)
 def list_delegations(query: dict[str, Any]):
     """List delegations, oldest first; revoked ones too with `include_revoked=true`."""
-    pdp = current_pdp()
-    package = query.get("package")
-    if package is not None:
-        try:
-            package = pdp.delegating.package_names(package)
-        except InvalidDelegation as error:
-            abort(400, message=str(error), errors={error.field: [str(error)]})
-    page = pdp.delegations.find(
+    page = current_pdp().find_delegations(
         party=query.get("party"),
         recipient=_recipient(query["recipient"]) if "recipient" in query else None,
-        package=package,
+        package=query.get("package"),
         include_revoked=query["include_revoked"],
         limit=query["limit"],
         offset=query["offset"],
@@ -300,10 +279,7 @@ def list_delegations(query: dict[str, Any]):
 @blp.alt_response(404, schema=ErrorSchema, description="No delegation has this id")
 def get_delegation(delegation_id: str):
     """One delegation, revoked or not."""
-    delegation = current_pdp().delegations.get(delegation_id)
-    if delegation is None:
-        abort(404, message=f"no delegation {delegation_id}")
-    return _render(delegation)
+    return _render(current_pdp().delegation(delegation_id))
 
 
 @blp.route("/<delegation_id>", methods=["DELETE"])
@@ -319,14 +295,4 @@ def revoke_delegation(query: dict[str, Any], delegation_id: str):
     """Revoke a delegation (its delegator, or anyone permitted to delegate the package)."""
     revoker = _acting_person(query.get("revoked_by"), "revoked_by")
     audit_details(revoked_by=revoker.identifier)
-    try:
-        delegation = current_pdp().delegating.revoke(delegation_id, revoker)
-    except DelegationNotFound as error:
-        abort(404, message=str(error))
-    except DelegationAlreadyRevoked as error:
-        abort(409, message=str(error))
-    except DelegationRefused as error:
-        abort(403, message=str(error))
-    except DelegationUndecided as error:
-        abort(503, message=str(error))
-    return _render(delegation)
+    return _render(current_pdp().revoke(delegation_id, revoker))

@@ -8,7 +8,6 @@ from marshmallow import Schema, fields
 
 from pdp.api.common import current_pdp
 from pdp.api.security import public
-from pdp.errors import PdpError
 
 #: What `/health` says when anyone may call (PDP_AUTH_DISABLED=true).
 DISABLED = "disabled-for-development"
@@ -34,20 +33,12 @@ def health():
     callers must authenticate."""
     enabled = current_app.extensions["pdp.auth"] is not None
     authentication = {"authentication": "enabled" if enabled else DISABLED}
-    try:
-        version = current_pdp().policy_sets.current().version
-    except PdpError as error:
+    readiness = current_pdp().readiness()
+    if readiness.version is None:
         return {
             "status": "unavailable",
             "policy_set_version": None,
-            "message": str(error),
+            "message": readiness.problem,
             **authentication,
         }, 503
-    except Exception:
-        return {
-            "status": "unavailable",
-            "policy_set_version": None,
-            "message": "the policy repository is unavailable",
-            **authentication,
-        }, 503
-    return {"status": "ok", "policy_set_version": version, **authentication}
+    return {"status": "ok", "policy_set_version": readiness.version, **authentication}

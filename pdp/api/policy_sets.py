@@ -16,17 +16,17 @@ import re
 from typing import Any
 
 from flask import jsonify, request
-from flask_smorest import Blueprint, abort
+from flask_smorest import Blueprint
 from flask_smorest.error_handler import ErrorSchema
 from marshmallow import RAISE, Schema, fields, validate
 
 from pdp import catalog as catalog_module
+from pdp.api.auth import SCOPE_ADMIN
 from pdp.api.common import audit_details, audited, current_pdp, load_json, takes_json_body
+from pdp.api.errors import BaseVersionRequired, MalformedParameter
 from pdp.api.security import current_caller, requires
-from pdp.auth import SCOPE_ADMIN
-from pdp.errors import NoActivePolicySet, SourceError
-from pdp.repository import UnknownVersion, VersionConflict, VersionInfo
-from pdp.service import Preview
+from pdp.repository import VersionInfo
+from pdp.service import Preview, PublishedVersion
 
 blp = Blueprint(
     "policy_sets",
@@ -128,10 +128,9 @@ _IF_MATCH = {
 @blp.response(200, VersionListSchema)
 def list_versions():
     """Every published version, oldest first, and which one is active (also the ETag)."""
-    pdp = current_pdp()
-    active = pdp.repository.active_version()
-    versions = [_version(info, active) for info in pdp.repository.versions()]
-    return {"active": active, "versions": versions}, 200, _etag(active)
+    history = current_pdp().versions()
+    versions = [_version(info, history.active) for info in history.versions]
+    return {"active": history.active, "versions": versions}, 200, _etag(history.active)
 
 
 @blp.route("/active", methods=["GET"])
@@ -140,10 +139,7 @@ def list_versions():
 @blp.alt_response(404, schema=ErrorSchema, description="Nothing has been published yet")
 def get_active():
     """The active version with its policy source, ready to edit and publish back."""
-    active = current_pdp().repository.active_version()
-    if active is None:
-        abort(404, message=str(NoActivePolicySet()))
-    return _with_source(active, active)
+    return _with_source(current_pdp().version())
 
 
 @blp.route("/<int:number>", methods=["GET"])
@@ -152,7 +148,7 @@ def get_active():
 @blp.alt_response(404, schema=ErrorSchema, description="No such version")
 def get_version(number: int):
     """One version with the policy source it was published from."""
-    return _with_source(number, current_pdp().repository.active_version())
+    return _with_source(current_pdp().version(number))
 
 
 @blp.route("", methods=["POST"])
@@ -197,29 +193,18 @@ def publish():
     """Validate a whole policy source and publish it as the new active version, or preview."""
     dry_run = _flag("dry_run")
     body = load_json(PublishSchema())
-    try:
-        proposed = catalog_module.parse(body["source"])
-    except SourceError as error:
-        abort(
-            422,
-            message="the policy source is invalid; nothing was published",
-            errors=[{"file": p.file, "path": p.path, "problem": p.problem} for p in error.problems],
-        )
+    proposed = catalog_module.parse(body["source"])
     pdp = current_pdp()
     if dry_run:
         return jsonify(preview_document(pdp.preview(proposed), _limit()))
     base = _base_version(body)
-    try:
-        result = pdp.publish(
-            proposed,
-            message=body["message"],
-            author=body["author"] or _token_name(),
-            expected_active=base,
-        )
-    except VersionConflict as conflict:
-        abort(409, message=str(conflict))
+    result = pdp.publish(
+        proposed,
+        message=body["message"],
+        author=body["author"] or _token_name(),
+        expected_active=base,
+    )
     audit_details(version=result.version, created=result.created, base_version=base)
-    pdp.policy_sets.refresh_now()
     headers = {**_etag(result.version), "Location": f"{blp.url_prefix}/{result.version}"}
     answer = {"version": result.version, "created": result.created, "policies": result.policies}
     return answer, 201 if result.created else 200, headers
@@ -248,14 +233,7 @@ def activate(number: int):
     """Make a published version active again (roll back, or forward), exactly as published."""
     body = load_json(ActivateSchema()) if request.content_length else {}
     base = _base_version(body)
-    pdp = current_pdp()
-    try:
-        active = pdp.repository.activate(number, expected_active=base)
-    except UnknownVersion as error:
-        abort(404, message=str(error))
-    except VersionConflict as conflict:
-        abort(409, message=str(conflict))
-    pdp.policy_sets.refresh_now()
+    active = current_pdp().activate(number, expected_active=base)
     audit_details(base_version=base)
     return {"active": active}, 200, _etag(active)
 
@@ -341,12 +319,9 @@ def _version(info: VersionInfo, active: int | None) -> dict[str, Any]:
     }
 
 
-def _with_source(number: int, active: int | None) -> tuple[dict[str, Any], int, dict[str, str]]:
-    repository = current_pdp().repository
-    info = next((v for v in repository.versions() if v.number == number), None)
-    if info is None:
-        abort(404, message=str(UnknownVersion(f"policy-set version {number} does not exist")))
-    return {**_version(info, active), "source": repository.source(number)}, 200, _etag(active)
+def _with_source(version: PublishedVersion) -> tuple[dict[str, Any], int, dict[str, str]]:
+    answer = {**_version(version.info, version.active), "source": version.source}
+    return answer, 200, _etag(version.active)
 
 
 def _etag(active: int | None) -> dict[str, str]:
@@ -360,17 +335,16 @@ def _base_version(body: dict[str, Any]) -> int:
     if header is not None:
         match = _ETAG.match(header)
         if match is None:
-            abort(400, message=f'If-Match must name one version, like "3"; got {header!r}')
+            raise MalformedParameter(f'If-Match must name one version, like "3"; got {header!r}')
         from_header = int(match.group(1))
     from_body = body.get("base_version")
     if from_header is not None and from_body is not None and from_header != from_body:
-        abort(400, message="If-Match and base_version name different versions")
+        raise MalformedParameter("If-Match and base_version name different versions")
     base = from_header if from_header is not None else from_body
     if base is None:
-        abort(
-            428,
-            message='name the active version this change is based on: If-Match: "<version>" '
-            "or base_version (0 when nothing is published yet); GET /api/v1/policy-sets gives it",
+        raise BaseVersionRequired(
+            'name the active version this change is based on: If-Match: "<version>" '
+            "or base_version (0 when nothing is published yet); GET /api/v1/policy-sets gives it"
         )
     return base
 
@@ -383,7 +357,7 @@ def _flag(name: str) -> bool:
         return True
     if raw.lower() in ("false", "0"):
         return False
-    abort(400, message=f"query parameter {name} must be true or false, got {raw!r}")
+    raise MalformedParameter(f"query parameter {name} must be true or false, got {raw!r}")
 
 
 def _limit() -> int:
@@ -391,5 +365,7 @@ def _limit() -> int:
     if raw is None:
         return DEFAULT_CHANGE_LIMIT
     if not (raw.isascii() and raw.isdigit()) or int(raw) > MAX_CHANGE_LIMIT:
-        abort(400, message=f"query parameter limit must be 0..{MAX_CHANGE_LIMIT}, got {raw!r}")
+        raise MalformedParameter(
+            f"query parameter limit must be 0..{MAX_CHANGE_LIMIT}, got {raw!r}"
+        )
     return int(raw)

@@ -9,10 +9,11 @@ named (422).
 
 from __future__ import annotations
 
-from flask_smorest import Blueprint, abort
+from flask_smorest import Blueprint
 from flask_smorest.error_handler import ErrorSchema
 from marshmallow import Schema, fields
 
+from pdp.api.auth import SCOPE_ADMIN
 from pdp.api.common import (
     NATIONAL_IDENTITY_NUMBER_PATTERN,
     ORGANIZATION_NUMBER_PATTERN,
@@ -23,9 +24,7 @@ from pdp.api.common import (
     takes_json_body,
 )
 from pdp.api.security import requires
-from pdp.auth import SCOPE_ADMIN
-from pdp.errors import NoActivePolicySet, RegisterImportError
-from pdp.identifiers import UUID_PATTERN, IdentifierRules
+from pdp.identifiers import UUID_PATTERN
 
 blp = Blueprint(
     "register",
@@ -149,19 +148,7 @@ REGISTER_DOCUMENT = {
 )
 def import_register():
     """Import organisations with their ER roles, persons and system users, all or nothing."""
-    document = json_body()
-    pdp = current_pdp()
-    rules = IdentifierRules(check_digits=pdp.settings.identifier_check_digits)
-    try:
-        summary = pdp.register.import_document(document, pdp.policy_sets.current().catalog, rules)
-    except RegisterImportError as error:
-        abort(
-            422,
-            message="the register document is invalid; nothing was imported",
-            errors=[{"path": p.path, "problem": p.problem} for p in error.problems],
-        )
-    except NoActivePolicySet as error:
-        abort(503, message=str(error))
+    summary = current_pdp().import_register(json_body())
     counts = {
         "organizations": summary.organizations,
         "role_assignments": summary.role_assignments,

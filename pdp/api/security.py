@@ -17,7 +17,7 @@ from flask import Flask, current_app, g, request
 from flask_smorest import Blueprint
 from flask_smorest.error_handler import ErrorSchema
 
-from pdp.auth import (
+from pdp.api.auth import (
     UNAUTHENTICATED,
     AuthenticationFailed,
     Caller,

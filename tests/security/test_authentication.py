@@ -18,7 +18,7 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
 
-from pdp.auth import SCOPE_ADMIN, SCOPE_AUTHORIZE, SCOPE_DELEGATIONS
+from pdp.api.auth import SCOPE_ADMIN, SCOPE_AUTHORIZE, SCOPE_DELEGATIONS
 from tests.conftest import REGISTER
 from tests.helpers import package_request
 from tests.security.tokens import AUDIENCE, ISSUER, Issuer, bearer

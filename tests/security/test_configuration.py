@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from pdp.api import AUTH_DISABLED_WARNING, create_app
-from pdp.auth import (
+from pdp.api.auth import (
     AuthenticationFailed,
     ConfigurationError,
     JwksFile,

@@ -131,8 +131,8 @@ def test_an_unexpected_failure_is_a_500_with_an_id_and_nothing_inside(client, ap
     for leak in ("SELECT", "Traceback", "RuntimeError", "02056260016", "role_assignments"):
         assert leak not in text
     answer = response.get_json()
-    assert answer["decision_id"] == response.headers["X-Request-Id"]
-    assert len(answer["decision_id"]) == 32
+    assert answer["request_id"] == response.headers["X-Request-Id"]
+    assert len(answer["request_id"]) == 32
 
 
 # --- each limit: exactly at it is read, one over is refused (the reader's single walk) -------

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from pdp.api import create_app
-from pdp.auth import SCOPE_ADMIN, SCOPE_AUTHORIZE, SCOPE_DELEGATIONS
-from pdp.logs import mask
+from pdp.api.auth import SCOPE_ADMIN, SCOPE_AUTHORIZE, SCOPE_DELEGATIONS
+from pdp.api.logs import mask
 from tests.conftest import EXAMPLES_DIR, REGISTER
 from tests.helpers import attribute, package_request
 from tests.security.tokens import bearer
@@ -59,7 +59,7 @@ def test_every_decision_is_one_line_with_the_subject_masked(logged, issuer):
     assert response.status_code == 200
     (entry,) = lines("decisions")
     assert entry["log"] == "decision"
-    assert entry["decision_id"] == response.headers["X-Request-Id"]
+    assert entry["request_id"] == response.headers["X-Request-Id"]
     assert entry["subject"] == f"urn:altinn:person:identifier-no:{DAGL[:6]}*****"
     assert entry["party"] == REGISTER.as_org
     assert entry["package"] == PACKAGE
@@ -81,7 +81,7 @@ def test_a_multirequests_batch_logs_one_line_per_decision(logged, issuer):
     entries = lines("decisions")
     assert len(entries) == len(results) > 1
     request_id = response.headers["X-Request-Id"]
-    assert [e["decision_id"] for e in entries] == [f"{request_id}/{i}" for i in range(len(results))]
+    assert [e["request_id"] for e in entries] == [f"{request_id}/{i}" for i in range(len(results))]
     assert [e["decision"] for e in entries] == [r["Decision"] for r in results]
     assert {e["batch_size"] for e in entries} == {len(results)}
 

@@ -15,7 +15,7 @@ from typing import Any
 import jwt
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-from pdp.auth import ALL_SCOPES
+from pdp.api.auth import ALL_SCOPES
 
 ISSUER = "https://test.maskinporten.example/"
 AUDIENCE = "https://pdp.example/"

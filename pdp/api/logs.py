@@ -25,9 +25,10 @@ from typing import Any
 
 import orjson
 
-from pdp.auth import Caller
+from pdp.api.auth import Caller
 from pdp.engine import DecisionRequest, Result
-from pdp.errors import RequestSyntaxError
+from pdp.engine.request import Request, ResourceRequest
+from pdp.identities import Identifier
 from pdp.subjects import PERSON, Subject
 from pdp.vocabulary import PERSON_ID
 
@@ -86,13 +87,21 @@ def _masked_urn(subject: Subject) -> str:
     return subject.urn
 
 
+def _masked_identifier(identifier: Identifier) -> str:
+    """`<attribute id>:<value>`, a national identity number masked."""
+    value = identifier.value
+    if identifier.attribute_id == PERSON_ID:
+        value = f"{value[:6]}*****"
+    return f"{identifier.attribute_id}:{value}"
+
+
 @dataclass(frozen=True)
 class DecisionBatch:
     """The decisions of one HTTP request, as they are handed to the log."""
 
-    decision_id: str
+    request_id: str
     time: float
-    requests: Sequence[DecisionRequest | RequestSyntaxError]
+    requests: Sequence[Request]
     results: Sequence[Result]
     latency_seconds: float
     caller: Caller
@@ -104,7 +113,7 @@ class DecisionBatch:
         for index, (request, result) in enumerate(zip(self.requests, self.results, strict=True)):
             entry: dict[str, Any] = {
                 "log": "decision",
-                "decision_id": f"{self.decision_id}/{index}" if several else self.decision_id,
+                "request_id": f"{self.request_id}/{index}" if several else self.request_id,
                 "time": stamp,
                 "decision": result.decision,
                 "status": result.status,
@@ -122,6 +131,23 @@ class DecisionBatch:
                 }
                 if request.role_claims is not None:  # the caller's word, not the register's
                     entry["stated_roles"] = [claim.value for claim in request.role_claims]
+            elif isinstance(request, ResourceRequest):
+                entry |= {
+                    "subject": [_masked_identifier(i) for i in request.subject],
+                    "party": None if request.party is None else _masked_identifier(request.party),
+                    "resource": request.resource,
+                    "action": request.action,
+                }
+                if result.obligations:
+                    entry["obligations"] = [
+                        {
+                            "id": obligation.id,
+                            "assignments": {
+                                a.attribute_id: a.value for a in obligation.assignments
+                            },
+                        }
+                        for obligation in result.obligations
+                    ]
             if several:
                 entry["batch_size"] = len(self.results)
             yield entry
