@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from functools import wraps
 from typing import Any, TypeVar
 
@@ -114,11 +115,12 @@ def decide_and_log(requests: Sequence[Request]) -> list[Result]:
 BodyReader = Callable[[Any, Limits], tuple[Read, int]]
 
 
-def _document(document: Any, limits: Limits) -> tuple[Any, int]:
+def within_limits(document: Any, limits: Limits) -> tuple[Any, int]:
+    """The body as it is, checked against the limits."""
     return document, limits.check(document)
 
 
-def json_body(read: BodyReader[Read] = _document) -> Read:  # type: ignore[assignment]
+def json_body(read: BodyReader[Read] = within_limits) -> Read:  # type: ignore[assignment]
     """The request body, parsed as JSON and read by `read` (by default: the document itself,
     within the limits). 413 when the body is larger than MAX_CONTENT_LENGTH, 415 for another
     content type, 400 when it is not JSON, exceeds a limit (`pdp.limits`) or names a member of
@@ -191,10 +193,17 @@ def takes_json_body(view: View) -> View:
     return documented(view)
 
 
-def load_json(schema: Schema) -> Any:
+def load_json(schema: Schema, *, max_string_length: int | None = None) -> Any:
     """The JSON body loaded with `schema`; InvalidFields (400) naming every malformed field
-    otherwise."""
+    otherwise. `max_string_length` overrides the configured limit on strings for a body whose
+    strings are documents of their own (a policy source's XML files)."""
+
+    def read(document: Any, limits: Limits) -> tuple[Any, int]:
+        if max_string_length is not None:
+            limits = replace(limits, max_string_length=max_string_length)
+        return within_limits(document, limits)
+
     try:
-        return schema.load(json_body())
+        return schema.load(json_body(read))
     except ValidationError as error:
         raise InvalidFields("the request has malformed fields", error.messages) from None

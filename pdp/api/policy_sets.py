@@ -26,6 +26,7 @@ from pdp.api.common import audit_details, audited, current_pdp, load_json, takes
 from pdp.api.errors import BaseVersionRequired, MalformedParameter
 from pdp.api.security import current_caller, requires
 from pdp.repository import VersionInfo
+from pdp.safe_xml import MAX_XML_BYTES
 from pdp.service import Preview, PublishedVersion
 
 blp = Blueprint(
@@ -192,7 +193,7 @@ def get_version(number: int):
 def publish():
     """Validate a whole policy source and publish it as the new active version, or preview."""
     dry_run = _flag("dry_run")
-    body = load_json(PublishSchema())
+    body = load_json(PublishSchema(), max_string_length=MAX_XML_BYTES)
     proposed = catalog_module.parse(body["source"])
     pdp = current_pdp()
     if dry_run:

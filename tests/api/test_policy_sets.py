@@ -239,6 +239,20 @@ class TestPublishing:
         }
         assert version_numbers(client) == (2, [1, 2])
 
+    def test_a_resource_policy_longer_than_the_string_limit_is_published(self, client):
+        """A policy's XML is one JSON string: real policies run to tens of kilobytes, so a
+        publish reads them up to the policy file limit, not `PDP_MAX_STRING_LENGTH`."""
+        source = shipped_source()
+        name = "resources/ttd-example-api/policy.xml"
+        described = source[name].replace(
+            "</Description>", " " + "lang beskrivelse " * 500 + "</Description>", 1
+        )
+        assert len(described) > 4096 and described != source[name]
+        source[name] = described
+        response = publish(client, source, if_match='"1"')
+        assert response.status_code == 201, response.get_json()
+        assert client.get(f"{POLICY_SETS}/active").get_json()["source"][name] == described
+
     def test_the_very_next_authorize_follows_the_published_rule(self, client, facts):
         member = facts.as_holders["MEDL"]
         before = xacml_decision(client, member, facts.as_org)
