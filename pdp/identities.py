@@ -92,13 +92,21 @@ def _look_up(register: Register, attribute_id: str, values: set[str]) -> dict[st
     return {value: found[number] for value, number in numbers.items()}
 
 
-def _identified(attribute_id: str, value: str, record: Record) -> Identified | None:
-    if isinstance(record, Person):
-        return Identified(record.subject, _person_identifiers(record))
-    if isinstance(record, Organization):
-        return Identified(record.subject, _organization_identifiers(record))
-    if isinstance(record, SystemUser):
-        return Identified(record.subject, ((SYSTEM_USER_UUID_ID, record.uuid),))
+#: What each identifier that names its subject by itself may be enriched with from the register:
+#: a decision looks it up only when the policy names one of these.
+REGISTER_IDENTIFIERS = {
+    PERSON_ID: frozenset({USERID_ID, PARTYID_ID, PARTY_UUID_ID, PERSON_UUID_ID}),
+    ORGANIZATION_ID: frozenset({PARTYID_ID, PARTY_UUID_ID}),
+    LEGACY_ORGANIZATION_NUMBER_ID: frozenset({PARTYID_ID, PARTY_UUID_ID}),
+    SYSTEM_USER_UUID_ID: frozenset(),
+}
+
+
+def directly(identifier: Identifier) -> Identified | None:
+    """Who an identifier names without the register: a national identity number its person,
+    an organisation number its organisation, a system user UUID its system user (roles and
+    delegations are stored by these); None for Altinn's ids, which only the register knows."""
+    attribute_id, value = identifier.attribute_id, identifier.value
     if attribute_id == PERSON_ID:
         return Identified(Subject(PERSON, value), ((PERSON_ID, value),))
     if attribute_id in (ORGANIZATION_ID, LEGACY_ORGANIZATION_NUMBER_ID):
@@ -109,6 +117,16 @@ def _identified(attribute_id: str, value: str, record: Record) -> Identified | N
     if attribute_id == SYSTEM_USER_UUID_ID:
         return Identified(Subject(SYSTEM_USER, value), ((SYSTEM_USER_UUID_ID, value),))
     return None
+
+
+def _identified(attribute_id: str, value: str, record: Record) -> Identified | None:
+    if isinstance(record, Person):
+        return Identified(record.subject, _person_identifiers(record))
+    if isinstance(record, Organization):
+        return Identified(record.subject, _organization_identifiers(record))
+    if isinstance(record, SystemUser):
+        return Identified(record.subject, ((SYSTEM_USER_UUID_ID, record.uuid),))
+    return directly(Identifier(attribute_id, value))
 
 
 def _person_identifiers(person: Person) -> tuple[tuple[str, str], ...]:

@@ -10,6 +10,8 @@ compiled policies read from a request's subject or resource attributes.
 
 from __future__ import annotations
 
+import functools
+
 # --- XACML categories and data types ---------------------------------------------------------
 
 SUBJECT_CATEGORY = "urn:oasis:names:tc:xacml:1.0:subject-category:access-subject"
@@ -137,6 +139,7 @@ MINIMUM_AUTHENTICATION_LEVEL = "urn:altinn:minimum-authenticationlevel"
 _KEY_ESCAPES = {":": "__", "-": "_h", ".": "_d", "_": "_u"}
 
 
+@functools.lru_cache(maxsize=4096)
 def attribute_key(attribute_id: str) -> str:
     """The py-abac attribute key (read by `$.<key>`) holding the bag of a XACML attribute.
 

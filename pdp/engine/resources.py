@@ -22,7 +22,7 @@ What Altinn's PDP does, on this PDP's parts:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -36,8 +36,8 @@ from pdp.catalog import Catalog, Package
 from pdp.combining import Applies, combine
 from pdp.engine.request import ResourceRequest
 from pdp.engine.result import Result
-from pdp.identities import Identified
-from pdp.resource_policies import ResourcePolicy, app_of
+from pdp.identities import REGISTER_IDENTIFIERS, Identified, Identifier, directly
+from pdp.resource_policies import Match, ResourcePolicy, app_of
 from pdp.subjects import ORGANIZATION, SYSTEM_USER, Subject
 from pdp.vocabulary import (
     ACE_BY_CATEGORY,
@@ -71,10 +71,15 @@ _EXACT_KEYS = (_ROLE_KEYS[0], _CCR_KEYS[0], _PACKAGE_KEYS[0])
 @dataclass(frozen=True)
 class ServiceResource:
     """A resource's policy in one policy set, with the packages its rules name (those the PIP
-    must decide for a subject when a rule asks)."""
+    must decide for a subject when a rule asks) and the attribute ids its matches read, by
+    access control element."""
 
     policy: ResourcePolicy
     packages: tuple[Package, ...]
+    names: frozenset[tuple[str, str]]
+
+    def names_any(self, ace: str, attribute_ids: frozenset[str]) -> bool:
+        return any((ace, attribute_id) in self.names for attribute_id in attribute_ids)
 
 
 class ResourceIndex:
@@ -82,7 +87,9 @@ class ResourceIndex:
 
     def __init__(self, catalog: Catalog):
         self._resources = {
-            policy.resource_id: ServiceResource(policy, _named_packages(catalog, policy))
+            policy.resource_id: ServiceResource(
+                policy, _named_packages(catalog, policy), _named_attributes(policy)
+            )
             for policy in catalog.resources
         }
 
@@ -90,14 +97,23 @@ class ResourceIndex:
         return self._resources.get(resource_id)
 
 
+def _matches(policy: ResourcePolicy) -> Iterator[Match]:
+    for target in (policy.target, *(rule.target for rule in policy.rules)):
+        for any_of in target:
+            for all_of in any_of:
+                yield from all_of
+
+
+def _named_attributes(policy: ResourcePolicy) -> frozenset[tuple[str, str]]:
+    return frozenset(
+        (ACE_BY_CATEGORY[match.designator.category], match.designator.attribute_id)
+        for match in _matches(policy)
+    )
+
+
 def _named_packages(catalog: Catalog, policy: ResourcePolicy) -> tuple[Package, ...]:
     named = {
-        match.value
-        for target in (policy.target, *(rule.target for rule in policy.rules))
-        for any_of in target
-        for all_of in any_of
-        for match in all_of
-        if match.designator.attribute_id == PACKAGE_ID
+        match.value for match in _matches(policy) if match.designator.attribute_id == PACKAGE_ID
     }
     packages = {catalog.package_named(str(name)) for name in named}
     return tuple(sorted((p for p in packages if p is not None), key=lambda p: p.urn))
@@ -118,10 +134,11 @@ def decide_resource(
 ) -> Result:
     """The decision for one resolved resource request (see the module's docstring)."""
     request = resolved.request
-    subject = _one_subject(facts, request)
+    resource = resolved.resource
+    subject = _one_subject(facts, resource, request)
     if isinstance(subject, Result):
         return _versioned(subject, version)
-    party = facts.identified(request.party) if request.party is not None else None
+    party = _identified(facts, resource, "resource", request.party)
     if request.party is not None and party is None:
         return Result(
             NOT_APPLICABLE,
@@ -175,10 +192,26 @@ def _versioned(result: Result, version: int) -> Result:
     return Result(result.decision, result.status, result.message, version=version)
 
 
-def _one_subject(facts: Facts, request: ResourceRequest) -> Identified | Result | None:
+def _identified(
+    facts: Facts, resource: ServiceResource, ace: str, identifier: Identifier | None
+) -> Identified | None:
+    """Who `identifier` names: without the register for a number that names its subject by
+    itself (`identities.directly`) unless the policy reads an identifier only the register
+    knows, else as the register says."""
+    if identifier is None:
+        return None
+    enrichable = REGISTER_IDENTIFIERS.get(identifier.attribute_id)
+    if enrichable is not None and not resource.names_any(ace, enrichable):
+        return directly(identifier)
+    return facts.identified(identifier)
+
+
+def _one_subject(
+    facts: Facts, resource: ServiceResource, request: ResourceRequest
+) -> Identified | Result | None:
     """Who the request's subject identifiers name: one subject, None when the register knows
     none of them, or an Indeterminate Result when they name different subjects."""
-    named = [facts.identified(identifier) for identifier in request.subject]
+    named = [_identified(facts, resource, "subject", each) for each in request.subject]
     subjects = {None if each is None else each.subject for each in named}
     if len(subjects) > 1:
         given = ", ".join(f"{i.attribute_id} {i.value}" for i in request.subject)
