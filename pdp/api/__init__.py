@@ -8,7 +8,6 @@ with `pdp serve` (development) or `gunicorn 'pdp.api:create_app()'` (production)
 from __future__ import annotations
 
 import logging
-import uuid
 
 from flask import Flask, Response, g
 from flask_smorest import Api
@@ -25,6 +24,7 @@ from pdp.api import (
 )
 from pdp.api.auth import token_verifier
 from pdp.api.logs import AuditLog, DecisionLog, sink_for
+from pdp.api.request_ids import RequestIds
 from pdp.api.security import BEARER_SCHEME, SECURITY_SCHEME, check_every_view_is_guarded
 from pdp.config import Settings
 from pdp.limits import Limits
@@ -73,9 +73,11 @@ def create_app(settings: Settings | None = None) -> Flask:
     errors.register(app)
     check_every_view_is_guarded(app)
 
+    request_ids = RequestIds()
+
     @app.before_request
     def _identify_request() -> None:
-        g.request_id = uuid.uuid4().hex
+        g.request_id = request_ids.next()
 
     @app.after_request
     def _echo_request_id(response: Response) -> Response:

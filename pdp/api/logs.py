@@ -14,10 +14,10 @@ must not lose anything, so it is written before the answer leaves.
 from __future__ import annotations
 
 import os
-import queue
 import re
 import threading
 import time
+from collections import deque
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -37,6 +37,8 @@ _STANDARD_STREAMS = {"stdout": 1, "stderr": 2}
 #: Eleven digits standing alone: a national identity or D-number wherever it appears.
 _NATIONAL_IDENTITY_NUMBER = re.compile(r"(?<!\d)(\d{6})\d{5}(?!\d)")
 _QUEUE_SIZE = 10_000
+#: How often the decision log's writer looks for lines to write, in seconds.
+_WRITE_INTERVAL = 0.01
 
 
 def mask(text: str) -> str:
@@ -154,11 +156,19 @@ class DecisionBatch:
 
 
 class DecisionLog:
-    """One JSON line per decision, written off the decision path."""
+    """One JSON line per decision, written off the decision path.
+
+    A decision only appends its batch to a list: no lock, no wake-up. A writer thread drains
+    the list every `_WRITE_INTERVAL` seconds and writes what it found at once. (A queue that
+    woke the writer on every decision handed it the GIL on every decision too, and the request
+    then waited for it back.) When the writer falls `_QUEUE_SIZE` batches behind, further
+    batches are dropped and counted; decisions never wait for the log.
+    """
 
     def __init__(self, sink: JsonLinesSink | None):
         self._sink = sink
-        self._queue: queue.Queue[DecisionBatch] = queue.Queue(maxsize=_QUEUE_SIZE)
+        self._pending: deque[DecisionBatch] = deque()
+        self._writing = False
         self._writer_pid: int | None = None
         self._start_lock = threading.Lock()
         #: Batches not logged because the sink could not keep up (or failed).
@@ -173,41 +183,44 @@ class DecisionLog:
             return
         if self._writer_pid != os.getpid():  # after a fork the writer thread stayed behind
             self._start_writer()
-        try:
-            self._queue.put_nowait(batch)
-        except queue.Full:
+        if len(self._pending) >= _QUEUE_SIZE:
             self.dropped += 1
+            return
+        self._pending.append(batch)
 
     def flush(self, timeout: float = 5) -> None:
         """Wait until everything recorded so far is written (tests, shutdown)."""
         deadline = time.monotonic() + timeout
-        while self._queue.unfinished_tasks and time.monotonic() < deadline:
+        while (self._pending or self._writing) and time.monotonic() < deadline:
             time.sleep(0.001)
 
     def _start_writer(self) -> None:
         with self._start_lock:
             if self._writer_pid == os.getpid():
                 return
-            self._queue = queue.Queue(maxsize=_QUEUE_SIZE)
+            self._pending = deque()
+            self._writing = False
             threading.Thread(target=self._write_forever, name="decision-log", daemon=True).start()
             self._writer_pid = os.getpid()
 
     def _write_forever(self) -> None:
-        pending = self._queue
         while True:
-            batches = [pending.get()]
-            while len(batches) < 256:
-                try:
-                    batches.append(pending.get_nowait())
-                except queue.Empty:
-                    break
-            try:
-                self._sink.write(entry for batch in batches for entry in batch.entries())
-            except Exception:  # a full disk must not stop deciding; count what was lost
-                self.dropped += len(batches)
-            finally:
-                for _ in batches:
-                    pending.task_done()
+            time.sleep(_WRITE_INTERVAL)
+            while self._pending:
+                self._write_pending()
+
+    def _write_pending(self) -> None:
+        pending = self._pending
+        self._writing = True  # before taking any, so `flush` never sees neither
+        batches = []
+        while pending and len(batches) < 1024:
+            batches.append(pending.popleft())
+        try:
+            self._sink.write(entry for batch in batches for entry in batch.entries())
+        except Exception:  # a full disk must not stop deciding; count what was lost
+            self.dropped += len(batches)
+        finally:
+            self._writing = False
 
 
 class AuditLog:
