@@ -88,15 +88,18 @@ def decision_items(
             f"category Id used more than once: {', '.join(sorted(duplicates))}"
         )
     readings: dict[int, _Reading] = {}
+    for_a_package = _asks_for_a_package(categories, readings)
     if references is None:
-        return (_single(categories, readings, rules),)
+        return (_single(categories, readings, rules, for_a_package),)
     # A reference that picks the same categories as an earlier one is the same item.
     made: dict[tuple[str, ...], Item] = {}
     items = []
     for ids in references:
         item = made.get(ids)  # type: ignore[call-overload]
         if item is None:
-            item = made[ids] = _referenced(by_id, list(ids), readings, rules)  # type: ignore[index]
+            item = made[ids] = _referenced(  # type: ignore[index]
+                by_id, list(ids), readings, rules, for_a_package
+            )
         items.append(item)
     # Altinn's PDP answers a MultiRequests with one result when a part of it is missing or
     # mixed up (a processing-error): so does this one.
@@ -109,13 +112,17 @@ def _pinned(request: Request) -> bool:
 
 
 def _single(
-    categories: Sequence[Category], readings: dict[int, _Reading], rules: IdentifierRules
+    categories: Sequence[Category],
+    readings: dict[int, _Reading],
+    rules: IdentifierRules,
+    for_a_package: bool,
 ) -> Item:
     """The one decision of a request without MultiRequests."""
     return _decision_item(
         categories,
         readings,
         rules,
+        for_a_package,
         lambda count, name: (
             f"the request has {count} {name} categories; give exactly one, or use MultiRequests"
         ),
@@ -127,21 +134,19 @@ def _referenced(
     ids: list[str],
     readings: dict[int, _Reading],
     rules: IdentifierRules,
+    for_a_package: bool,
 ) -> Item:
     """The decision one `RequestReference` picks out of the categories by their Id."""
     unknown = [reference_id for reference_id in ids if reference_id not in by_id]
     if unknown:
-        known = [by_id[reference_id] for reference_id in ids if reference_id in by_id]
         return Item(
-            _unreadable(
-                f"RequestReference names unknown category Id {unknown[0]!r}",
-                _asks_for_a_package(known, readings),
-            )
+            _unreadable(f"RequestReference names unknown category Id {unknown[0]!r}", for_a_package)
         )
     return _decision_item(
         [by_id[reference_id] for reference_id in ids],
         readings,
         rules,
+        for_a_package,
         lambda count, name: (
             f"RequestReference {ids} picks {count} {name} categories; it must pick exactly one"
         ),
@@ -152,20 +157,18 @@ def _decision_item(
     candidates: Sequence[Category],
     readings: dict[int, _Reading],
     rules: IdentifierRules,
+    for_a_package: bool,
     mismatch: Callable[[int | str, str], str],
 ) -> Item:
     """The decision of the one subject, resource and action among `candidates`; if there is not
-    exactly one of each, `mismatch(count, category name)` says why."""
+    exactly one of each, `mismatch(count, category name)` says why (with the statuses of a
+    package request when the request asks about one, else Altinn's)."""
     chosen = []
     for category_id in _ITEM_CATEGORIES:
         found = [category for category in candidates if category.category_id == category_id]
         if len(found) != 1:
             name = _CATEGORY_NAMES[category_id]
-            return Item(
-                _unreadable(
-                    mismatch(len(found) or "no", name), _asks_for_a_package(candidates, readings)
-                )
-            )
+            return Item(_unreadable(mismatch(len(found) or "no", name), for_a_package))
         chosen.append(_reading(found[0], readings))
     return _item(*chosen, rules)
 
@@ -178,8 +181,9 @@ def _reading(category: Category, readings: dict[int, _Reading]) -> _Reading:
 
 
 def _asks_for_a_package(candidates: Sequence[Category], readings: dict[int, _Reading]) -> bool:
-    """Whether these categories ask about an access package (a resource category names one):
-    the question this PDP answered before service resources, with its own statuses."""
+    """Whether a request with these categories asks about an access package (a resource
+    category names one): the question this PDP answered before service resources, with its
+    own statuses."""
     return any(
         _PACKAGE in _reading(category, readings).values
         for category in candidates
@@ -436,21 +440,31 @@ def _identifier(
         raise RequestSyntaxError(f"{where} {attribute_id}: {error}") from None
 
 
-@functools.lru_cache(maxsize=65536)
-def _checked(rules: IdentifierRules, attribute_id: str, value: str) -> str:
+def _checked(rules: IdentifierRules, attribute_id: str, value: Any) -> str:
     """`value` if it is a well-formed identifier of its kind under `rules`, else raise
-    InvalidIdentifier. Identifiers found valid are remembered (a failed check raises, and is
-    never remembered): the same people and parties ask again and again, and checking check
-    digits costs more than all the rest of reading a request item."""
+    InvalidIdentifier. Strings found valid are remembered (a failed check raises, and is never
+    remembered): the same people and parties ask again and again, and checking check digits
+    costs more than all the rest of reading a request item."""
+    if type(value) is str:
+        return _checked_string(rules, attribute_id, value)
+    return _check(rules, attribute_id, value)
+
+
+def _check(rules: IdentifierRules, attribute_id: str, value: Any) -> str:
     if attribute_id == PERSON_ID:
         return rules.national_identity_number(value)
     if attribute_id in (ORGANIZATION_ID, LEGACY_ORGANIZATION_NUMBER_ID):
         return rules.organization_number(value)
+    if type(value) is not str:
+        raise InvalidIdentifier(f"must be a string, got {type(value).__name__} {value!r}")
     if attribute_id in (USERID_ID, PARTYID_ID):
         if not (value.isascii() and value.isdigit()) or len(value) > 18:
             raise InvalidIdentifier(f"must be a number of at most 18 digits, got {value!r}")
         return value
     return validate_uuid(value.lower())
+
+
+_checked_string = functools.lru_cache(maxsize=65536)(_check)
 
 
 def _given(reading: _Reading) -> GivenAttributes:
