@@ -62,8 +62,8 @@ def _document(catalog: Catalog, policy: ResourcePolicy, term: Term, action: str)
     rules: dict[str, dict[str, list[dict[str, Any]]]] = {ace: {} for ace in _ACES}
     for match in term.matches:
         ace = ACE_BY_CATEGORY[match.designator.category]
-        conditions = rules[ace].setdefault(_path(match), [])
-        condition = {"condition": "AnyIn", "values": [_literal(catalog, match)]}
+        conditions = rules[ace].setdefault(compiled_path(match), [])
+        condition = {"condition": "AnyIn", "values": [compiled_literal(catalog, match)]}
         if condition not in conditions:
             conditions.append(condition)
     return {
@@ -85,14 +85,16 @@ def _document(catalog: Catalog, policy: ResourcePolicy, term: Term, action: str)
 _ACES = ("subject", "resource", "action", "context")
 
 
-def _path(match: Match) -> str:
+def compiled_path(match: Match) -> str:
+    """The attribute path a compiled document reads a match's attribute by."""
     attribute_id = match.designator.attribute_id
     if match.ignore_case:
         return attribute_path(lowercase_attribute_key(attribute_id))
     return attribute_path(attribute_key(attribute_id))
 
 
-def _literal(catalog: Catalog, match: Match) -> Any:
+def compiled_literal(catalog: Catalog, match: Match) -> Any:
+    """The value a compiled document compares a match's attribute with."""
     value = match.value
     if match.designator.attribute_id == PACKAGE_ID:
         package = catalog.package_named(str(value))

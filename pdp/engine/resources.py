@@ -37,7 +37,8 @@ from pdp.combining import Applies, combine
 from pdp.engine.request import ResourceRequest
 from pdp.engine.result import Result
 from pdp.identities import REGISTER_IDENTIFIERS, Identified, Identifier, directly
-from pdp.resource_policies import Match, ResourcePolicy, app_of
+from pdp.resource_compiler import compiled_literal, compiled_path
+from pdp.resource_policies import Match, ResourcePolicy, Rule, app_of
 from pdp.subjects import ORGANIZATION, SYSTEM_USER, Subject
 from pdp.vocabulary import (
     ACE_BY_CATEGORY,
@@ -147,16 +148,15 @@ def decide_resource(
             version=version,
         )
     provider = _Pip(facts, catalog, resolved.resource, subject, party, held)
-    context = EvaluationContext(_access_request(resolved, subject, party), [provider])
+    parts = _request_parts(resolved, subject, party)
+    context = EvaluationContext(AccessRequest(**parts), [provider])
     policy = resolved.resource.policy
     fitting = [document for document in resolved.candidates if document.fits(context)]
     applying = {_rule_number(document) for document in fitting}
     applies = [
         Applies.YES
         if rule.number in applying
-        else Applies.INDETERMINATE
-        if _missing(context, policy, rule)
-        else Applies.NO
+        else _applies_but_for_missing(resolved, catalog, rule, parts, provider, context)
         for rule in policy.rules
     ]
     combined = combine(policy, applies)
@@ -223,27 +223,28 @@ def _one_subject(
     return named[0]
 
 
-def _access_request(
+def _request_parts(
     resolved: ResolvedResource, subject: Identified | None, party: Identified | None
-) -> AccessRequest:
+) -> dict[str, Any]:
+    """The subject, resource, action and context of the py-abac request."""
     request = resolved.request
     resource_id = resolved.resource.policy.resource_id
     own: list[tuple[str, Any]] = [(RESOURCE_ID, resource_id)]
     app = app_of(resource_id)
     if app is not None:
         own += [(ORG_ID, app[0]), (APP_ID, app[1])]
-    return AccessRequest(
-        subject={
+    return {
+        "subject": {
             "id": subject.subject.urn if subject is not None else "",
             "attributes": _bags(request.given("subject"), subject),
         },
-        resource={
+        "resource": {
             "id": resolved.resource.policy.resource_urn,
             "attributes": _bags(request.given("resource"), party, own),
         },
-        action={"id": request.action.lower(), "attributes": _bags(request.given("action"))},
-        context=_bags(request.given("context")),
-    )
+        "action": {"id": request.action.lower(), "attributes": _bags(request.given("action"))},
+        "context": _bags(request.given("context")),
+    }
 
 
 def _bags(
@@ -275,14 +276,59 @@ def _rule_number(document: Policy) -> int:
     return int(document.uid.split(":")[2])
 
 
-def _missing(context: EvaluationContext, policy: ResourcePolicy, rule: Any) -> bool:
-    """Whether an attribute the rule says MustBePresent has an empty bag."""
-    for designator in policy.must_be_present(rule):
-        ace = ACE_BY_CATEGORY[designator.category]
-        path = attribute_path(attribute_key(designator.attribute_id))
-        if not context.get_attribute_value(ace, path):
-            return True
-    return False
+def _applies_but_for_missing(
+    resolved: ResolvedResource,
+    catalog: Catalog,
+    rule: Rule,
+    parts: dict[str, Any],
+    provider: AttributeProvider,
+    context: EvaluationContext,
+) -> Applies:
+    """Whether a rule none of whose documents fit is Indeterminate (XACML 3.0, 7.11): one of
+    its terms for this action would fit if the attributes it says MustBePresent, and that are
+    missing, held what its matches want. A term with another match that is false stays false
+    whatever is missing, so it is evaluated with those attributes filled in."""
+    policy = resolved.resource.policy
+    missing = {
+        designator
+        for designator in policy.must_be_present(rule)
+        if not context.get_attribute_value(
+            ACE_BY_CATEGORY[designator.category],
+            attribute_path(attribute_key(designator.attribute_id)),
+        )
+    }
+    if not missing:
+        return Applies.NO
+    terms = {term.number: term for term in policy.terms(rule)}
+    for document in resolved.candidates:
+        if _rule_number(document) != rule.number:
+            continue
+        wanted = [m for m in terms[_term_number(document)].matches if m.designator in missing]
+        if not wanted:
+            continue
+        filled = _filled(parts, catalog, wanted)
+        if document.fits(EvaluationContext(AccessRequest(**filled), [provider])):
+            return Applies.INDETERMINATE
+    return Applies.NO
+
+
+def _filled(parts: dict[str, Any], catalog: Catalog, matches: list[Match]) -> dict[str, Any]:
+    """A copy of the request's parts in which each match's attribute holds what it wants."""
+    filled = {
+        ace: ({**part, "attributes": dict(part["attributes"])} if ace != "context" else dict(part))
+        for ace, part in parts.items()
+    }
+    for match in matches:
+        ace = ACE_BY_CATEGORY[match.designator.category]
+        attributes = filled[ace] if ace == "context" else filled[ace]["attributes"]
+        key = compiled_path(match).removeprefix("$.")
+        attributes[key] = [*attributes.get(key, []), compiled_literal(catalog, match)]
+    return filled
+
+
+def _term_number(document: Policy) -> int:
+    """The term of its rule a compiled document is: `resource:<id>:<rule>:<term>:<action>`."""
+    return int(document.uid.split(":")[3])
 
 
 @dataclass

@@ -437,11 +437,6 @@ def test_a_rule_that_must_have_an_attribute_decides_when_its_action_is_asked(ser
     assert write((CLEARANCE_ID, True)).decision == NOT_APPLICABLE
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a rule whose action does not match is made Indeterminate when a MustBePresent "
-    "attribute of it is missing (resources._missing ignores the rule's other matches)",
-)
 def test_a_missing_attribute_of_a_rule_for_another_action_does_not_matter(service):
     """XACML 3.0 7.11: a Target whose AllOf has a false Match is false (NotApplicable), even if
     another Match of it is Indeterminate. Reading is the first rule's; the second, for writing,
