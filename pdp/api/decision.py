@@ -25,8 +25,8 @@ user UUID), the party by its organisation number or as a URN (`urn:altinn:partyi
 both are checked by the reader's own rules (`pdp.xacml.items`). A bare resource id names a
 package for the package actions (`access`, `delegate`) and a service resource for any other;
 the `urn:altinn:resource:` and `urn:altinn:accesspackage:` prefixes are never ambiguous. The
-answer carries the policy's obligations and advice. Every field is checked; a malformed one is
-a 400 naming it.
+answer for a resource carries the policy's obligations and advice (an answer for a package has
+neither, as before). Every field is checked; a malformed one is a 400 naming it.
 """
 
 from __future__ import annotations
@@ -231,13 +231,13 @@ class DecisionResponseSchema(Schema):
     obligations = fields.List(
         fields.Nested(_ExpressionSchema),
         metadata={
-            "description": "what the PEP must do to act on the decision, from a service "
-            "resource's policy (e.g. urn:altinn:minimum-authenticationlevel); empty otherwise"
+            "description": "for a service resource: what the PEP must do to act on the "
+            "decision, from its policy (e.g. urn:altinn:minimum-authenticationlevel)"
         },
     )
     advice = fields.List(
         fields.Nested(_ExpressionSchema),
-        metadata={"description": "a service resource policy's advice; empty otherwise"},
+        metadata={"description": "for a service resource: its policy's advice"},
     )
 
 
@@ -269,19 +269,21 @@ def decide():
     """Decide one request in py-abac's shape, for an access package or a service resource;
     the answer names the deciding policies and carries the obligations."""
     body = load_json(DecisionRequestSchema())
-    (result,) = decide_and_log([_request(body, current_pdp().identifier_rules)])
+    request = _request(body, current_pdp().identifier_rules)
+    (result,) = decide_and_log([request])
     if result.status == STATUS_SYNTAX_ERROR:
         raise RequestSyntaxError(result.message)
-    answer = {
+    answer: dict[str, Any] = {
         "decision": result.decision,
         "status": result.status,
         "policies": [
             {"uid": policy.uid, "description": policy.description} for policy in result.policies
         ],
         "version": result.version,
-        "obligations": [_expression(obligation) for obligation in result.obligations],
-        "advice": [_expression(advice) for advice in result.advice],
     }
+    if isinstance(request, ResourceRequest):
+        answer["obligations"] = [_expression(obligation) for obligation in result.obligations]
+        answer["advice"] = [_expression(advice) for advice in result.advice]
     if result.package:
         answer["package"] = result.package
     if result.message:
