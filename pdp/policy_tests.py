@@ -20,28 +20,56 @@ compile` would compile it, so a test proves what a publish would do before it is
         action: access            # default
         expect: Permit
         policies: [grant:programmeringsgrensesnitt:DAGL:access]
+
+A case may name a service resource instead of a package (`resource: ttd-example-api`, or its
+URN), with the action its policy names (`read`, `write`, ...; required), and then a system user
+as subject too (`system_user: <uuid>`), and the obligations expected (`obligations: [{id: ...,
+assignments: [{attribute_id: ..., value: "3"}]}]`). It is asked as a PEP asks it
+(`pdp.xacml.items.resource_request`), and decided under the resource's own policy.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
-from marshmallow import RAISE, Schema, ValidationError, fields, validate
+from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
 from pdp import catalog as catalog_module
 from pdp.catalog import Catalog
 from pdp.compiler import compile_catalog
 from pdp.config import Settings
 from pdp.engine import DecisionRequest, Result, RoleClaim
+from pdp.engine.request import ResourceRequest
 from pdp.errors import PdpError, Problem, RegisterImportError, SourceError, problems_from_messages
-from pdp.identifiers import validate_national_identity_number, validate_organization_number
+from pdp.identifiers import (
+    validate_national_identity_number,
+    validate_organization_number,
+    validate_uuid,
+)
+from pdp.resource_policies import RESOURCE_ID_PATTERN, Assignment, Expression
 from pdp.service import Pdp
-from pdp.subjects import OneSubjectSchema, Subject, identifier_field, subject_of
-from pdp.vocabulary import ACCESS, ACTIONS, DECISIONS, ROLECODE_ID
+from pdp.subjects import (
+    ORGANIZATION,
+    PERSON,
+    SYSTEM_USER,
+    OneSubjectSchema,
+    Subject,
+    identifier_field,
+    subject_of,
+)
+from pdp.vocabulary import (
+    ACCESS,
+    ACTIONS,
+    DECISIONS,
+    ORGANIZATION_ID,
+    RESOURCE_URN_PREFIX,
+    ROLECODE_ID,
+)
+from pdp.xacml.items import identifier_named, resource_request
 
 TESTS_DIR = "tests"
 
@@ -50,16 +78,79 @@ class _DelegationSchema(OneSubjectSchema):
     party = identifier_field(validate_organization_number, required=True)
     package = fields.String(required=True, validate=validate.Length(min=1))
     delegator = identifier_field(validate_national_identity_number, required=True)
+    system_user = identifier_field(validate_uuid)
+
+
+class _AssignmentSchema(Schema):
+    """An attribute an obligation is expected to carry: the fields given are compared."""
+
+    class Meta:
+        unknown = RAISE
+
+    attribute_id = fields.String(required=True)
+    value = fields.String(required=True)
+    data_type = fields.String()
+    category = fields.String()
+    issuer = fields.String()
+
+
+class _ObligationSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    id = fields.String(required=True, validate=validate.Length(min=1))
+    assignments = fields.List(fields.Nested(_AssignmentSchema))
+
+
+#: A service resource as a case names it: its id, or its URN.
+_RESOURCE_NAME = validate.Regexp(
+    f"^({RESOURCE_URN_PREFIX})?{RESOURCE_ID_PATTERN.pattern.strip('^$')}$",
+    error=f"must be a resource id (lower-case letters, digits, - and _) or {RESOURCE_URN_PREFIX}"
+    "<id>",
+)
 
 
 class _CaseSchema(OneSubjectSchema):
     name = fields.String(required=True, validate=validate.Length(min=1))
     party = identifier_field(validate_organization_number, required=True)
-    package = fields.String(required=True, validate=validate.Length(min=1))
-    action = fields.String(load_default=ACCESS, validate=validate.OneOf(ACTIONS))
+    package = fields.String(validate=validate.Length(min=1))
+    resource = fields.String(validate=_RESOURCE_NAME)
+    system_user = identifier_field(validate_uuid)
+    action = fields.String(validate=validate.Length(min=1))
     roles = fields.List(fields.String(validate=validate.Length(min=1)))
     expect = fields.String(required=True, validate=validate.OneOf(DECISIONS))
     policies = fields.List(fields.String())
+    obligations = fields.List(fields.Nested(_ObligationSchema))
+
+    @validates_schema
+    def _exactly_one(self, data: dict[str, Any], **_: Any) -> None:
+        """One package or one resource; one subject, of the kinds the case may name; an action
+        that fits. A package case is as it always was (a person or an organisation; `access`
+        by default); a resource case may name a system user, names its action and states no
+        roles (the PDP works them out, as for a PEP's request)."""
+        if ("package" in data) == ("resource" in data):
+            raise ValidationError("give exactly one of `package` or `resource`")
+        errors: dict[str, list[str]] = {}
+        if "resource" in data:
+            kinds = (PERSON, ORGANIZATION, SYSTEM_USER)
+            if "action" not in data:
+                errors["action"] = ["a resource case names its action (read, write, ...)"]
+            if "roles" in data:
+                errors["roles"] = [
+                    "a resource case may not state roles: the PDP works out the roles the "
+                    "subject holds for the party itself"
+                ]
+        else:
+            kinds = (PERSON, ORGANIZATION)
+            if "system_user" in data:
+                errors["system_user"] = ["only a resource case names a system user"]
+            if data.get("action", ACCESS) not in ACTIONS:
+                errors["action"] = [f"Must be one of: {', '.join(ACTIONS)}."]
+        if sum(kind in data for kind in kinds) != 1 and "system_user" not in errors:
+            *others, last = (f"`{kind}`" for kind in kinds)
+            errors["_schema"] = [f"give exactly one of {', '.join(others)} or {last}"]
+        if errors:
+            raise ValidationError(errors)
 
 
 class _TestFileSchema(Schema):
@@ -73,23 +164,54 @@ class _TestFileSchema(Schema):
 
 
 @dataclass(frozen=True)
+class ExpectedObligation:
+    """An obligation a case expects: its id and, when given, its assignments in order, each
+    compared on the fields the case gives."""
+
+    id: str
+    assignments: tuple[dict[str, str], ...] | None
+
+    def matches(self, actual: Expression) -> bool:
+        if actual.id != self.id:
+            return False
+        if self.assignments is None:
+            return True
+        return len(self.assignments) == len(actual.assignments) and all(
+            all(getattr(assignment, key) == value for key, value in expected.items())
+            for expected, assignment in zip(self.assignments, actual.assignments, strict=True)
+        )
+
+    def describe(self) -> str:
+        if self.assignments is None:
+            return self.id
+        given = ", ".join(
+            f"{expected['attribute_id']}={expected['value']}" for expected in self.assignments
+        )
+        return f"{self.id} ({given})"
+
+
+@dataclass(frozen=True)
 class Case:
-    """One expectation: `subject` asking for `action` on `package` for `party`."""
+    """One expectation: `subject` asking for `action` on access `package`, or on service
+    `resource`, for `party`."""
 
     file: str
     index: int
     name: str
     subject: Subject
     party: str
-    package: str
+    package: str | None
+    resource: str | None
     action: str
     roles: tuple[str, ...] | None
     expect: str
     policies: frozenset[str] | None
+    obligations: tuple[ExpectedObligation, ...] | None
 
     def describe(self) -> str:
         stated = f" stating roles {', '.join(self.roles)}" if self.roles is not None else ""
-        return f"{self.subject.urn}{stated} -> {self.action} {self.package} for {self.party}"
+        asked = self.package if self.resource is None else RESOURCE_URN_PREFIX + self.resource
+        return f"{self.subject.urn}{stated} -> {self.action} {asked} for {self.party}"
 
 
 @dataclass(frozen=True)
@@ -107,6 +229,10 @@ class Outcome:
     def passed(self) -> bool:
         if self.result.decision != self.case.expect:
             return False
+        if self.case.obligations is not None and not _all_matched(
+            self.case.obligations, self.result.obligations
+        ):
+            return False
         return self.case.policies is None or self.case.policies == self.actual_policies
 
     def report(self) -> str:
@@ -116,6 +242,10 @@ class Outcome:
             expected += f" by {', '.join(sorted(self.case.policies)) or 'no policy'}"
         if self.actual_policies or self.case.policies is not None:
             actual += f" by {', '.join(sorted(self.actual_policies)) or 'no policy'}"
+        if self.case.obligations is not None:
+            expected += _obligations_said(o.describe() for o in self.case.obligations)
+        if self.result.obligations or self.case.obligations is not None:
+            actual += _obligations_said(_described(o) for o in self.result.obligations)
         if self.result.message:
             actual += f" ({self.result.message})"
         return (
@@ -124,6 +254,30 @@ class Outcome:
             f"  expected: {expected}\n"
             f"  actual:   {actual}"
         )
+
+
+def _all_matched(expected: Sequence[ExpectedObligation], actual: Sequence[Expression]) -> bool:
+    """Whether the actual obligations are the expected ones, in any order: each expected one
+    matched by its own actual one, none left over."""
+    unmatched = list(actual)
+    for obligation in expected:
+        match = next((each for each in unmatched if obligation.matches(each)), None)
+        if match is None:
+            return False
+        unmatched.remove(match)
+    return not unmatched
+
+
+def _obligations_said(described: Iterable[str]) -> str:
+    return f"; obligations: {', '.join(described) or 'none'}"
+
+
+def _described(obligation: Expression) -> str:
+    return f"{obligation.id} ({', '.join(map(_assignment_said, obligation.assignments))})"
+
+
+def _assignment_said(assignment: Assignment) -> str:
+    return f"{assignment.attribute_id}={assignment.value}"
 
 
 def run(directory: str | Path) -> list[Outcome]:
@@ -213,21 +367,40 @@ def _cases(file: str, test_file: dict[str, Any]) -> list[Case]:
 
 
 def _case(file: str, index: int, entry: dict[str, Any]) -> Case:
+    resource = entry.get("resource")
     return Case(
         file=file,
         index=index,
         name=entry["name"],
         subject=subject_of(entry),
         party=entry["party"],
-        package=entry["package"],
-        action=entry["action"],
+        package=entry.get("package"),
+        resource=None if resource is None else resource.removeprefix(RESOURCE_URN_PREFIX),
+        action=entry.get("action", ACCESS),
         roles=tuple(entry["roles"]) if "roles" in entry else None,
         expect=entry["expect"],
         policies=frozenset(entry["policies"]) if "policies" in entry else None,
+        obligations=None
+        if "obligations" not in entry
+        else tuple(
+            ExpectedObligation(
+                obligation["id"],
+                None if "assignments" not in obligation else tuple(obligation["assignments"]),
+            )
+            for obligation in entry["obligations"]
+        ),
     )
 
 
-def _request(case: Case) -> DecisionRequest:
+def _request(case: Case) -> DecisionRequest | ResourceRequest:
+    if case.resource is not None:
+        return resource_request(
+            identifier_named(case.subject.urn),
+            identifier_named(f"{ORGANIZATION_ID}:{case.party}", party=True),
+            case.resource,
+            case.action,
+        )
+    assert case.package is not None  # a case names one or the other (_CaseSchema)
     claims = None
     if case.roles is not None:
         claims = tuple(RoleClaim(ROLECODE_ID, code) for code in case.roles)

@@ -18,11 +18,16 @@ from click.testing import CliRunner, Result
 
 from pdp import policy_tests
 from pdp.cli import main
+from pdp.engine import Result as EngineResult
 from pdp.errors import PdpError, Problem, SourceError
+from pdp.resource_policies import Assignment, Expression
+from pdp.subjects import PERSON, Subject
+from pdp.vocabulary import PERMIT, XML_STRING
 from tests.conftest import POLICY_DIR
 
 CATALOG_DIR = POLICY_DIR / "altinn-catalog"
 SHIPPED_TEST_FILE = "tests/integrasjoner.yaml"
+RESOURCE_TEST_FILE = "tests/resources.yaml"
 
 # From examples/register.json: Paula is daglig leder of ØRSTA OG HEGGEDAL REGNSKAP AS.
 PAULA = "02056260016"
@@ -58,8 +63,13 @@ def write_yaml(path: Path, document: Any) -> None:
 
 def cases_in(directory: Path) -> list[dict[str, Any]]:
     """Every case of every test file in `directory`, in the order the runner takes them."""
+    return [case for _, case in files_and_cases(directory)]
+
+
+def files_and_cases(directory: Path) -> list[tuple[str, dict[str, Any]]]:
+    """`cases_in`, each with its test file as the runner names it (`tests/<name>.yaml`)."""
     return [
-        case
+        (path.relative_to(directory).as_posix(), case)
         for path in sorted((directory / "tests").glob("*.yaml"))
         for case in read_yaml(path)["cases"]
     ]
@@ -85,13 +95,15 @@ def bare_policy_dir(tmp_path: Path) -> Path:
     )
 
 
-def edit_case(directory: Path, name: str, **changes: Any) -> dict[str, Any]:
-    """Change the shipped test case called `name` in the copy at `directory`; None removes a
-    field. Returns the case as changed."""
-    path = directory / SHIPPED_TEST_FILE
+def edit_case(
+    directory: Path, name: str, file: str = SHIPPED_TEST_FILE, **changes: Any
+) -> dict[str, Any]:
+    """Change the shipped test case called `name` (in `file`) in the copy at `directory`; None
+    removes a field. Returns the case as changed."""
+    path = directory / file
     document = read_yaml(path)
     matching = [case for case in document["cases"] if case["name"] == name]
-    assert len(matching) == 1, f"{SHIPPED_TEST_FILE} has no single case named {name!r}"
+    assert len(matching) == 1, f"{file} has no single case named {name!r}"
     [case] = matching
     for key, value in changes.items():
         if value is None:
@@ -163,7 +175,7 @@ def test_the_runner_returns_one_passing_outcome_per_case_in_file_order():
         case["name"] for case in cases_in(POLICY_DIR)
     ]
     assert all(outcome.passed for outcome in outcomes)
-    assert {outcome.case.file for outcome in outcomes} == {SHIPPED_TEST_FILE}
+    assert {outcome.case.file for outcome in outcomes} == {SHIPPED_TEST_FILE, RESOURCE_TEST_FILE}
 
 
 # --- -v -------------------------------------------------------------------------------------
@@ -183,7 +195,7 @@ def test_verbose_lists_every_passing_case_then_the_summary(shipped_verbose):
     result = shipped_verbose
     assert result.exit_code == 0, result.output
     *listed, last = result.stdout.splitlines()
-    assert listed == [f"ok   {SHIPPED_TEST_FILE}: {case['name']}" for case in cases_in(POLICY_DIR)]
+    assert listed == [f"ok   {file}: {case['name']}" for file, case in files_and_cases(POLICY_DIR)]
     assert listed[0] == (
         f"ok   {SHIPPED_TEST_FILE}: "
         "Daglig leder (DAGL) of an AS may access Programmeringsgrensesnitt"
@@ -191,10 +203,10 @@ def test_verbose_lists_every_passing_case_then_the_summary(shipped_verbose):
     assert last == f"{len(listed)} passed, 0 failed ({POLICY_DIR})"
 
 
-def fail_line(policy_dir, name: str) -> str:
-    """How a failing case of the shipped test file is headed: file, position and name."""
-    index = [case["name"] for case in cases_in(policy_dir)].index(name)
-    return f"FAIL {SHIPPED_TEST_FILE}: cases[{index}] {name}"
+def fail_line(policy_dir, name: str, file: str = SHIPPED_TEST_FILE) -> str:
+    """How a failing case of a shipped test file is headed: file, position in it and name."""
+    index = [case["name"] for case in read_yaml(policy_dir / file)["cases"]].index(name)
+    return f"FAIL {file}: cases[{index}] {name}"
 
 
 def test_verbose_reports_a_failure_in_its_place_among_the_passing_cases(policy_dir):
@@ -597,3 +609,249 @@ def test_a_test_file_without_a_register_knows_no_one(bare_policy_dir):
         },
     )
     assert run(str(bare_policy_dir)).exit_code == 0
+
+
+# --- cases that name a service resource -----------------------------------------------------
+
+SYSTEM_USER = "47caea5b-a80b-4343-b1d3-31eb523a4e28"
+API_RESOURCE = "urn:altinn:resource:ttd-example-api"
+DAGL_READS = "Daglig leder (DAGL) may read the API resource, at authentication level 3"
+SYSTEM_USER_WRITES = (
+    "The system user given Programmeringsgrensesnitt may write the API resource for its owner"
+)
+LEVEL_3 = "urn:altinn:obligation:authenticationLevel1 (urn:altinn:obligation-assignment:1=3)"
+
+
+def resource_test_file(**case: Any) -> dict[str, Any]:
+    """A test file whose one case asks about the API resource: Paula reads it, unless `case`
+    says otherwise (a None value removes a field)."""
+    document = small_test_file()
+    document["cases"] = [
+        {
+            "name": "Paula may read the API resource",
+            "person": PAULA,
+            "party": ORSTA_AS,
+            "resource": "ttd-example-api",
+            "action": "read",
+            "expect": "Permit",
+        }
+    ]
+    for key, value in case.items():
+        if value is None:
+            document["cases"][0].pop(key, None)
+        else:
+            document["cases"][0][key] = value
+    return document
+
+
+def test_a_resource_case_with_a_wrong_decision_shows_the_resource_and_the_obligations(policy_dir):
+    edit_case(policy_dir, DAGL_READS, RESOURCE_TEST_FILE, expect="NotApplicable", policies=None)
+    result = run(str(policy_dir))
+    assert result.exit_code == 1
+    assert result.stdout.splitlines() == [
+        fail_line(policy_dir, DAGL_READS, RESOURCE_TEST_FILE),
+        f"  request:  urn:altinn:person:identifier-no:{PAULA} -> read {API_RESOURCE} for "
+        f"{ORSTA_AS}",
+        "  expected: NotApplicable; obligations: " + LEVEL_3,
+        "  actual:   Permit by grant:programmeringsgrensesnitt:DAGL:access, "
+        "resource:ttd-example-api:1:1:read, resource:ttd-example-api:2:1:read; "
+        "obligations: " + LEVEL_3,
+        f"{len(cases_in(policy_dir)) - 1} passed, 1 failed ({policy_dir})",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("obligations", "expected"),
+    [
+        (
+            [
+                {
+                    "id": "urn:altinn:obligation:authenticationLevel1",
+                    "assignments": [
+                        {"attribute_id": "urn:altinn:obligation-assignment:1", "value": "2"}
+                    ],
+                }
+            ],
+            "urn:altinn:obligation:authenticationLevel1 (urn:altinn:obligation-assignment:1=2)",
+        ),
+        (
+            [{"id": "urn:altinn:obligation:authenticationLevel2"}],
+            "urn:altinn:obligation:authenticationLevel2",
+        ),
+        ([], "none"),
+        (
+            [
+                {"id": "urn:altinn:obligation:authenticationLevel1"},
+                {"id": "urn:altinn:obligation:authenticationLevel1"},
+            ],
+            "urn:altinn:obligation:authenticationLevel1, urn:altinn:obligation:"
+            "authenticationLevel1",
+        ),
+    ],
+    ids=["another value", "another id", "none expected", "one too many"],
+)
+def test_a_wrong_expected_obligation_fails(policy_dir, obligations, expected):
+    edit_case(policy_dir, SYSTEM_USER_WRITES, RESOURCE_TEST_FILE, obligations=obligations)
+    result = run(str(policy_dir))
+    assert result.exit_code == 1
+    report = result.stdout.splitlines()
+    assert report[0] == fail_line(policy_dir, SYSTEM_USER_WRITES, RESOURCE_TEST_FILE)
+    assert report[1] == (
+        f"  request:  urn:altinn:systemuser:uuid:{SYSTEM_USER} -> write {API_RESOURCE} for "
+        f"{ORSTA_AS}"
+    )
+    policies = "delegation:programmeringsgrensesnitt:access, resource:ttd-example-api:1:2:write"
+    assert report[2:4] == [
+        f"  expected: Permit by {policies}; obligations: {expected}",
+        f"  actual:   Permit by {policies}; obligations: {LEVEL_3}",
+    ]
+
+
+@pytest.mark.parametrize(
+    "assignment",
+    [
+        {"attribute_id": "urn:altinn:obligation-assignment:1", "value": "3"},
+        {
+            "attribute_id": "urn:altinn:obligation-assignment:1",
+            "value": "3",
+            "category": "urn:altinn:minimum-authenticationlevel",
+            "data_type": "http://www.w3.org/2001/XMLSchema#integer",
+        },
+    ],
+    ids=["the fields that matter", "every field"],
+)
+def test_an_obligation_is_compared_on_the_fields_the_case_gives(policy_dir, assignment):
+    obligation = {"id": "urn:altinn:obligation:authenticationLevel1", "assignments": [assignment]}
+    edit_case(policy_dir, SYSTEM_USER_WRITES, RESOURCE_TEST_FILE, obligations=[obligation])
+    assert run(str(policy_dir)).exit_code == 0
+
+
+def test_a_wrong_category_in_an_expected_obligation_fails(policy_dir):
+    assignment = {
+        "attribute_id": "urn:altinn:obligation-assignment:1",
+        "value": "3",
+        "category": "urn:altinn:maximum-authenticationlevel",
+    }
+    obligation = {"id": "urn:altinn:obligation:authenticationLevel1", "assignments": [assignment]}
+    edit_case(policy_dir, SYSTEM_USER_WRITES, RESOURCE_TEST_FILE, obligations=[obligation])
+    assert run(str(policy_dir)).exit_code == 1
+
+
+def test_obligations_are_matched_in_any_order_each_by_its_own():
+    def expression(identifier: str, value: str) -> Expression:
+        return Expression(identifier, PERMIT, (Assignment("urn:a", None, XML_STRING, None, value),))
+
+    actual = (expression("urn:o:1", "1"), expression("urn:o:2", "2"))
+    first = policy_tests.ExpectedObligation("urn:o:1", ({"attribute_id": "urn:a", "value": "1"},))
+    second = policy_tests.ExpectedObligation("urn:o:2", None)
+
+    def passes(*expected: policy_tests.ExpectedObligation) -> bool:
+        case = policy_tests.Case(
+            "f",
+            0,
+            "n",
+            Subject(PERSON, PAULA),
+            ORSTA_AS,
+            None,
+            "r",
+            "read",
+            None,
+            PERMIT,
+            None,
+            expected,
+        )
+        return policy_tests.Outcome(case, EngineResult(PERMIT, obligations=actual)).passed
+
+    assert passes(second, first)
+    assert not passes(first)
+    assert not passes(first, first)
+
+
+def test_a_system_user_in_the_register_receives_a_delegation_and_is_decided(bare_policy_dir):
+    document = resource_test_file(
+        person=None,
+        system_user=SYSTEM_USER,
+        action="write",
+        policies=[
+            "resource:ttd-example-api:1:2:write",
+            "delegation:programmeringsgrensesnitt:access",
+        ],
+    )
+    document["register"]["system_users"] = [{"uuid": SYSTEM_USER, "owner": ORSTA_AS}]
+    document["delegations"] = [
+        {"party": ORSTA_AS, "package": API, "delegator": PAULA, "system_user": SYSTEM_USER}
+    ]
+    write_yaml(bare_policy_dir / "tests" / "system-user.yaml", document)
+    result = run(str(bare_policy_dir))
+    assert result.exit_code == 0, result.output
+
+
+def test_a_delegation_to_another_organisations_system_user_is_refused(bare_policy_dir):
+    document = resource_test_file()
+    document["register"]["organizations"].append(
+        {"organization_number": "810418672", "name": "KARLSTAD", "org_form": "AS", "roles": []}
+    )
+    document["register"]["system_users"] = [{"uuid": SYSTEM_USER, "owner": "810418672"}]
+    document["delegations"] = [
+        {"party": ORSTA_AS, "package": API, "delegator": PAULA, "system_user": SYSTEM_USER}
+    ]
+    write_yaml(bare_policy_dir / "tests" / "wrong.yaml", document)
+    result = run(str(bare_policy_dir))
+    assert result.exit_code == 1
+    [line] = error_lines(result)
+    assert line.startswith("error: tests/wrong.yaml: delegations[0]: ")
+    assert "810418672" in line
+
+
+@pytest.mark.parametrize(
+    ("case", "problem"),
+    [
+        ({"action": None}, "cases[0].action: a resource case names its action (read, write, ...)"),
+        (
+            {"package": API},
+            "cases[0]: give exactly one of `package` or `resource`",
+        ),
+        (
+            {"roles": ["DAGL"]},
+            "cases[0].roles: a resource case may not state roles: the PDP works out the roles "
+            "the subject holds for the party itself",
+        ),
+        (
+            {"system_user": SYSTEM_USER},
+            "cases[0]: give exactly one of `person`, `organization` or `system_user`",
+        ),
+        (
+            {"resource": "urn:altinn:resource:TTD Example"},
+            "cases[0].resource: must be a resource id (lower-case letters, digits, - and _) or "
+            "urn:altinn:resource:<id>",
+        ),
+        (
+            {"obligations": [{"id": "urn:o", "assignments": [{"attribute_id": "urn:a"}]}]},
+            "cases[0].obligations[0].assignments[0].value: Missing data for required field",
+        ),
+        (
+            {
+                "resource": None,
+                "package": API,
+                "action": None,
+                "person": None,
+                "system_user": SYSTEM_USER,
+            },
+            "cases[0].system_user: only a resource case names a system user",
+        ),
+    ],
+    ids=[
+        "no action",
+        "package and resource",
+        "stated roles",
+        "two subjects",
+        "malformed resource",
+        "assignment without value",
+        "system user asking for a package",
+    ],
+)
+def test_a_malformed_resource_case_is_refused_by_its_path(bare_policy_dir, case, problem):
+    write_yaml(bare_policy_dir / "tests" / "wrong.yaml", resource_test_file(**case))
+    result = run(str(bare_policy_dir))
+    assert result.exit_code == 1
+    assert error_lines(result) == [f"error: tests/wrong.yaml: {problem}"]

@@ -505,3 +505,45 @@ def _string(value: Any, where: str) -> str:
             f"{where}: value must be a string, got {type(value).__name__} {value!r}"
         )
     return value
+
+
+# --- for callers that name a service resource request outside the XACML profile -------------
+
+
+def identifier_named(
+    urn: str, *, party: bool = False, rules: IdentifierRules = CHECKED
+) -> Identifier:
+    """The identifier a URN with its value appended names (`urn:altinn:partyid:50005545`), as
+    the subject (or with `party`, the party) of a service resource request: the kinds and the
+    checks are the XACML reader's. Raises InvalidIdentifier naming the kinds accepted, or why
+    the value is malformed."""
+    kinds = _PARTY_IDENTIFIERS if party else _SUBJECT_IDENTIFIERS
+    for attribute_id in kinds.values():
+        prefix = attribute_id + ":"
+        if urn.startswith(prefix):
+            return Identifier(attribute_id, _checked(rules, attribute_id, urn.removeprefix(prefix)))
+    raise InvalidIdentifier(
+        f"{urn!r} must be one of {', '.join(f'{k}:<id>' for k in kinds.values())}"
+    )
+
+
+def resource_request(
+    subject: Identifier, party: Identifier, resource: str, action: str
+) -> ResourceRequest:
+    """The service resource request of a PEP that names the subject and the party by one
+    identifier each, with the attributes as given that the XACML reader would read from it
+    (the action's id among them: a resource policy's rules match it there)."""
+    return ResourceRequest(
+        subject=(subject,),
+        party=party,
+        resource=resource,
+        action=action,
+        attributes=(
+            ("action", ((ACTION_ID, (action,)),)),
+            (
+                "resource",
+                tuple(sorted(((RESOURCE_ID, (resource,)), (party.attribute_id, (party.value,))))),
+            ),
+            ("subject", ((subject.attribute_id, (subject.value,)),)),
+        ),
+    )
