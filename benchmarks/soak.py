@@ -62,7 +62,7 @@ from typing import Any, NoReturn
 
 from sqlalchemy.engine import make_url
 
-from benchmarks import ours, servers, workload
+from benchmarks import ours, workload
 from benchmarks.ids import iter_person_numbers
 from benchmarks.report import header
 from benchmarks.stats import number, percentile, plural
@@ -73,11 +73,12 @@ from pdp.engine import DecisionRequest
 from pdp.service import Pdp
 from pdp.subjects import Subject
 from pdp.vocabulary import PERMIT
+from tests.e2e import launcher
 
 AUTHORIZE = "/authorization/api/v1/authorize"
 DECISION = "/api/v1/decision"
 DELEGATIONS = "/api/v1/delegations"
-HOST = servers.HOST
+HOST = launcher.HOST
 
 CONNECTIONS = 2
 ORGANIZATIONS = 1000
@@ -358,7 +359,7 @@ def _soak(arguments: argparse.Namespace, argv: list[str], directory: Path) -> in
     print(header(argv, module="benchmarks.soak", title="pdp soak"), flush=True)
     mix, delegations = _prepare(url)
     log = directory / "gunicorn.log"
-    server = servers.start("pdp.api:create_app()", ours.server_env(url), log=log)
+    server = launcher.start(launcher.PDP_APP, ours.server_env(url), cwd=ours.ROOT, log=log)
     try:
         idle = _rss(server.process.pid)
         _preflight(server.port, mix)
@@ -386,7 +387,7 @@ def _soak(arguments: argparse.Namespace, argv: list[str], directory: Path) -> in
         after = _rss(server.process.pid)
         totals = _delegation_totals(server.port)
     finally:
-        servers.stop(server)
+        launcher.stop(server)
     sections = [
         _soak_section(rows, seconds / arguments.windows, rate, soak, server.process.pid),
         _memory_section(server.process.pid, idle, before, after),
@@ -404,7 +405,7 @@ def _exit_on_sigterm(_signal: int, _frame: object) -> NoReturn:
 
 def _prepare(url: str) -> tuple[Mix, int]:
     """Fill the database with the workload; the mix and how many delegations it holds."""
-    catalog = catalog_module.load(servers.ROOT / "policies")
+    catalog = catalog_module.load(ours.POLICY_DIR)
     load = workload.build(catalog, ORGANIZATIONS, asks=ASKS)
     pdp = Pdp.from_settings(Settings(database_url=url, policy_refresh_seconds=1.0))
     try:
@@ -597,7 +598,7 @@ def _growth(before: dict[int, int], after: dict[int, int]) -> dict[int, float | 
 # --- the report ---------------------------------------------------------------------------
 
 
-def _setup(url: str, mix: Mix, delegations: int, server: servers.Server) -> str:
+def _setup(url: str, mix: Mix, delegations: int, server: launcher.Server) -> str:
     shares = ", ".join(f"{name} {share:.0%}" for name, share in MIX)
     return "\n".join(
         [
