@@ -12,6 +12,7 @@ from itertools import islice
 from pathlib import Path
 
 from sqlalchemy import insert
+from sqlalchemy.engine import make_url
 
 from benchmarks.harness import Contender
 from benchmarks.workload import Ask, Workload, filler_delegations
@@ -33,6 +34,11 @@ _FILLER_CACHE_KIB = 256 * 1024
 
 def database_url(path: Path) -> str:
     return f"sqlite:///{path}"
+
+
+def shown_url(url: str) -> str:
+    """A database URL as a report may print it: the password hidden."""
+    return make_url(url).render_as_string(hide_password=True)
 
 
 def server_env(url: str) -> dict[str, str]:
