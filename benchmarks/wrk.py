@@ -174,7 +174,7 @@ def run(settings: Settings) -> Part:
         logged = _lines(decision_log)
     if problems:
         return Part("wrk", "", ["not timed: answers differ from what was expected", *problems])
-    notes = _notes(wrk, settings, logged, load_before, bodies.expected[:MULTI_SIZE])
+    notes = _notes(wrk, settings, series, logged, load_before, bodies.expected[:MULTI_SIZE])
     return Part("wrk", _table(series), notes)
 
 
@@ -321,12 +321,18 @@ def _errors(runs: list[WrkRun]) -> str:
 
 
 def _notes(
-    wrk: str, settings: Settings, logged: int, load_before: str, multi_expected: list[str]
+    wrk: str,
+    settings: Settings,
+    series: list[_Series],
+    logged: int,
+    load_before: str,
+    multi_expected: list[str],
 ) -> list[str]:
     version = subprocess.run([wrk, "--version"], capture_output=True, text=True, check=False)
     # "wrk debian/4.1.0-3+b2 [epoll] Copyright (C) 2012 Will Glozer"
     named = version.stdout.split(" [", 1)[0].strip() or "wrk"
     permits = multi_expected.count(PERMIT)
+    floor, singles, multis = series
     return [
         f"{named}: {THREADS} threads, "
         f"{CONNECTIONS} connections; {plural(settings.rounds, 'round')} of "
@@ -342,6 +348,15 @@ def _notes(
         f"({permits} Permit, {MULTI_SIZE - permits} NotApplicable). Each answer checked once "
         "before timing against the in-process engine, and 401 without the token: all as "
         f"expected. The decision log holds {logged:,} lines at the end.",
+        "Round by round, req/s (floor / single / MultiRequests) and single as a share of the "
+        "floor in the same round, less disturbed by other work on a shared machine than the "
+        "medians: "
+        + "; ".join(
+            f"{number(f.per_second)} / {number(s.per_second)} / {number(m.per_second)}, "
+            f"{s.per_second / f.per_second:.0%}"
+            for f, s, m in zip(floor.runs, singles.runs, multis.runs, strict=True)
+        )
+        + ".",
         f"Load average before: {load_before}; after: {load_average()} (2 CPUs, shared).",
     ]
 
