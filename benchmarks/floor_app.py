@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from flask import Flask, Response, request
 
+#: This app as gunicorn is told to serve it.
+APP = "benchmarks.floor_app:create_app()"
 _BODY = (
     b'{"Response":[{"Decision":"NotApplicable","Status":{"StatusCode":'
     b'{"Value":"urn:oasis:names:tc:xacml:1.0:status:ok"}}}]}'

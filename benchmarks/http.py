@@ -20,17 +20,19 @@ from __future__ import annotations
 
 import json
 import multiprocessing
+import os
 import statistics
 import tempfile
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from benchmarks import loadgen, ours, servers, workload
+from benchmarks import floor_app, loadgen, ours, workload
 from benchmarks.report import Part
 from benchmarks.stats import median_spread, number, percentile, plural
 from benchmarks.table import markdown, met
 from pdp import catalog as catalog_module
+from tests.e2e import launcher
 
 AUTHORIZE = "/authorization/api/v1/authorize"
 CONNECTIONS = 2
@@ -58,6 +60,17 @@ FULL = Settings(
 )
 
 
+@dataclass(frozen=True)
+class Bodies:
+    """The workload's request stream as HTTP bodies, and the in-process engine's decision for
+    each request: what every HTTP answer is checked against."""
+
+    singles: list[bytes]
+    #: MultiRequests of `MULTI_SIZE`: consecutive slices of the stream.
+    multis: list[bytes]
+    expected: list[str]
+
+
 @dataclass
 class _Series:
     """One load shape against one server, over the rounds."""
@@ -73,22 +86,22 @@ class _Series:
 def run(settings: Settings) -> Part:
     with tempfile.TemporaryDirectory(prefix="pdp-bench-http-") as directory:
         database = Path(directory) / "bench.sqlite3"
-        singles, multis, expected = _prepare(settings, database)
+        bodies = prepare(settings.organizations, database)
         env = ours.server_env(ours.database_url(database))
-        started: list[servers.Server] = []
+        started: list[launcher.Server] = []
         try:
-            started.append(servers.start("benchmarks.floor_app:create_app()"))
-            started.append(servers.start("pdp.api:create_app()", env))
+            started.append(launcher.start(floor_app.APP, os.environ, cwd=ours.ROOT))
+            started.append(launcher.start(launcher.PDP_APP, env, cwd=ours.ROOT))
             floor, pdp_server = started
-            mismatches = _check(pdp_server.port, singles, multis, expected)
+            mismatches = _check(pdp_server.port, bodies)
             each = settings.single_per_connection
             series = [
-                _Series("floor: constant JSON (Flask)", floor.port, singles, each, 1),
-                _Series("ours: single decision", pdp_server.port, singles, each, 1),
+                _Series("floor: constant JSON (Flask)", floor.port, bodies.singles, each, 1),
+                _Series("ours: single decision", pdp_server.port, bodies.singles, each, 1),
                 _Series(
                     f"ours: MultiRequests of {MULTI_SIZE}",
                     pdp_server.port,
-                    multis,
+                    bodies.multis,
                     settings.multi_per_connection,
                     MULTI_SIZE,
                 ),
@@ -96,15 +109,15 @@ def run(settings: Settings) -> Part:
             _load(settings, series)
         finally:
             for server in started:
-                servers.stop(server)
+                launcher.stop(server)
     return _report(series, mismatches, settings)
 
 
-def _prepare(settings: Settings, database: Path) -> tuple[list[bytes], list[bytes], list[str]]:
-    """Fill the database; the single and MultiRequests bodies, and the in-process engine's
-    decision for each request of the stream."""
-    catalog = catalog_module.load(servers.ROOT / "policies")
-    load = workload.build(catalog, settings.organizations, asks=2000)
+def prepare(organizations: int, database: Path) -> Bodies:
+    """Fill the SQLite file `database` with the workload for `organizations`; its request
+    stream as bodies, with the in-process engine's decisions."""
+    catalog = catalog_module.load(ours.POLICY_DIR)
+    load = workload.build(catalog, organizations, asks=2000)
     pdp = ours.open_pdp(database)
     try:
         ours.fill(pdp, load)
@@ -117,7 +130,7 @@ def _prepare(settings: Settings, database: Path) -> tuple[list[bytes], list[byte
         _encode(workload.xacml_multi_body(load.stream[i : i + MULTI_SIZE]))
         for i in range(0, len(load.stream), MULTI_SIZE)
     ]
-    return singles, multis, expected
+    return Bodies(singles, multis, expected)
 
 
 def _load(settings: Settings, series: list[_Series]) -> None:
@@ -136,10 +149,11 @@ def _load(settings: Settings, series: list[_Series]) -> None:
                 s.runs.append(result)
 
 
-def _check(port: int, singles: list[bytes], multis: list[bytes], expected: list[str]) -> int:
+def _check(port: int, bodies: Bodies) -> int:
     """How many sampled HTTP answers differ from the in-process engine (0 expected)."""
     import http.client
 
+    singles, expected = bodies.singles, bodies.expected
     mismatches = 0
     connection = http.client.HTTPConnection(loadgen.HOST, port, timeout=30)
     try:
@@ -149,7 +163,9 @@ def _check(port: int, singles: list[bytes], multis: list[bytes], expected: list[
             )
             answer = json.loads(connection.getresponse().read())
             mismatches += answer["Response"][0]["Decision"] != expected[index]
-        connection.request("POST", AUTHORIZE, multis[0], {"Content-Type": "application/json"})
+        connection.request(
+            "POST", AUTHORIZE, bodies.multis[0], {"Content-Type": "application/json"}
+        )
         answer = json.loads(connection.getresponse().read())
         decisions = [result["Decision"] for result in answer["Response"]]
         mismatches += sum(a != b for a, b in zip(decisions, expected[:MULTI_SIZE], strict=True))

@@ -13,7 +13,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from benchmarks import harness, ours, peers, servers, workload
+from benchmarks import harness, ours, peers, workload
 from benchmarks.report import Part
 from benchmarks.stats import Summary, number, plural, ratio, summarise
 from benchmarks.table import markdown, met
@@ -43,7 +43,7 @@ FULL = Settings(organizations=1000, asks=2000, rounds=7, warmup=500)
 
 
 def run(settings: Settings) -> Part:
-    catalog = catalog_module.load(servers.ROOT / "policies")
+    catalog = catalog_module.load(ours.POLICY_DIR)
     documents = compiler.compile_catalog(catalog)
     rules = peers.rules_from_compiled(documents)
     load = workload.build(catalog, settings.organizations, settings.asks)

@@ -5,12 +5,14 @@ than everything else together."""
 
 from __future__ import annotations
 
+import os
 import time
 from datetime import UTC, datetime
 from itertools import islice
 from pathlib import Path
 
 from sqlalchemy import insert
+from sqlalchemy.engine import make_url
 
 from benchmarks.harness import Contender
 from benchmarks.workload import Ask, Workload, filler_delegations
@@ -21,6 +23,11 @@ from pdp.service import Pdp
 from pdp.subjects import Subject, subject
 from pdp.vocabulary import NOT_APPLICABLE, PERMIT
 
+#: The project root: where the servers run (so `benchmarks.floor_app` imports) and the
+#: shipped policies are.
+ROOT = Path(__file__).resolve().parent.parent
+POLICY_DIR = ROOT / "policies"
+
 _FILLER_CHUNK = 20_000
 _FILLER_CACHE_KIB = 256 * 1024
 
@@ -29,11 +36,34 @@ def database_url(path: Path) -> str:
     return f"sqlite:///{path}"
 
 
+def shown_url(url: str) -> str:
+    """A database URL as a report may print it: the password hidden."""
+    return make_url(url).render_as_string(hide_password=True)
+
+
 def server_env(url: str) -> dict[str, str]:
-    """The environment the benchmarks start `pdp.api:create_app()` with: the database, and no
-    authentication (`PDP_AUTH_DISABLED`, development only): the servers listen on loopback and
-    the load generators hold no tokens, so the figures leave token checks out."""
-    return {"PDP_DATABASE_URL": url, "PDP_AUTH_DISABLED": "true"}
+    """The environment the Python-load benchmarks start `pdp.api:create_app()` with: this
+    process's, the database, and no authentication (`PDP_AUTH_DISABLED`, development only):
+    the servers listen on loopback and those load generators hold no tokens, so their figures
+    leave token checks out."""
+    return {**os.environ, "PDP_DATABASE_URL": url, "PDP_AUTH_DISABLED": "true"}
+
+
+def production_env(
+    url: str, jwks_file: Path, issuer: str, audience: str, decision_log: Path
+) -> dict[str, str]:
+    """The environment of a server set up as in production: this process's, the database,
+    bearer tokens checked against the keys in `jwks_file`, and a decision log written to a
+    file."""
+    return {
+        **os.environ,
+        "PDP_DATABASE_URL": url,
+        "PDP_AUTH_DISABLED": "false",
+        "PDP_JWKS_FILE": str(jwks_file),
+        "PDP_JWT_ISSUER": issuer,
+        "PDP_JWT_AUDIENCE": audience,
+        "PDP_DECISION_LOG": str(decision_log),
+    }
 
 
 def open_pdp(path: Path) -> Pdp:

@@ -48,6 +48,11 @@ def render(part: Part) -> str:
     return "\n\n".join(x for x in (f"## {part.name}", part.table, notes, took) if x)
 
 
+def load_average() -> str:
+    """The 1, 5 and 15 minute load averages: how busy the shared machine was around a run."""
+    return ", ".join(f"{load:.2f}" for load in os.getloadavg())
+
+
 def _version(name: str) -> str:
     try:
         return version(name)

@@ -27,15 +27,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from benchmarks import ours, pipeline, servers
+from benchmarks import ours, pipeline
 from benchmarks.report import Part
 from benchmarks.stats import Summary, median_spread, number, plural, summarise
 from benchmarks.table import markdown, met
 from pdp import catalog as catalog_module
 from pdp.errors import PdpError
+from tests.e2e import launcher
 
-INTEGRASJONER = servers.ROOT / "policies"
-FULL_CATALOG = servers.ROOT / "policies" / "altinn-catalog"
+INTEGRASJONER = ours.POLICY_DIR
+FULL_CATALOG = ours.POLICY_DIR / "altinn-catalog"
 
 GROWTH_TARGET = 1.3
 RSS_TARGET_MB = 400
@@ -268,7 +269,7 @@ def _case_of(spec: _Spec, cases: list[Case]) -> Case:
 def _child(command: str, spec: dict[str, Any]) -> dict[str, Any]:
     done = subprocess.run(
         [sys.executable, "-m", "benchmarks.scale_child", command, json.dumps(spec)],
-        cwd=servers.ROOT,
+        cwd=ours.ROOT,
         capture_output=True,
         text=True,
         check=False,
@@ -281,11 +282,12 @@ def _child(command: str, spec: dict[str, Any]) -> dict[str, Any]:
 def _server_starts(db: Path, times: int) -> list[float]:
     seconds = []
     for _ in range(times):
-        server = servers.start("pdp.api:create_app()", ours.server_env(ours.database_url(db)))
+        env = ours.server_env(ours.database_url(db))
+        server = launcher.start(launcher.PDP_APP, env, cwd=ours.ROOT)
         try:
             seconds.append(server.start_seconds)
         finally:
-            servers.stop(server)
+            launcher.stop(server)
     return seconds
 
 

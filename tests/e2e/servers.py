@@ -1,5 +1,6 @@
 """Real server processes for end-to-end tests: a database set up with the `pdp` command line,
-gunicorn serving the app over loopback, and small HTTP helpers."""
+gunicorn serving the app over loopback (started by `launcher`, as the benchmarks start it), a
+server that can be killed as a crash would, and small HTTP helpers."""
 
 from __future__ import annotations
 
@@ -7,27 +8,21 @@ import ctypes
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import EXAMPLES_DIR, POLICY_DIR
+from tests.e2e import launcher
 
 BIN = Path(sys.executable).parent
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def prepared_database(workdir: Path) -> dict[str, str]:
@@ -36,56 +31,31 @@ def prepared_database(workdir: Path) -> dict[str, str]:
     return prepared_database_at(workdir, f"sqlite:///{workdir / 'pdp.sqlite3'}")
 
 
-def gunicorn_command(workers: int, port: int) -> list[str | Path]:
-    """gunicorn serving the PDP app with `workers` processes on loopback `port`."""
-    return [
-        BIN / "gunicorn",
-        "--workers",
-        str(workers),
-        "--bind",
-        f"127.0.0.1:{port}",
-        "pdp.api:create_app()",
-    ]
-
-
-def await_health(base: str, process: subprocess.Popen, failed: Callable[[], str]) -> None:
-    """Wait up to 30 s for `/health` to answer 200; if the server dies or the time runs out,
-    fail the test with what `failed()` (which stops the server) says it printed."""
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            with urllib.request.urlopen(f"{base}/health", timeout=1) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            if process.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"server did not start: {failed()}")
-            time.sleep(0.05)
+def started_server(
+    env: dict[str, str],
+    workdir: Path,
+    workers: int,
+    port: int | None = None,
+    log: Path | None = None,
+) -> launcher.Server:
+    """The PDP under gunicorn (see `launcher.start`) in `workdir`; the test fails, quoting what
+    gunicorn wrote, if it does not start."""
+    try:
+        return launcher.start(
+            launcher.PDP_APP, env, cwd=workdir, workers=workers, port=port, log=log
+        )
+    except launcher.ServerDidNotStart as error:
+        pytest.fail(f"server did not start: {error.output}")
 
 
 @contextmanager
 def running_server(env: dict[str, str], workdir: Path, workers: int = 2) -> Iterator[str]:
     """gunicorn with `workers` processes on a free loopback port; yields its base URL."""
-    port = free_port()
-    process = subprocess.Popen(
-        gunicorn_command(workers, port),
-        env=env,
-        cwd=workdir,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    base = f"http://127.0.0.1:{port}"
-
-    def failed() -> str:
-        process.kill()
-        return process.stderr.read().decode()
-
+    server = started_server(env, workdir, workers)
     try:
-        await_health(base, process, failed)
-        yield base
+        yield server.base
     finally:
-        process.terminate()
-        process.wait(timeout=10)
+        launcher.stop(server)
 
 
 def call(
@@ -161,11 +131,12 @@ class ServerProcess:
                 _adopt_orphans(False)
 
     def errors(self) -> str:
-        """What the server logged about failures (tracebacks, worker deaths), for messages."""
+        """What the server logged about failures (tracebacks, worker deaths), for messages;
+        gunicorn logs nothing routine (see `launcher.start`), the PDP warns that
+        authentication is off."""
         text = self.log.read_text(encoding="utf-8", errors="replace")
-        routine = ("[INFO]", "AUTHENTICATION IS DISABLED")
         return "\n".join(
-            line for line in text.splitlines() if not any(part in line for part in routine)
+            line for line in text.splitlines() if "AUTHENTICATION IS DISABLED" not in line
         )
 
 
@@ -219,30 +190,10 @@ def killable_server(
 ) -> Iterator[ServerProcess]:
     """gunicorn with `workers` processes on a free loopback port, in its own process group,
     logging to a file in `workdir`; stopped at the end unless a test killed it first."""
-    port = free_port()
+    port = launcher.free_port()
     log = workdir / f"gunicorn-{port}.log"
-    with log.open("wb") as sink:
-        process = subprocess.Popen(
-            gunicorn_command(workers, port),
-            env=env,
-            cwd=workdir,
-            stdout=subprocess.DEVNULL,
-            stderr=sink,
-            start_new_session=True,
-        )
-    server = ServerProcess(process, f"http://127.0.0.1:{port}", log)
-
-    def failed() -> str:
-        server.kill()
-        return log.read_text(errors="replace")
-
+    server = started_server(env, workdir, workers, port, log)
     try:
-        await_health(server.base, process, failed)
-        yield server
+        yield ServerProcess(server.process, server.base, log)
     finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGTERM)
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                server.kill()
+        launcher.stop(server)
