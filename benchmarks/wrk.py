@@ -41,7 +41,7 @@ from benchmarks.http import AUTHORIZE, MULTI_SIZE, prepare
 from benchmarks.report import Part, load_average
 from benchmarks.stats import median_spread, number, plural
 from benchmarks.table import markdown, met
-from pdp.auth import SCOPE_AUTHORIZE
+from pdp.api.auth import SCOPE_AUTHORIZE
 from pdp.vocabulary import PERMIT
 from tests.e2e import launcher
 from tests.security.tokens import AUDIENCE, ISSUER, Issuer
