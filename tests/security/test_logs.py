@@ -73,6 +73,42 @@ def test_every_decision_is_one_line_with_the_subject_masked(logged, issuer):
     assert DAGL not in (tmp_path / "decisions.jsonl").read_text()
 
 
+def test_a_service_resource_decision_is_logged_with_its_resource_and_obligations(logged, issuer):
+    client, lines, tmp_path = logged
+    body = {
+        "Request": {
+            "AccessSubject": {"Attribute": [attribute("urn:altinn:person:identifier-no", DAGL)]},
+            "Action": {
+                "Attribute": [attribute("urn:oasis:names:tc:xacml:1.0:action:action-id", "read")]
+            },
+            "Resource": {
+                "Attribute": [
+                    attribute("urn:altinn:resource", "ttd-example-api"),
+                    attribute("urn:altinn:organization:identifier-no", REGISTER.as_org),
+                ]
+            },
+        }
+    }
+    response = client.post(AUTHORIZE, json=body, headers=bearer(issuer.token()))
+    assert response.get_json()["Response"][0]["Decision"] == "Permit"
+    (entry,) = lines("decisions")
+    assert entry["resource"] == "ttd-example-api"
+    assert entry["action"] == "read"
+    assert entry["subject"] == [f"urn:altinn:person:identifier-no:{DAGL[:6]}*****"]
+    assert entry["party"] == f"urn:altinn:organization:identifier-no:{REGISTER.as_org}"
+    assert entry["obligations"] == [
+        {
+            "id": obligation["Id"],
+            "assignments": {
+                a["AttributeId"]: a["Value"] for a in obligation["AttributeAssignment"]
+            },
+        }
+        for obligation in response.get_json()["Response"][0]["Obligations"]
+    ]
+    assert entry["obligations"]
+    assert DAGL not in (tmp_path / "decisions.jsonl").read_text()
+
+
 def test_a_multirequests_batch_logs_one_line_per_decision(logged, issuer):
     client, lines, _ = logged
     body = json.loads((EXAMPLES_DIR / "requests" / "multi.json").read_text())
