@@ -44,7 +44,7 @@ FULL = Settings(organizations=1000, asks=2000, rounds=7, warmup=500)
 
 def run(settings: Settings) -> Part:
     catalog = catalog_module.load(ours.POLICY_DIR)
-    documents = compiler.compile_catalog(catalog)
+    documents = peers.package_documents(compiler.compile_catalog(catalog))
     rules = peers.rules_from_compiled(documents)
     load = workload.build(catalog, settings.organizations, settings.asks)
     expected = peers.reference_answers(rules, load.facts, load.stream)

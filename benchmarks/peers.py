@@ -25,6 +25,7 @@ from typing import Any
 
 from benchmarks.harness import Contender
 from benchmarks.workload import Ask, Facts
+from pdp.resource_compiler import RESOURCE_UID_PREFIX
 
 _ROLES = "$.roles"
 _DELEGATED = "$.delegated_packages"
@@ -41,6 +42,12 @@ class Rule:
     subject_attribute: str  # "roles" or "delegated_packages"
     subject_values: tuple[str, ...]
     org_forms: tuple[str, ...]  # empty: no limit
+
+
+def package_documents(documents: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The compiled documents of the grants and delegations: the package decisions the peers
+    are measured on (a source's service resource rules are not theirs to decide)."""
+    return [doc for doc in documents if not doc["uid"].startswith(RESOURCE_UID_PREFIX)]
 
 
 def rules_from_compiled(documents: Sequence[dict[str, Any]]) -> list[Rule]:

@@ -33,7 +33,9 @@ def build(spec: dict[str, Any]) -> dict[str, Any]:
     seconds: dict[str, float] = {}
     if fresh:
         seconds = ours.fill(pdp, load)
-        rules = peers.rules_from_compiled(compiler.compile_catalog(catalog))
+        rules = peers.rules_from_compiled(
+            peers.package_documents(compiler.compile_catalog(catalog))
+        )
         expected = peers.reference_answers(rules, load.facts, load.stream)
         stream = [
             {"ask": [a.subject_kind, a.subject_id, a.party, a.package, a.action], "permit": ok}
