@@ -32,7 +32,7 @@ from pdp.engine.request import ResourceRequest
 from pdp.identities import Identifier
 from pdp.service import Pdp
 from pdp.subjects import PERSON, Subject
-from pdp.vocabulary import ACCESS, ACTION_ID, ORGANIZATION_ID, PERMIT, PERSON_ID
+from pdp.vocabulary import ACCESS, ACTION_ID, ORGANIZATION_ID, PERMIT, PERSON_ID, XML_STRING
 
 WARM_TARGET = 1.5
 COLD_TARGET = 2.0
@@ -234,7 +234,7 @@ def _contenders(pdp: Pdp) -> tuple[Contender, Contender]:
             party=Identifier(ORGANIZATION_ID, ask.party),
             resource=f"bench-{code}",
             action="read",
-            attributes=(("action", ((ACTION_ID, ("read",)),)),),
+            attributes=(("action", ((ACTION_ID, XML_STRING, ("read",)),)),),
         )
 
     def decide(request: DecisionRequest | ResourceRequest) -> bool:

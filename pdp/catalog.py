@@ -143,7 +143,16 @@ class Catalog:
         return tuple(grant for package in self.packages for grant in package.grants)
 
     def role(self, code: str) -> Role:
-        return next(role for role in self.roles if role.code == code)
+        """The role with this code (KeyError for a code the catalog does not have)."""
+        return self._roles_by_code[code]
+
+    @cached_property
+    def role_codes(self) -> frozenset[str]:
+        return frozenset(self._roles_by_code)
+
+    @cached_property
+    def _roles_by_code(self) -> dict[str, Role]:
+        return {role.code: role for role in self.roles}
 
     @cached_property
     def key_roles(self) -> frozenset[str]:

@@ -142,7 +142,7 @@ class IdentifierRules:
     """How identifiers that enter the PDP are checked, as configured (`Settings`).
 
     Built once from `Settings.identifier_check_digits` and passed to each reader of identifiers
-    (the register import now, the XACML request reader next), rather than read from a global,
+    (the register import and the XACML request reader), rather than read from a global,
     so that two PDPs in one process (tests, tools) can be configured apart.
     """
 

@@ -37,9 +37,9 @@ from pdp.vocabulary import (
     ACE_BY_CATEGORY,
     DENY,
     PACKAGE_ID,
-    attribute_key,
     attribute_path,
     lowercase_attribute_key,
+    typed_attribute_key,
 )
 
 RESOURCE_UID_PREFIX = "resource:"
@@ -90,7 +90,7 @@ def compiled_path(match: Match) -> str:
     attribute_id = match.designator.attribute_id
     if match.ignore_case:
         return attribute_path(lowercase_attribute_key(attribute_id))
-    return attribute_path(attribute_key(attribute_id))
+    return attribute_path(typed_attribute_key(attribute_id, match.designator.data_type))
 
 
 def compiled_literal(catalog: Catalog, match: Match) -> Any:

@@ -224,7 +224,7 @@ class Pdp:
         return self.register.import_document(
             document,
             self.policy_sets.current().catalog,
-            IdentifierRules(check_digits=self.settings.identifier_check_digits),
+            self.identifier_rules,
         )
 
     # --- delegations ----------------------------------------------------------------------------

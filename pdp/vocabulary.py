@@ -11,6 +11,7 @@ compiled policies read from a request's subject or resource attributes.
 from __future__ import annotations
 
 import functools
+from typing import Any
 
 # --- XACML categories and data types ---------------------------------------------------------
 
@@ -162,6 +163,62 @@ def lowercase_attribute_key(attribute_id: str) -> str:
     `string-equal-ignore-case` matches read. `_l` is no escape of `attribute_key`, so a
     companion key never spells an attribute's own key."""
     return attribute_key(attribute_id) + "_l"
+
+
+#: The bags of integer and boolean attributes are kept apart from the text ones (and from
+#: each other: Python's `0 == False`) under these suffixes, which no escape above makes.
+_TYPE_SUFFIXES = {XML_INTEGER: "_ti", XML_BOOLEAN: "_tb"}
+
+
+def typed_attribute_key(attribute_id: str, data_type: str) -> str:
+    """The key of an attribute's bag of values of `data_type`: `attribute_key` for text (string,
+    anyURI), with a suffix for integers and booleans."""
+    return attribute_key(attribute_id) + _TYPE_SUFFIXES.get(data_type, "")
+
+
+#: The spellings of a data type requests use (`xs:integer`, `integer`, the URI), by last part.
+_DATA_TYPES = {
+    uri.rsplit("#", 1)[-1]: uri for uri in (XML_STRING, XML_ANY_URI, XML_INTEGER, XML_BOOLEAN)
+}
+_BOOLEANS = {"true": True, "false": False, "1": True, "0": False}
+
+
+def typed_values(data_type: str | None, values: list[Any]) -> tuple[str, list[Any] | None]:
+    """The data type a request's attribute has (named in full) and its values of that type, or
+    None for the values when one is not of it. Without a DataType the JSON values say it, as
+    the JSON profile does: all booleans, all integers, else strings. Integers and booleans may
+    be written as their XML lexical forms (`"3"`, `"true"`); everything else must be text."""
+    if data_type is None:
+        if values and all(type(v) is bool for v in values):
+            data_type = XML_BOOLEAN
+        elif values and all(type(v) is int for v in values):
+            data_type = XML_INTEGER
+        else:
+            data_type = XML_STRING
+    data_type = _DATA_TYPES.get(data_type.rsplit("#", 1)[-1].rsplit(":", 1)[-1], data_type)
+    if data_type == XML_INTEGER:
+        typed = [_integer(v) for v in values]
+    elif data_type == XML_BOOLEAN:
+        typed = [
+            v if type(v) is bool else _BOOLEANS.get(v) if type(v) is str else None for v in values
+        ]
+    else:
+        typed = [v if type(v) is str else None for v in values]
+    return data_type, None if None in typed else typed
+
+
+def _boolean(value: Any) -> bool | None:
+    if type(value) is bool:
+        return value
+    return _BOOLEANS.get(value) if type(value) is str else None
+
+
+def _integer(value: Any) -> int | None:
+    if type(value) is int:
+        return value
+    if type(value) is str and value.strip().lstrip("+-").isdigit() and value.isascii():
+        return int(value)
+    return None
 
 
 def attribute_path(key: str) -> str:

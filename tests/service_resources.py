@@ -58,6 +58,7 @@ from pdp.vocabulary import (
     XML_BOOLEAN,
     XML_INTEGER,
     XML_STRING,
+    typed_values,
 )
 from tests.conftest import POLICY_DIR
 from tests.helpers import new_organization, new_person, write_source
@@ -366,18 +367,21 @@ def ask(
         resource=resource,
         action=action_id,
         attributes=(
-            ("action", ((ACTION_ID, (action_id,)),)),
+            ("action", ((ACTION_ID, XML_STRING, (action_id,)),)),
             ("resource", _bags(resource_given)),
             ("subject", _bags(subject_given)),
         ),
     )
 
 
-def _bags(pairs: Sequence[tuple[str, Any]]) -> tuple[tuple[str, tuple[Any, ...]], ...]:
-    bags: dict[str, list[Any]] = {}
+def _bags(pairs: Sequence[tuple[str, Any]]) -> tuple[tuple[str, str, tuple[Any, ...]], ...]:
+    """Attributes as the reader gives them: by id and data type (as the JSON value says)."""
+    bags: dict[tuple[str, str], list[Any]] = {}
     for attribute_id, value in pairs:
-        bags.setdefault(attribute_id, []).append(value)
-    return tuple(sorted((attribute_id, tuple(bag)) for attribute_id, bag in bags.items()))
+        data_type, typed = typed_values(None, [value])
+        assert typed is not None
+        bags.setdefault((attribute_id, data_type), []).extend(typed)
+    return tuple(sorted((a, data_type, tuple(bag)) for (a, data_type), bag in bags.items()))
 
 
 def person_id(person: Person) -> Identifier:

@@ -29,6 +29,7 @@ from pdp.vocabulary import (
     XML_INTEGER,
     attribute_key,
     lowercase_attribute_key,
+    typed_attribute_key,
 )
 from tests.conftest import DATA_DIR, POLICY_DIR
 from tests.test_resource_policies import action, any_of, designator, match, policy, rule
@@ -144,7 +145,9 @@ def test_an_exact_action_match_is_indexed_lower_cased_but_checked_exactly():
     assert document["rules"]["action"] == {ACTION: {"condition": "AnyIn", "values": ["Read"]}}
 
 
-def test_integer_and_boolean_literals_keep_their_type():
+def test_integer_and_boolean_literals_keep_their_type_in_bags_of_their_own():
+    """Integers and booleans are read from bags of their type (Python's `0 == False` must not
+    let one match the other)."""
     number = match(
         "3", INTEGER_EQUAL, XML_INTEGER, designator("urn:altinn:n", data_type=XML_INTEGER)
     )
@@ -155,8 +158,14 @@ def test_integer_and_boolean_literals_keep_their_type():
         **{"ttd-x": policy(rule(any_of(f"{number}\n{flag}"), any_of(action("read"))))}
     ).values()
     assert document["rules"]["subject"] == {
-        f"$.{attribute_key('urn:altinn:f')}": {"condition": "AnyIn", "values": [True]},
-        f"$.{attribute_key('urn:altinn:n')}": {"condition": "AnyIn", "values": [3]},
+        f"$.{typed_attribute_key('urn:altinn:f', XML_BOOLEAN)}": {
+            "condition": "AnyIn",
+            "values": [True],
+        },
+        f"$.{typed_attribute_key('urn:altinn:n', XML_INTEGER)}": {
+            "condition": "AnyIn",
+            "values": [3],
+        },
     }
 
 

@@ -1,7 +1,8 @@
 """`POST /authorization/api/v1/authorize`: decisions in the XACML 3.0 JSON profile.
 
 The path and the wire format are those of Altinn's own PDP, so existing Altinn PEPs can call
-this PDP unchanged for access package decisions.
+this PDP unchanged, about service resources (under their own XACML policies) and about access
+packages.
 """
 
 from __future__ import annotations

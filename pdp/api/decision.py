@@ -65,6 +65,7 @@ from pdp.vocabulary import (
     STATUS_SYNTAX_ERROR,
     SYSTEM_USER_UUID_ID,
     USERID_ID,
+    typed_values,
 )
 from pdp.xacml.items import identifier_named, resource_request
 
@@ -369,9 +370,18 @@ def _resource_request(
         party = identifier_named(party_named, party=True, rules=rules)
     except InvalidIdentifier as error:
         _refuse(errors, ("resource", "attributes", "party"), str(error))
+    environment = []
+    for attribute_id, value in sorted(body["context"].items()):
+        data_type, typed = typed_values(None, value if isinstance(value, list) else [value])
+        if typed is None:
+            _refuse(
+                errors, ("context", attribute_id), "values must be strings, integers or booleans"
+            )
+        else:
+            environment.append((attribute_id, data_type, tuple(typed)))
     if errors:
         return None
-    return resource_request(subject, party, resource, body["action"]["id"])
+    return resource_request(subject, party, resource, body["action"]["id"], tuple(environment))
 
 
 def _refuse(errors: dict[str, Any], path: tuple[str, ...], problem: str) -> None:

@@ -1,7 +1,8 @@
 """The engine's caches: each names what it keeps, how much, and what makes it stale.
 
-- `DecisionCache`: a Result per request (subject, party, package as named, action, stated
-  roles); stale when the change stamp moves, or another policy set is active.
+- `DecisionCache`: a Result per request (a package request: subject, party, package as named,
+  action, stated roles; a resource request: every identifier and attribute it gives); stale
+  when the change stamp moves, or another policy set is active.
 - `FactsCache`: roles and delegated packages per (subject, party), organisation forms per
   party; stale when the change stamp moves, or another policy set is active.
 - `EvaluationCache`: a Result per target and the values of the attributes its policies read;

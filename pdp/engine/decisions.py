@@ -7,7 +7,7 @@ deny-overrides (`pdp.engine.evaluation`). py-abac only answers yes or no, so the
 decisions and their status are made here:
 
 - Permit: an allow policy fits and no deny policy does;
-- Deny: a deny policy fits (the compiler emits none today; the combining is ready for them);
+- Deny: a deny policy fits (grants compile to none; service resources' Deny rules do);
 - NotApplicable: no policy fits (no granting role, unknown package, unknown party);
 - Indeterminate: the request cannot be evaluated (syntax-error) or evaluation failed
   (processing-error). Never Permit on an error.

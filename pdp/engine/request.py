@@ -41,8 +41,9 @@ class DecisionRequest:
     role_claims: tuple[RoleClaim, ...] | None = None
 
 
-#: Attributes as a request gives them, for a policy to match: (attribute id, values), sorted.
-GivenAttributes = tuple[tuple[str, tuple[Any, ...]], ...]
+#: Attributes as a request gives them, for a policy to match: (attribute id, data type named in
+#: full, values of that type), sorted.
+GivenAttributes = tuple[tuple[str, str, tuple[Any, ...]], ...]
 
 
 @dataclass(frozen=True)
@@ -51,10 +52,11 @@ class ResourceRequest:
 
     `subject` names the subject by one identifier or several that must name the same one (a
     national identity number and a user id, say); `party` is the party acted for, None when
-    the request names none. `resource` is the resource id as the policy source names it
-    (`app_<org>_<app>` for an app). The categories' attributes as given are kept for the policy
-    to match, under py-abac's access control elements (`subject`, `resource`, `action`,
-    `context`).
+    the request names none, and `other_parties` any further identifiers of it the request
+    gives (they must name the same party). `resource` is the resource id as the policy source
+    names it (`app_<org>_<app>` for an app). The categories' attributes as given are kept for
+    the policy to match, under py-abac's access control elements (`subject`, `resource`,
+    `action`, and `context` for the environment).
     """
 
     subject: tuple[Identifier, ...]
@@ -62,6 +64,7 @@ class ResourceRequest:
     resource: str
     action: str
     attributes: tuple[tuple[str, GivenAttributes], ...]
+    other_parties: tuple[Identifier, ...] = ()
 
     def given(self, ace: str) -> GivenAttributes:
         """The attributes the request gives for one access control element."""

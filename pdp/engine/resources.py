@@ -34,7 +34,7 @@ from py_abac.request import AccessRequest
 from pdp.attributes import Facts
 from pdp.catalog import Catalog, Package
 from pdp.combining import Applies, combine
-from pdp.engine.request import ResourceRequest
+from pdp.engine.request import GivenAttributes, ResourceRequest
 from pdp.engine.result import Result
 from pdp.identities import REGISTER_IDENTIFIERS, Identified, Identifier, directly
 from pdp.resource_compiler import compiled_literal, compiled_path
@@ -53,9 +53,11 @@ from pdp.vocabulary import (
     ROLECODE_ID,
     STATUS_MISSING_ATTRIBUTE,
     STATUS_PROCESSING_ERROR,
+    XML_STRING,
     attribute_key,
     attribute_path,
     lowercase_attribute_key,
+    typed_attribute_key,
 )
 
 #: Whether `subject` holds the package with this URN for the organisation `party`: the
@@ -140,6 +142,17 @@ def decide_resource(
     if isinstance(subject, Result):
         return _versioned(subject, version)
     party = _identified(facts, resource, "resource", request.party)
+    others = {_identified(facts, resource, "resource", each) for each in request.other_parties}
+    if any(other is None or party is None or other.subject != party.subject for other in others):
+        given = ", ".join(
+            f"{each.attribute_id} {each.value}" for each in (request.party, *request.other_parties)
+        )
+        return Result(
+            INDETERMINATE,
+            STATUS_PROCESSING_ERROR,
+            f"Resource: the identifiers {given} do not name one and the same party",
+            version=version,
+        )
     if request.party is not None and party is None:
         return Result(
             NOT_APPLICABLE,
@@ -248,26 +261,29 @@ def _request_parts(
 
 
 def _bags(
-    given: Iterable[tuple[str, Iterable[Any]]],
+    given: GivenAttributes,
     identified: Identified | None = None,
-    own: Iterable[tuple[str, Any]] = (),
+    own: Iterable[tuple[str, str]] = (),
 ) -> dict[str, list[Any]]:
-    """py-abac attributes: each attribute's bag under its key, and its values lower-cased
-    under the companion key. Attribute ids that are no URNs cannot be named by a policy."""
-    values: dict[str, list[Any]] = {}
-    pairs = [(attribute_id, value) for attribute_id, bag in given for value in bag]
-    pairs += identified.identifiers if identified is not None else ()
-    pairs += own
-    for attribute_id, value in pairs:
+    """py-abac attributes: each attribute's bag of values of one data type under its key
+    (`typed_attribute_key`), and a text bag's values lower-cased under the companion key.
+    Attribute ids that are no URNs cannot be named by a policy."""
+    values: dict[tuple[str, str], list[Any]] = {}
+    triples = [(a, data_type, value) for a, data_type, bag in given for value in bag]
+    text = [*(identified.identifiers if identified is not None else ()), *own]
+    triples += [(attribute_id, XML_STRING, value) for attribute_id, value in text]
+    for attribute_id, data_type, value in triples:
         if not attribute_id.startswith("urn:"):
             continue
-        bag = values.setdefault(attribute_key(attribute_id), [])
+        bag = values.setdefault((attribute_id, data_type), [])
         if value not in bag:
             bag.append(value)
     bags: dict[str, list[Any]] = {}
-    for key, bag in values.items():
+    for (attribute_id, data_type), bag in values.items():
+        key = typed_attribute_key(attribute_id, data_type)
         bags[key] = bag
-        bags[key + "_l"] = [v.lower() if isinstance(v, str) else v for v in bag]
+        if all(type(value) is str for value in bag):
+            bags[lowercase_attribute_key(attribute_id)] = [value.lower() for value in bag]
     return bags
 
 
@@ -294,7 +310,7 @@ def _applies_but_for_missing(
         for designator in policy.must_be_present(rule)
         if not context.get_attribute_value(
             ACE_BY_CATEGORY[designator.category],
-            attribute_path(attribute_key(designator.attribute_id)),
+            attribute_path(typed_attribute_key(designator.attribute_id, designator.data_type)),
         )
     }
     if not missing:
@@ -375,7 +391,8 @@ class _Pip(AttributeProvider):
         elif holding[0].kind == SYSTEM_USER:
             codes = []
         elif key in _CCR_KEYS:
-            codes = [self.catalog.role(code).ccr_value for code in self._roles(holding)]
+            known = self.catalog.role_codes
+            codes = [self.catalog.role(c).ccr_value for c in self._roles(holding) if c in known]
         else:
             roles = self._roles(holding)
             # Altinn's role data spells codes in lower case (`dagl`), the register in upper

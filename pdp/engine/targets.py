@@ -1,7 +1,8 @@
 """Targets, and what the engine needs to know of each target's policies.
 
 A request is resolved once into a `Target`: what it asks about, as the active policy set names
-it (today an access package's published URN and an action; service resources will add theirs).
+it (an access package's published URN, or `urn:altinn:resource:<id>` for a service resource,
+and an action).
 For each target of a policy set the engine works out once, when first asked, its candidate
 policies and what deciding them reads (`TargetPolicies`): the facts to read ahead for a batch,
 and whether those facts' values alone decide it, so that one evaluation can stand for every
@@ -24,8 +25,9 @@ AttributePath = tuple[str, str]
 
 @dataclass(frozen=True)
 class Target:
-    """What a decision is about, resolved: the published URN of the package (py-abac's
-    resource id) and the action. Shared by the engine and its caches as their key."""
+    """What a decision is about, resolved: the published URN of the package or the service
+    resource's URN (py-abac's resource id), and the action. Shared by the engine and its caches
+    as their key."""
 
     resource: str
     action: str

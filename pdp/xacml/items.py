@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from typing import Any
 
 from pdp.engine.request import (
@@ -42,6 +43,7 @@ from pdp.vocabulary import (
     ACTION_ID,
     APP_ID,
     CCR_ROLE_ID,
+    ENVIRONMENT_CATEGORY,
     LEGACY_ORGANIZATION_NUMBER_ID,
     ORG_ID,
     ORGANIZATION_ID,
@@ -60,6 +62,7 @@ from pdp.vocabulary import (
     SYSTEM_USER_UUID_ID,
     USERID_ID,
     XML_STRING,
+    typed_values,
 )
 from pdp.xacml.model import Category, Item
 
@@ -170,7 +173,11 @@ def _decision_item(
             name = _CATEGORY_NAMES[category_id]
             return Item(_unreadable(mismatch(len(found) or "no", name), for_a_package))
         chosen.append(_reading(found[0], readings))
-    return _item(*chosen, rules)
+    environments = [c for c in candidates if c.category_id == ENVIRONMENT_CATEGORY]
+    if len(environments) > 1:
+        return Item(_unreadable(mismatch(len(environments), "Environment"), for_a_package))
+    environment = _reading(environments[0], readings) if environments else None
+    return _item(*chosen, environment, rules)
 
 
 def _reading(category: Category, readings: dict[int, _Reading]) -> _Reading:
@@ -289,6 +296,22 @@ _PARTY_IDENTIFIERS = {
         PERSON_ID,
     )
 }
+#: Every attribute id the reader reads, by its case-folded spelling: given attributes are
+#: passed on under these spellings.
+_READ_IDS = {
+    attribute_id.casefold(): attribute_id
+    for attribute_id in (
+        *_SUBJECT_IDENTIFIERS.values(),
+        *_PARTY_IDENTIFIERS.values(),
+        ACTION_ID,
+        RESOURCE_ID,
+        ORG_ID,
+        APP_ID,
+        PACKAGE_ID,
+        ROLECODE_ID,
+        CCR_ROLE_ID,
+    )
+}
 #: Subject attributes the PIP owns: a request may not state them for a service resource.
 _OWNED_BY_THE_PIP = {attribute_id.casefold(): attribute_id for attribute_id in (PACKAGE_ID,)}
 _STATED_ROLES = {_ROLECODE: ROLECODE_ID, _CCR_ROLE: CCR_ROLE_ID}
@@ -300,7 +323,11 @@ class _Pinned(Exception):
 
 
 def _item(
-    subject_read: _Reading, resource_read: _Reading, action_read: _Reading, rules: IdentifierRules
+    subject_read: _Reading,
+    resource_read: _Reading,
+    action_read: _Reading,
+    environment_read: _Reading | None,
+    rules: IdentifierRules,
 ) -> Item:
     echoed = tuple(
         reading.echo for reading in (subject_read, action_read, resource_read) if reading.echo
@@ -308,6 +335,11 @@ def _item(
     request: Request
     try:
         if _PACKAGE in resource_read.values:
+            if _RESOURCE in resource_read.values or _ORG in resource_read.values:
+                raise RequestSyntaxError(
+                    f"Resource names both an access package ({PACKAGE_ID}) and a service "
+                    f"resource ({RESOURCE_ID} or {ORG_ID}): ask about one of them"
+                )
             request = DecisionRequest(
                 subject=_subject(subject_read, rules),
                 party=_party(resource_read, rules),
@@ -316,7 +348,9 @@ def _item(
                 role_claims=_role_claims(subject_read),
             )
         else:
-            request = _resource_request(subject_read, resource_read, action_read, rules)
+            request = _resource_request(
+                subject_read, resource_read, action_read, environment_read, rules
+            )
     except RequestSyntaxError as error:
         request = Unreadable(str(error))
     except _Pinned as error:
@@ -355,7 +389,11 @@ def _party(reading: _Reading, rules: IdentifierRules) -> str:
 
 
 def _resource_request(
-    subject_read: _Reading, resource_read: _Reading, action_read: _Reading, rules: IdentifierRules
+    subject_read: _Reading,
+    resource_read: _Reading,
+    action_read: _Reading,
+    environment_read: _Reading | None,
+    rules: IdentifierRules,
 ) -> ResourceRequest:
     """A service resource request, or the reason it cannot be read."""
     resource = _resource_id(resource_read)
@@ -367,16 +405,21 @@ def _resource_request(
                 "resource; the PDP works out the packages and roles the subject holds for the "
                 "party itself"
             )
+    party, *other_parties = _party_identifiers(resource_read, rules) or (None,)
+    attributes = [
+        ("action", _given(action_read)),
+        ("resource", _given(resource_read)),
+        ("subject", _given(subject_read)),
+    ]
+    if environment_read is not None:
+        attributes.insert(1, ("context", _given(environment_read)))
     return ResourceRequest(
         subject=subject,
-        party=_party_identifier(resource_read, rules),
+        party=party,
         resource=resource,
         action=_single_string(action_read, _ACTION, ACTION_ID),
-        attributes=(
-            ("action", _given(action_read)),
-            ("resource", _given(resource_read)),
-            ("subject", _given(subject_read)),
-        ),
+        attributes=tuple(attributes),
+        other_parties=tuple(other_parties),
     )
 
 
@@ -421,13 +464,14 @@ def _subject_identifiers(reading: _Reading, rules: IdentifierRules) -> tuple[Ide
     return tuple(found)
 
 
-def _party_identifier(reading: _Reading, rules: IdentifierRules) -> Identifier | None:
-    """The party the resource is acted on for: the first party identifier given, checked."""
-    for folded, attribute_id in _PARTY_IDENTIFIERS.items():
-        if folded in reading.values:
-            value = _identifier(reading, folded, attribute_id, rules, "Resource")
-            return Identifier(attribute_id, value)
-    return None
+def _party_identifiers(reading: _Reading, rules: IdentifierRules) -> list[Identifier]:
+    """Every identifier naming the party the resource is acted on for, checked (they must name
+    one party: the engine checks)."""
+    return [
+        Identifier(attribute_id, _identifier(reading, folded, attribute_id, rules, "Resource"))
+        for folded, attribute_id in _PARTY_IDENTIFIERS.items()
+        if folded in reading.values
+    ]
 
 
 def _identifier(
@@ -468,13 +512,30 @@ _checked_string = functools.lru_cache(maxsize=65536)(_check)
 
 
 def _given(reading: _Reading) -> GivenAttributes:
-    """The category's attributes as given, each id with its values, for a policy to match."""
-    values: dict[str, list[Any]] = {}
+    """The category's attributes as given, for a policy to match: each id as the reader reads
+    it (a known id in any casing is the known id, so that what the reader read is what the
+    rules see), with its data type (`typed_values`) and its values of that type."""
+    values: dict[tuple[str, str], list[Any]] = {}
+    where = _CATEGORY_NAMES.get(reading.category.category_id, reading.category.category_id)
     for attribute in reading.category.attributes:
+        attribute_id = attribute["AttributeId"]
+        attribute_id = _READ_IDS.get(attribute_id.casefold(), attribute_id)
         value = attribute["Value"]
-        bag = values.setdefault(attribute["AttributeId"], [])
-        bag.extend(value if type(value) is list else [value])
-    return tuple(sorted((attribute_id, tuple(bag)) for attribute_id, bag in values.items()))
+        data_type, typed = typed_values(
+            attribute.get("DataType"), value if type(value) is list else [value]
+        )
+        if typed is None:
+            raise RequestSyntaxError(
+                f"{where} {attribute_id}: values must be "
+                f"{data_type.rsplit('#', 1)[-1]}s as their DataType says, got {value!r}"
+            )
+        values.setdefault((attribute_id, data_type), []).extend(typed)
+    return tuple(
+        sorted(
+            (attribute_id, data_type, tuple(bag))
+            for (attribute_id, data_type), bag in values.items()
+        )
+    )
 
 
 def _role_claims(reading: _Reading) -> tuple[RoleClaim, ...] | None:
@@ -528,22 +589,37 @@ def identifier_named(
 
 
 def resource_request(
-    subject: Identifier, party: Identifier, resource: str, action: str
+    subject: Identifier,
+    party: Identifier,
+    resource: str,
+    action: str,
+    environment: GivenAttributes = (),
 ) -> ResourceRequest:
     """The service resource request of a PEP that names the subject and the party by one
     identifier each, with the attributes as given that the XACML reader would read from it
-    (the action's id among them: a resource policy's rules match it there)."""
-    return ResourceRequest(
+    (the action's id among them: a resource policy's rules match it there), and the
+    environment's attributes, if any."""
+    request = ResourceRequest(
         subject=(subject,),
         party=party,
         resource=resource,
         action=action,
         attributes=(
-            ("action", ((ACTION_ID, (action,)),)),
+            ("action", ((ACTION_ID, XML_STRING, (action,)),)),
             (
                 "resource",
-                tuple(sorted(((RESOURCE_ID, (resource,)), (party.attribute_id, (party.value,))))),
+                tuple(
+                    sorted(
+                        (
+                            (RESOURCE_ID, XML_STRING, (resource,)),
+                            (party.attribute_id, XML_STRING, (party.value,)),
+                        )
+                    )
+                ),
             ),
-            ("subject", ((subject.attribute_id, (subject.value,)),)),
+            ("subject", ((subject.attribute_id, XML_STRING, (subject.value,)),)),
         ),
     )
+    if not environment:
+        return request
+    return replace(request, attributes=(*request.attributes, ("context", environment)))

@@ -88,7 +88,14 @@ def combine(results: Sequence[Result]) -> Result:
     first = results[0]
     if all(r.decision == first.decision and r.status == STATUS_OK for r in results):
         policies = {policy.uid: policy for result in results for policy in result.policies}
-        return Result(first.decision, policies=tuple(policies.values()), version=first.version)
+        return Result(
+            first.decision,
+            policies=tuple(policies.values()),
+            version=first.version,
+            # Every item's obligations bind the one decision (in order, each once).
+            obligations=tuple(dict.fromkeys(o for result in results for o in result.obligations)),
+            advice=tuple(dict.fromkeys(a for result in results for a in result.advice)),
+        )
     return Result(
         INDETERMINATE,
         STATUS_PROCESSING_ERROR,

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from pdp import xacml
 from pdp.api import create_app
 from pdp.service import Pdp
 from pdp.vocabulary import (
@@ -26,6 +27,7 @@ from pdp.vocabulary import (
 from tests.helpers import ACTION_ID, ORGANIZATION_ID, PERSON_ID, attribute, xacml_request
 from tests.service_resources import (
     AUTHLEVEL_ID,
+    CLEARANCE_ID,
     PERMIT_ADVICE,
     PERMIT_OBLIGATION,
     RULE_DENY_OBLIGATION,
@@ -245,3 +247,100 @@ def test_a_request_may_not_state_the_roles_or_packages_the_subject_holds(
     result = answer(client, request("ttd-api", stranger, limited()))
     assert (result["Decision"], status(result)) == ("Indeterminate", STATUS_SYNTAX_ERROR)
     assert attribute_id in result["Status"]["StatusMessage"]
+
+
+# --- what a review found: the reader and the rules must see the same request ---------------
+
+
+def test_an_attribute_id_in_another_casing_is_matched_as_the_id_the_reader_read(client):
+    """The reader finds the action by its id in any casing; the rules must see that same
+    action, or a Deny for it is dodged by spelling the id differently."""
+    canonical = request("ttd-deny-overrides", manager(), limited())
+    respelt = request("ttd-deny-overrides", manager(), limited())
+    respelt["Request"]["Action"][0]["Attribute"][0]["AttributeId"] = ACTION_ID.upper()
+    assert answer(client, canonical)["Decision"] == "Deny"
+    assert answer(client, respelt)["Decision"] == "Deny"
+
+
+def test_a_typed_value_is_compared_as_its_data_type_says(client):
+    """`"false"` with DataType boolean is the boolean false; a JSON 0 is an integer and never
+    the boolean false (so the MustBePresent boolean is missing)."""
+    boolean = "http://www.w3.org/2001/XMLSchema#boolean"
+    as_text = request(
+        "ttd-write-needs-clearance",
+        [*manager(), attribute(CLEARANCE_ID, "false") | {"DataType": boolean}],
+        limited(),
+        action="write",
+    )
+    assert answer(client, as_text)["Decision"] == "Deny"
+    as_zero = request(
+        "ttd-write-needs-clearance",
+        [*manager(), attribute(CLEARANCE_ID, 0)],
+        limited(),
+        action="write",
+    )
+    result = answer(client, as_zero)
+    assert (result["Decision"], status(result)) == ("Indeterminate", STATUS_MISSING_ATTRIBUTE)
+    not_a_boolean = request(
+        "ttd-write-needs-clearance",
+        [*manager(), attribute(CLEARANCE_ID, "maybe") | {"DataType": boolean}],
+        limited(),
+        action="write",
+    )
+    result = answer(client, not_a_boolean)
+    assert (result["Decision"], status(result)) == ("Indeterminate", STATUS_SYNTAX_ERROR)
+    assert CLEARANCE_ID in result["Status"]["StatusMessage"]
+
+
+def test_environment_attributes_reach_the_policy():
+    body = request("ttd-dagl", manager(), limited())
+    body["Request"]["Environment"] = [{"Attribute": [attribute("urn:test:env:state", "blocked")]}]
+    [item] = xacml.parse(body).items
+    assert item.request.given("context") == (
+        ("urn:test:env:state", "http://www.w3.org/2001/XMLSchema#string", ("blocked",)),
+    )
+
+
+def test_a_party_named_twice_must_be_one_party(client):
+    other = WORLD.firm.number
+    body = request(
+        "ttd-dagl",
+        manager(),
+        [attribute(PARTYID_ID, str(WORLD.limited.party_id)), attribute(ORGANIZATION_ID, other)],
+    )
+    result = answer(client, body)
+    assert (result["Decision"], status(result)) == ("Indeterminate", STATUS_PROCESSING_ERROR)
+    agreeing = request(
+        "ttd-dagl",
+        manager(),
+        [
+            attribute(PARTYID_ID, str(WORLD.limited.party_id)),
+            attribute(ORGANIZATION_ID, WORLD.limited.number),
+        ],
+    )
+    assert answer(client, agreeing)["Decision"] == "Permit"
+
+
+def test_a_combined_decision_carries_the_obligations(client):
+    body = request("ttd-dagl", manager(), limited())
+    body["Request"]["CombinedDecision"] = True
+    result = answer(client, body)
+    assert result["Decision"] == "Permit"
+    assert [o["Id"] for o in result["Obligations"]] == [PERMIT_OBLIGATION]
+
+
+def test_a_resource_naming_a_package_too_is_refused(client):
+    body = request(
+        "ttd-dagl",
+        manager(),
+        [*limited(), attribute("urn:altinn:accesspackage", "programmeringsgrensesnitt")],
+    )
+    result = answer(client, body)
+    assert (result["Decision"], status(result)) == ("Indeterminate", STATUS_SYNTAX_ERROR)
+
+
+@pytest.mark.parametrize("value", [{"a": 1}, [["a"]], [{"a": 1}], None])
+def test_a_value_that_is_no_scalar_is_refused_not_a_500(client, value):
+    body = request("ttd-dagl", manager(), [*limited(), attribute("urn:x:y", value)])
+    result = answer(client, body)
+    assert (result["Decision"], status(result)) == ("Indeterminate", STATUS_SYNTAX_ERROR)
