@@ -80,6 +80,8 @@ class ServiceResource:
     policy: ResourcePolicy
     packages: tuple[Package, ...]
     names: frozenset[tuple[str, str]]
+    #: The codes of the packages each rule (by number) names, its policy's target included.
+    packages_of_rule: dict[int, frozenset[str]]
 
     def names_any(self, ace: str, attribute_ids: frozenset[str]) -> bool:
         return any((ace, attribute_id) in self.names for attribute_id in attribute_ids)
@@ -91,7 +93,15 @@ class ResourceIndex:
     def __init__(self, catalog: Catalog):
         self._resources = {
             policy.resource_id: ServiceResource(
-                policy, _named_packages(catalog, policy), _named_attributes(policy)
+                policy,
+                _named_packages(catalog, _matches(policy)),
+                _named_attributes(policy),
+                {
+                    rule.number: frozenset(
+                        package.code for package in _named_packages(catalog, _matches(policy, rule))
+                    )
+                    for rule in policy.rules
+                },
             )
             for policy in catalog.resources
         }
@@ -100,8 +110,10 @@ class ResourceIndex:
         return self._resources.get(resource_id)
 
 
-def _matches(policy: ResourcePolicy) -> Iterator[Match]:
-    for target in (policy.target, *(rule.target for rule in policy.rules)):
+def _matches(policy: ResourcePolicy, rule: Rule | None = None) -> Iterator[Match]:
+    """The matches of the policy's target and of `rule`'s (of every rule's, by default)."""
+    rules = policy.rules if rule is None else (rule,)
+    for target in (policy.target, *(each.target for each in rules)):
         for any_of in target:
             for all_of in any_of:
                 yield from all_of
@@ -114,10 +126,8 @@ def _named_attributes(policy: ResourcePolicy) -> frozenset[tuple[str, str]]:
     )
 
 
-def _named_packages(catalog: Catalog, policy: ResourcePolicy) -> tuple[Package, ...]:
-    named = {
-        match.value for match in _matches(policy) if match.designator.attribute_id == PACKAGE_ID
-    }
+def _named_packages(catalog: Catalog, matches: Iterable[Match]) -> tuple[Package, ...]:
+    named = {match.value for match in matches if match.designator.attribute_id == PACKAGE_ID}
     packages = {catalog.package_named(str(name)) for name in named}
     return tuple(sorted((p for p in packages if p is not None), key=lambda p: p.urn))
 
@@ -190,8 +200,14 @@ def decide_resource(
             version=version,
         )
     policies = tuple(d for d in fitting if _rule_number(d) in deciding)
-    if combined.decision == PERMIT or policies:
-        policies += provider.package_policies
+    # And the grants or delegations that gave a package a deciding rule asked for.
+    asked = {code for number in deciding for code in resource.packages_of_rule[number]}
+    policies += tuple(
+        policy
+        for code, held in provider.package_policies.items()
+        if code in asked
+        for policy in held
+    )
     return Result(
         combined.decision,
         policies=policies,
@@ -358,8 +374,8 @@ class _Pip(AttributeProvider):
     subject: Identified | None
     party: Identified | None
     held: PackageDecision
-    #: The grant and delegation policies that gave the subject the packages it holds.
-    package_policies: tuple[Policy, ...] = ()
+    #: The grant and delegation policies that gave the subject each package it holds, by code.
+    package_policies: dict[str, tuple[Policy, ...]] = field(default_factory=dict)
     _memo: dict[str, Any] = field(default_factory=dict)
     _package_codes: list[str] | None = None
 
@@ -412,6 +428,6 @@ class _Pip(AttributeProvider):
                 result = self.held(holding[0], holding[1], package.urn)
                 if result.decision == PERMIT:
                     codes.append(package.code)
-                    self.package_policies += result.policies
+                    self.package_policies[package.code] = result.policies
             self._package_codes = codes
         return self._package_codes
