@@ -38,7 +38,7 @@ from pdp.engine.request import GivenAttributes, ResourceRequest
 from pdp.engine.result import Result
 from pdp.identities import REGISTER_IDENTIFIERS, Identified, Identifier, directly
 from pdp.resource_compiler import compiled_literal, compiled_path
-from pdp.resource_policies import Match, ResourcePolicy, Rule, app_of
+from pdp.resource_policies import Designator, Match, ResourcePolicy, Rule, app_of
 from pdp.subjects import ORGANIZATION, SYSTEM_USER, Subject
 from pdp.vocabulary import (
     ACE_BY_CATEGORY,
@@ -82,6 +82,8 @@ class ServiceResource:
     names: frozenset[tuple[str, str]]
     #: The codes of the packages each rule (by number) names, its policy's target included.
     packages_of_rule: dict[int, frozenset[str]]
+    #: The designators each rule (by number) says MustBePresent, its policy's target included.
+    must_be_present: dict[int, frozenset[Designator]]
 
     def names_any(self, ace: str, attribute_ids: frozenset[str]) -> bool:
         return any((ace, attribute_id) in self.names for attribute_id in attribute_ids)
@@ -102,6 +104,7 @@ class ResourceIndex:
                     )
                     for rule in policy.rules
                 },
+                {rule.number: policy.must_be_present(rule) for rule in policy.rules},
             )
             for policy in catalog.resources
         }
@@ -189,7 +192,7 @@ def decide_resource(
             sorted(
                 designator.attribute_id
                 for rule in combined.rules
-                for designator in policy.must_be_present(rule)
+                for designator in resource.must_be_present[rule.number]
             )
         )
         return Result(
@@ -323,7 +326,7 @@ def _applies_but_for_missing(
     policy = resolved.resource.policy
     missing = {
         designator
-        for designator in policy.must_be_present(rule)
+        for designator in resolved.resource.must_be_present[rule.number]
         if not context.get_attribute_value(
             ACE_BY_CATEGORY[designator.category],
             attribute_path(typed_attribute_key(designator.attribute_id, designator.data_type)),
