@@ -205,12 +205,9 @@ def decide_resource(
     policies = tuple(d for d in fitting if _rule_number(d) in deciding)
     # And the grants or delegations that gave a package a deciding rule asked for.
     asked = {code for number in deciding for code in resource.packages_of_rule[number]}
-    policies += tuple(
-        policy
-        for code, held in provider.package_policies.items()
-        if code in asked
-        for policy in held
-    )
+    for code, giving in provider.package_policies.items():
+        if code in asked:
+            policies += giving
     return Result(
         combined.decision,
         policies=policies,
