@@ -30,7 +30,7 @@ from pathlib import Path
 from benchmarks import floor_app, loadgen, ours, workload
 from benchmarks.report import Part
 from benchmarks.stats import median_spread, number, percentile, plural
-from benchmarks.table import markdown, met
+from benchmarks.table import markdown, met, throughput_target
 from pdp import catalog as catalog_module
 from tests.e2e import launcher
 
@@ -184,14 +184,15 @@ def _report(series: list[_Series], mismatches: int, settings: Settings) -> Part:
         errors = sum(r.errors for r in s.runs)
         decisions = rate * s.decisions_per_request
         share = decisions / floor_rate
-        if index == 0:
-            target, ok = "", None
-        elif s.decisions_per_request == 1:
-            target = f"≥ {FLOOR_SHARE_TARGET:.0%} of floor, p99 ≤ {P99_TARGET_MS:g} ms"
-            ok = share >= FLOOR_SHARE_TARGET and p99 <= P99_TARGET_MS and errors == 0
-        else:
-            target = f"≥ {MULTI_TARGET:,} decisions/s"
-            ok = decisions >= MULTI_TARGET and errors == 0
+        target, ok = throughput_target(
+            index,
+            s.decisions_per_request,
+            share=share,
+            p99_ms=p99,
+            decisions=decisions,
+            errors=errors,
+            targets=(FLOOR_SHARE_TARGET, P99_TARGET_MS, MULTI_TARGET),
+        )
         rows.append(
             [
                 s.name,

@@ -22,3 +22,27 @@ def met(ok: bool | None) -> str:
     if ok is None:
         return ""
     return "yes" if ok else "**no**"
+
+
+def throughput_target(
+    series_index: int,
+    decisions_per_request: int,
+    *,
+    share: float,
+    p99_ms: float,
+    decisions: float,
+    errors: int,
+    targets: tuple[float, float, int],
+) -> tuple[str, bool | None]:
+    """The target of an HTTP series and whether it is met: none for the floor (the first
+    series), a share of the floor and a p99 for single decisions, decisions per second for
+    MultiRequests. `targets` is (floor share, p99 in ms, MultiRequests decisions/s)."""
+    floor_share, p99_target, multi_target = targets
+    if series_index == 0:
+        return "", None
+    if decisions_per_request == 1:
+        return (
+            f"≥ {floor_share:.0%} of floor, p99 ≤ {p99_target:g} ms",
+            share >= floor_share and p99_ms <= p99_target and errors == 0,
+        )
+    return f"≥ {multi_target:,} decisions/s", decisions >= multi_target and errors == 0

@@ -40,7 +40,7 @@ from benchmarks import floor_app, ours
 from benchmarks.http import AUTHORIZE, MULTI_SIZE, prepare
 from benchmarks.report import Part, load_average
 from benchmarks.stats import median_spread, number, plural
-from benchmarks.table import markdown, met
+from benchmarks.table import markdown, met, throughput_target
 from pdp.api.auth import SCOPE_AUTHORIZE
 from pdp.vocabulary import PERMIT
 from tests.e2e import launcher
@@ -270,14 +270,15 @@ def _table(series: list[_Series]) -> str:
         errors = sum(sum(r.errors.values()) for r in s.runs)
         decisions = rate * s.decisions_per_request
         share = decisions / floor_rate
-        if index == 0:
-            target, ok = "", None
-        elif s.decisions_per_request == 1:
-            target = f"≥ {FLOOR_SHARE_TARGET:.0%} of floor, p99 ≤ {P99_TARGET_MS:g} ms"
-            ok = share >= FLOOR_SHARE_TARGET and p99 <= P99_TARGET_MS and errors == 0
-        else:
-            target = f"≥ {MULTI_TARGET:,} decisions/s"
-            ok = decisions >= MULTI_TARGET and errors == 0
+        target, ok = throughput_target(
+            index,
+            s.decisions_per_request,
+            share=share,
+            p99_ms=p99,
+            decisions=decisions,
+            errors=errors,
+            targets=(FLOOR_SHARE_TARGET, P99_TARGET_MS, MULTI_TARGET),
+        )
         rows.append(
             [
                 s.name,
