@@ -35,6 +35,16 @@ XACML_REQUEST_MEMBERS = (
     *("RequestReference", "ReferenceId"),
 )
 
+_ASCII_LOWER = {code: code + 32 for code in range(ord("A"), ord("Z") + 1)}
+
+
+def ascii_lower(name: str) -> str:
+    """`name` as it is matched case-insensitively: its ASCII letters lower-cased and nothing
+    else. Unicode case folding would read a long s (U+017F) or a Kelvin sign (U+212A) as ASCII
+    letters, so a name spelt with them would pass for a known one; here it stays unknown."""
+    return name.lower() if name.isascii() else name.translate(_ASCII_LOWER)
+
+
 XML_STRING = "http://www.w3.org/2001/XMLSchema#string"
 #: The spellings of the string data type that requests use.
 STRING_TYPES = frozenset({XML_STRING, "xs:string", "string"})
@@ -116,6 +126,13 @@ RESOURCE_ID = "urn:altinn:resource"
 ORG_ID = "urn:altinn:org"
 #: An Altinn app's name, with `ORG_ID` naming the app.
 APP_ID = "urn:altinn:app"
+
+#: Every attribute id the context handler reads out of a request, canonically spelt.
+READ_ATTRIBUTE_IDS = (
+    *(SYSTEM_USER_UUID_ID, PERSON_ID, USERID_ID, PERSON_UUID_ID, ORGANIZATION_ID),
+    *(LEGACY_ORGANIZATION_NUMBER_ID, PARTY_UUID_ID, PARTYID_ID, ACTION_ID, RESOURCE_ID),
+    *(ORG_ID, APP_ID, PACKAGE_ID, ROLECODE_ID, CCR_ROLE_ID),
+)
 
 # --- service resources and their XACML policies -----------------------------------------------
 
