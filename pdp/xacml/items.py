@@ -210,6 +210,8 @@ def _unreadable(message: str, asks_for_a_package: bool) -> Unreadable:
 def _values(category: Category, folded: str) -> list[Any]:
     """All values of the category's attributes whose AttributeId folds to `folded`; each such
     attribute must have a string DataType (or none)."""
+    if not category.mistyped:  # nearly always: no attribute names another data type
+        return category.values.get(folded, _NONE)
     attribute = category.mistyped.get(folded)
     if attribute is not None:
         category_id = category.category_id

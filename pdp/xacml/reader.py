@@ -282,9 +282,13 @@ class _Walk:
         for key, value in node.items():
             name = key if names is None else self.name(key, where, names)
             if name in _CATEGORY_MEMBERS:
-                entry = read[name] = self.one_or_many(
-                    key, value, depth + 1, where, self.category, SHORTHAND_CATEGORIES.get(name)
-                )
+                category_id = SHORTHAND_CATEGORIES.get(name)
+                entry = self.plain_categories(key, value, depth + 1, where, category_id)
+                if entry is None:
+                    entry = self.one_or_many(
+                        key, value, depth + 1, where, self.category, category_id
+                    )
+                read[name] = entry
             elif name == "MultiRequests":
                 entry = read[name] = self.nested(key, value, depth + 1, where, self.multi_requests)
             elif name == "ReturnPolicyIdList" or name == "CombinedDecision":
@@ -361,17 +365,6 @@ class _Walk:
     ) -> Category | _Invalid:
         """A category that is `category_id` (a shorthand member's), or else what its
         `CategoryId` says (None if it names none)."""
-        attributes = node.get("Attribute")
-        if (
-            type(attributes) is list
-            and _CATEGORY_KEYS.issuperset(node)
-            and self.known_keys_fit
-            and depth + 2 < self.deepest
-            and len(attributes) <= self.short_list
-        ):
-            read = self.plain_category(node, attributes, category_id)
-            if read is not None:
-                return read
         names = self.enter(node, depth, where)
         given_id = identifier = _ABSENT
         attributes = ()
@@ -414,52 +407,69 @@ class _Walk:
             *_bags(attributes),
         )
 
-    def plain_category(
-        self, node: dict[str, Any], attributes: list[Any], category_id: str | None
-    ) -> Category | None:
-        """The category nearly every request is made of, read at a glance: canonical keys, a
-        list of attributes of a string `AttributeId` and a string `Value` alone, all within
-        the limits. None for any other (read then member by member, for its messages)."""
+    def plain_categories(
+        self, key: str, nodes: Any, depth: int, parent: Where, category_id: str | None
+    ) -> list[Category] | None:
+        """Member `key`, a list of categories at `depth`, as nearly every request gives them,
+        read at a glance: each with canonical keys and a list of attributes, each attribute a
+        string `AttributeId` and a string `Value` alone, all within the limits. None for any
+        other (read then member by member, by `category`, for its messages)."""
+        if type(nodes) is not list or depth + 3 >= self.deepest or not self.known_keys_fit:
+            return None
+        self.list_limits(key, nodes, parent)
+        short = self.short_list
         longest = self.longest
-        values: dict[str, list[Any]] = {}
-        for attribute in attributes:
-            if type(attribute) is not dict or len(attribute) != 2:
+        members = 0
+        read = []
+        for node in nodes:
+            if type(node) is not dict or not _CATEGORY_KEYS.issuperset(node):
                 return None
-            attribute_id = attribute.get("AttributeId")
-            value = attribute.get("Value")
-            if (
-                type(attribute_id) is not str
-                or type(value) is not str
-                or not 0 < len(attribute_id) <= longest
-                or len(value) > longest
+            attributes = node.get("Attribute")
+            if type(attributes) is not list or len(attributes) > short:
+                return None
+            values: dict[str, list[Any]] = {}
+            for attribute in attributes:
+                if type(attribute) is not dict or len(attribute) != 2:
+                    return None
+                attribute_id = attribute.get("AttributeId")
+                value = attribute.get("Value")
+                if (
+                    type(attribute_id) is not str
+                    or type(value) is not str
+                    or not 0 < len(attribute_id) <= longest
+                    or len(value) > longest
+                ):
+                    return None
+                lowered = _LOWERED.get(attribute_id)
+                if lowered is None:
+                    lowered = ascii_lower(attribute_id)
+                bag = values.get(lowered)
+                if bag is None:
+                    values[lowered] = [value]
+                else:
+                    bag.append(value)
+            given_id = node.get("CategoryId")
+            identifier = node.get("Id")
+            if (given_id is None and "CategoryId" in node) or not (
+                (given_id is None or (type(given_id) is str and len(given_id) <= longest))
+                and (identifier is None or (type(identifier) is str and len(identifier) <= longest))
             ):
                 return None
-            folded = _LOWERED.get(attribute_id)
-            if folded is None:
-                folded = ascii_lower(attribute_id)
-            bag = values.get(folded)
-            if bag is None:
-                values[folded] = [value]
-            else:
-                bag.append(value)
-        given_id = node.get("CategoryId")
-        identifier = node.get("Id")
-        if (given_id is None and "CategoryId" in node) or not (
-            (given_id is None or (type(given_id) is str and len(given_id) <= longest))
-            and (identifier is None or (type(identifier) is str and len(identifier) <= longest))
-        ):
-            return None
-        self.members += len(node) + 2 * len(attributes)
-        if category_id is None and given_id is not None:
-            category_id = SHORTHAND_CATEGORIES.get(given_id, given_id)
-        return Category(
-            category_id,  # type: ignore[arg-type]
-            identifier,
-            tuple(attributes),
-            values,
-            _NO_MISTYPED,
-            (),
-        )
+            members += len(node) + 2 * len(attributes)
+            read.append(
+                Category(
+                    category_id  # type: ignore[arg-type]
+                    if category_id is not None or given_id is None
+                    else SHORTHAND_CATEGORIES.get(given_id, given_id),
+                    identifier,
+                    tuple(attributes),
+                    values,
+                    _NO_MISTYPED,
+                    (),
+                )
+            )
+        self.members += members
+        return read
 
     def attribute(
         self, node: dict[str, Any], depth: int, where: Where
@@ -530,6 +540,9 @@ class _Walk:
             self.member(key, value, depth, parent)
             return _Invalid(_NOT_LIST)
         self.list_limits(key, value, parent)
+        plain = self.plain_references(value, depth)
+        if plain is not None:
+            return plain
         where = (parent, key)
         if depth >= self.deepest:
             self.limits.too_deep(where)
@@ -551,26 +564,33 @@ class _Walk:
             return _Invalid(errors)
         return tuple(read) if read else _Invalid(_TOO_SHORT)
 
+    def plain_references(self, nodes: list[Any], depth: int) -> tuple[tuple[str, ...], ...] | None:
+        """`RequestReference` at `depth` (within the list limits) as every MultiRequests gives
+        it, read at a glance: objects of one `ReferenceId`, a list of strings, all within the
+        limits. None for any other (read then member by member, by `reference`, for its
+        messages)."""
+        short, longest = self.short_list, self.longest
+        if not nodes or depth + 2 >= self.deepest:
+            return None
+        read = []
+        for node in nodes:
+            if type(node) is not dict or len(node) != 1:
+                return None
+            ids = node.get("ReferenceId")
+            if type(ids) is not list or not ids or len(ids) > short:
+                return None
+            for reference_id in ids:
+                if type(reference_id) is not str or len(reference_id) > longest:
+                    return None
+            read.append(tuple(ids))
+        self.members += len(nodes)
+        return tuple(read)
+
     def reference(
         self, node: dict[str, Any], depth: int, where: Where
     ) -> tuple[str, ...] | _Invalid:
-        ids = node.get("ReferenceId")
-        if (
-            type(ids) is list
-            and len(node) == 1
-            and ids
-            and depth + 1 < self.deepest
-            and len(ids) <= self.short_list
-        ):  # the reference every MultiRequests is made of, read at a glance
-            longest = self.longest
-            for reference_id in ids:
-                if type(reference_id) is not str or len(reference_id) > longest:
-                    break
-            else:
-                self.members += 1
-                return tuple(ids)
         names = self.enter(node, depth, where)
-        ids = _ABSENT
+        ids: Any = _ABSENT
         for key, value in node.items():
             if (key if names is None else self.name(key, where, names)) == "ReferenceId":
                 ids = self.member(key, value, depth + 1, where)
