@@ -88,8 +88,10 @@ class Impact:
 
 
 @dataclass(frozen=True)
-class _Facts:
-    """What a decision for one subject and party depends on."""
+class HoldingFacts:
+    """What a package decision for one subject and party depends on: the subject's ER roles
+    there, the packages delegated to it there (directly or through a key role), and the
+    party's organisation form. Subjects alike in these are decided alike."""
 
     roles: frozenset[str]
     delegated: frozenset[str]
@@ -109,10 +111,10 @@ def impact(
     Packages are compared by their URN in `new`, so a renamed package is the same package.
     """
     assignments, delegations = list(assignments), list(delegations)
-    facts_new = _facts(new, assignments, delegations, org_forms)
-    facts_old = _facts(old, assignments, delegations, org_forms) if old else {}
-    permitted_new = _Evaluator(new)
-    permitted_old = _Evaluator(old) if old else None
+    facts_new = holding_facts(new, assignments, delegations, org_forms)
+    facts_old = holding_facts(old, assignments, delegations, org_forms) if old else {}
+    permitted_new = Permissions(new)
+    permitted_old = Permissions(old) if old else None
     changes: list[AccessChange] = []
     for subject, party in sorted(facts_new.keys() | facts_old.keys(), key=_pair_order):
         after = permitted_new(facts_new.get((subject, party)))
@@ -134,14 +136,18 @@ def _pair_order(pair: tuple[Subject, str]) -> tuple[str, str]:
     return pair[0].urn, pair[1]
 
 
-def _facts(
+def holding_facts(
     policy_set: PolicySet,
     assignments: list[RoleAssignment],
     delegations: list[Delegation],
     org_forms: dict[str, str],
-) -> dict[tuple[Subject, str], _Facts]:
+) -> dict[tuple[Subject, str], HoldingFacts]:
     """The facts of every (subject, party) the register makes relevant, as the PIP would
-    read them under `policy_set` (whose key roles and package names apply)."""
+    read them under `policy_set` (whose key roles and package names apply).
+
+    Given a slice of the register (the assignments and delegations that concern some subjects
+    or some parties, with the key-role assignments of the recipient organisations), the facts
+    of those subjects or parties are exact: `pdp.reverse` asks it so."""
     roles: dict[tuple[Subject, str], set[str]] = {}
     key_holders: dict[str, set[Subject]] = {}
     key_roles = policy_set.catalog.key_roles
@@ -158,7 +164,7 @@ def _facts(
         for receiver in receivers:
             delegated.setdefault((receiver, delegation.party), set()).update(packages)
     return {
-        pair: _Facts(
+        pair: HoldingFacts(
             frozenset(roles.get(pair, ())),
             frozenset(delegated.get(pair, ())),
             org_forms.get(pair[1]),
@@ -167,8 +173,11 @@ def _facts(
     }
 
 
-class _Evaluator:
+class Permissions:
     """The (package, action) pairs a policy set permits for given facts, each facts once.
+
+    Evaluated by the engine's own `evaluate` on the compiled grant and delegation policies,
+    with the facts in the request where a decision has its PIP supply them.
 
     Service resources' policies are left out: they decide on attributes (access packages,
     roles as Altinn names them) that these facts do not carry, so their impact is not computed
@@ -176,9 +185,9 @@ class _Evaluator:
 
     def __init__(self, policy_set: PolicySet):
         self._policy_set = policy_set
-        self._permitted: dict[_Facts | None, frozenset[tuple[str, str]]] = {None: frozenset()}
+        self._permitted: dict[HoldingFacts | None, frozenset[tuple[str, str]]] = {None: frozenset()}
 
-    def __call__(self, facts: _Facts | None) -> frozenset[tuple[str, str]]:
+    def __call__(self, facts: HoldingFacts | None) -> frozenset[tuple[str, str]]:
         if facts not in self._permitted:
             self._permitted[facts] = frozenset(
                 target
@@ -187,7 +196,7 @@ class _Evaluator:
             )
         return self._permitted[facts]
 
-    def _permits(self, facts: _Facts, package: str, action: str) -> bool:
+    def _permits(self, facts: HoldingFacts, package: str, action: str) -> bool:
         resource = {PARTY_KEY: _ANY_PARTY}
         if facts.org_form is not None:
             resource[ORG_FORM_KEY] = facts.org_form

@@ -134,6 +134,20 @@ _SYSTEM_USER = Lookup(
         system_users.c.uuid == bindparam("value")
     )
 )
+_ASSIGNMENT_COLUMNS = select(
+    role_assignments.c.holder_kind,
+    role_assignments.c.holder_id,
+    role_assignments.c.organization_number,
+    role_assignments.c.role_code,
+)
+_ORGANIZATION_ROWS = _with_party_ids(
+    organizations,
+    organizations.c.organization_number,
+    ORGANIZATION,
+    organizations.c.organization_number,
+    organizations.c.name,
+    organizations.c.org_form,
+)
 #: Keys whose values are numbers (BIGINT); the others are strings.
 _NUMBER_KEYS = frozenset({USER_ID, PARTY_ID})
 _MAX_BIGINT = 2**63 - 1
@@ -310,6 +324,57 @@ class Register:
                 RoleAssignment(Subject(kind, holder), organization, role)
                 for kind, holder, organization, role in rows
             ]
+
+    def assignments_of(self, holders: Iterable[Subject]) -> list[RoleAssignment]:
+        """Every role these holders hold, in any organisation: read by holder
+        (ix_role_assignments_holder), never by scanning the register."""
+        wanted = {(holder.kind, holder.identifier) for holder in holders}
+        if not wanted:
+            return []
+        ids = sorted({identifier for _, identifier in wanted})
+        with self._engine.connect() as connection:
+            rows = [
+                row
+                for chunk in _chunks(ids)
+                for row in connection.execute(
+                    _ASSIGNMENT_COLUMNS.where(role_assignments.c.holder_id.in_(chunk))
+                )
+            ]
+        return [
+            RoleAssignment(Subject(kind, holder), organization, role)
+            for kind, holder, organization, role in rows
+            if (kind, holder) in wanted
+        ]
+
+    def assignments_in(self, organizations: Iterable[str]) -> list[RoleAssignment]:
+        """Every role held in these organisations: read by organisation (the unique index on
+        role_assignments that leads with organization_number)."""
+        numbers = sorted(set(organizations))
+        with self._engine.connect() as connection:
+            rows = [
+                row
+                for chunk in _chunks(numbers)
+                for row in connection.execute(
+                    _ASSIGNMENT_COLUMNS.where(role_assignments.c.organization_number.in_(chunk))
+                )
+            ]
+        return [
+            RoleAssignment(Subject(kind, holder), organization, role)
+            for kind, holder, organization, role in rows
+        ]
+
+    def organizations_in(self, numbers: Iterable[str]) -> dict[str, Organization]:
+        """The organisations with these numbers that the register knows, with their party ids,
+        read by primary key a few hundred at a time."""
+        wanted = sorted(set(numbers))
+        query = _ORGANIZATION_ROWS
+        column = organizations.c.organization_number
+        with self._engine.connect() as connection:
+            return {
+                row[0]: Organization(*row)
+                for chunk in _chunks(wanted)
+                for row in connection.execute(query.where(column.in_(chunk)))
+            }
 
     def persons_by(self, key: PersonKey, values: Iterable[Any]) -> dict[Any, Person | None]:
         """The person each value of `key` names (None: no such person), all read on one
