@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pdp.combining import Applies
-from pdp.delegations import Delegation, DelegationStore
+from pdp.delegations import DelegationStore
 from pdp.engine import DecisionEngine, Result
 from pdp.engine.request import Request
 from pdp.engine.trace import PackageStep, ResourceStep, Trace
@@ -26,7 +26,15 @@ from pdp.impact import HoldingFacts, Permissions
 from pdp.register import Register
 from pdp.repository import PolicySet
 from pdp.resource_policies import ResourcePolicy, Rule, is_action
-from pdp.reverse import DELEGATION, KEY_ROLE, ROLE, SubjectSlice, Way, ways_held
+from pdp.reverse import (
+    DELEGATION,
+    KEY_ROLE,
+    ROLE,
+    SubjectSlice,
+    Way,
+    delegation_data,
+    ways_held,
+)
 from pdp.subjects import ORGANIZATION, Subject
 from pdp.vocabulary import CCR_ROLE_ID, NOT_APPLICABLE, PACKAGE_ID, PERMIT, ROLECODE_ID
 
@@ -49,6 +57,22 @@ class Explanation:
 
     result: Result
     steps: tuple[Step, ...]
+
+    def data(self) -> dict[str, Any]:
+        """The decision as `/api/v1/decision` words it, and the steps."""
+        result = self.result
+        found: dict[str, Any] = {
+            "decision": result.decision,
+            "status": result.status,
+            "policies": [policy.uid for policy in result.policies],
+            "version": result.version,
+        }
+        if result.message:
+            found["message"] = result.message
+        found["steps"] = [
+            {"kind": step.kind, "sentence": step.sentence, "data": step.data} for step in self.steps
+        ]
+        return found
 
 
 def explain(
@@ -287,7 +311,7 @@ class _Teller:
                     f"Delegation {delegation.id} of {package} for {party} to "
                     f"{delegation.recipient.urn} was revoked on {_date(delegation.revoked_at)} "
                     f"by {delegation.revoked_by}.",
-                    {"revoked_delegation": _delegation_data(delegation)},
+                    {"revoked_delegation": delegation_data(delegation)},
                 )
             )
         other = sorted(
@@ -416,7 +440,7 @@ def _way_step(subject: Subject, party: str, way: Way) -> Step:
         )
     delegation = way.delegation
     assert delegation is not None
-    data["delegation"] = _delegation_data(delegation)
+    data["delegation"] = delegation_data(delegation)
     given = (
         f"delegation {delegation.id} of {delegation.package} from {delegation.delegator} "
         f"on {_date(delegation.created_at)}"
@@ -431,18 +455,6 @@ def _way_step(subject: Subject, party: str, way: Way) -> Step:
         f"for {party}.",
         data,
     )
-
-
-def _delegation_data(delegation: Delegation) -> dict[str, Any]:
-    return {
-        "id": delegation.id,
-        "package": delegation.package,
-        "delegator": delegation.delegator,
-        "recipient": delegation.recipient.urn,
-        "created_at": delegation.created_at.isoformat(),
-        "revoked_at": None if delegation.revoked_at is None else delegation.revoked_at.isoformat(),
-        "revoked_by": delegation.revoked_by,
-    }
 
 
 def _date(moment: Any) -> str:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from pdp.attributes import delegated_packages
 from pdp.delegations import Delegation, DelegationStore
@@ -28,7 +29,14 @@ from pdp.impact import HoldingFacts, Permissions, holding_facts
 from pdp.register import Organization, Register, RoleAssignment
 from pdp.repository import PolicySet
 from pdp.subjects import ORGANIZATION, PERSON, SYSTEM_USER, Subject
-from pdp.vocabulary import ACCESS, ORGANIZATION_ID, PERMIT, PERSON_ID, SYSTEM_USER_UUID_ID
+from pdp.vocabulary import (
+    ACCESS,
+    ORGANIZATION_ID,
+    PACKAGE_URN_PREFIX,
+    PERMIT,
+    PERSON_ID,
+    SYSTEM_USER_UUID_ID,
+)
 from pdp.xacml.items import resource_request
 
 #: How a subject holds something for a party.
@@ -53,6 +61,16 @@ class Way:
     delegation: Delegation | None = None
     via: str | None = None
 
+    def data(self) -> dict[str, Any]:
+        found: dict[str, Any] = {"how": self.kind}
+        if self.role is not None:
+            found["role"] = self.role
+        if self.via is not None:
+            found["via"] = self.via
+        if self.delegation is not None:
+            found["delegation"] = delegation_data(self.delegation)
+        return found
+
 
 @dataclass(frozen=True)
 class PartyAccess:
@@ -65,6 +83,33 @@ class PartyAccess:
     packages: tuple[str, ...]
     resources: tuple[str, ...]
 
+    def altinn(self, *, roles: bool, packages: bool, resources: bool) -> dict[str, Any]:
+        """As Altinn's `AuthorizedPartyExternal` has it (what is not asked for is empty;
+        package codes, not URNs; no subunits until the register knows main units)."""
+        party = self.party
+        return {
+            "partyUuid": party.party_uuid,
+            "name": party.name,
+            "organizationNumber": party.organization_number,
+            "parentId": None,
+            "personId": None,
+            "dateOfBirth": None,
+            "partyId": party.party_id,
+            "type": "Organization",
+            "unitType": party.org_form,
+            "isDeleted": False,
+            "onlyHierarchyElementWithNoAccess": False,
+            "authorizedAccessPackages": [
+                urn.removeprefix(PACKAGE_URN_PREFIX) for urn in self.packages
+            ]
+            if packages
+            else [],
+            "authorizedResources": list(self.resources) if resources else [],
+            "authorizedRoles": list(self.roles) if roles else [],
+            "authorizedInstances": [],
+            "subunits": [],
+        }
+
 
 @dataclass(frozen=True)
 class Holder:
@@ -72,6 +117,27 @@ class Holder:
 
     subject: Subject
     ways: tuple[Way, ...]
+
+    def data(self) -> dict[str, Any]:
+        return {"subject": subject_data(self.subject), "ways": [way.data() for way in self.ways]}
+
+
+def subject_data(subject: Subject) -> dict[str, str]:
+    return {"kind": subject.kind, "identifier": subject.identifier, "urn": subject.urn}
+
+
+def delegation_data(delegation: Delegation) -> dict[str, Any]:
+    """A delegation as reverse queries and explanations show it."""
+    return {
+        "id": delegation.id,
+        "party": delegation.party,
+        "package": delegation.package,
+        "delegator": delegation.delegator,
+        "recipient": delegation.recipient.urn,
+        "created_at": delegation.created_at.isoformat(),
+        "revoked_at": None if delegation.revoked_at is None else delegation.revoked_at.isoformat(),
+        "revoked_by": delegation.revoked_by,
+    }
 
 
 @dataclass(frozen=True)

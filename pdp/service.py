@@ -185,8 +185,8 @@ class Pdp:
         limit: int = 100,
         offset: int = 0,
     ) -> HolderPage:
-        """Who may perform `action` on `package` (by URN, former URN or code; InvalidFields if
-        unknown) or on service `resource` for organisation `party` (`pdp.reverse`)."""
+        """Who may perform `action` on `package` (by URN, former URN or code) or on service
+        `resource` for organisation `party` (`pdp.reverse`); InvalidFields for either unknown."""
         policy_set = self.policy_sets.current()
         urn = None
         if package is not None:
@@ -195,6 +195,12 @@ class Pdp:
                 raise InvalidFields(
                     "unknown access package", {"package": [f"unknown access package {package!r}"]}
                 )
+        if resource is not None and resource not in {
+            policy.resource_id for policy in policy_set.catalog.resources
+        }:
+            raise InvalidFields(
+                "unknown resource", {"resource": [f"no policy for resource {resource!r}"]}
+            )
         return holders(
             self.register,
             self.delegations,
