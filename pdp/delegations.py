@@ -72,6 +72,16 @@ class Delegation:
 
 
 @dataclass(frozen=True)
+class Given:
+    """A delegation as the facts of a decision need it: which package, for which party, to
+    whom (what `pdp.impact.holding_facts` reads of a `Delegation` too)."""
+
+    party: str
+    package: str
+    recipient: Subject
+
+
+@dataclass(frozen=True)
 class DelegationPage:
     items: list[Delegation]
     total: int
@@ -247,11 +257,17 @@ class DelegationStore:
             if (row["recipient_kind"], row["recipient_id"]) in wanted and _owner_holds(row)
         ]
 
-    def active_for(self, party: str) -> list[Delegation]:
-        """The delegations not revoked for one party, to anyone: read by party
-        (ix_delegations_party). A system user's count only while the party owns it."""
+    def given_for(self, party: str) -> list[Given]:
+        """What the delegations not revoked for one party give, to anyone: read by party
+        (ix_delegations_party), only the columns facts need (a party may have tens of
+        thousands). A system user's count only while the party owns it."""
         query = (
-            select(delegations, system_users.c.owner)
+            select(
+                delegations.c.package,
+                delegations.c.recipient_kind,
+                delegations.c.recipient_id,
+                system_users.c.owner,
+            )
             .select_from(
                 delegations.outerjoin(
                     system_users, system_users.c.uuid == delegations.c.recipient_id
@@ -260,8 +276,12 @@ class DelegationStore:
             .where(delegations.c.party == party, delegations.c.revoked_at.is_(None))
         )
         with self._engine.connect() as connection:
-            rows = [row._mapping for row in connection.execute(query)]
-        return [_delegation(row) for row in rows if _owner_holds(row)]
+            rows = connection.execute(query).all()
+        return [
+            Given(party, package, Subject(kind, recipient))
+            for package, kind, recipient, owner in rows
+            if kind != SYSTEM_USER or owner == party
+        ]
 
     def revoked_to(self, recipients: Iterable[Subject], party: str) -> list[Delegation]:
         """The revoked delegations for `party` to any of these recipients, newest first: what

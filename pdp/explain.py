@@ -30,10 +30,10 @@ from pdp.reverse import (
     DELEGATION,
     KEY_ROLE,
     ROLE,
+    Provenance,
     SubjectSlice,
     Way,
     delegation_data,
-    ways_held,
 )
 from pdp.subjects import ORGANIZATION, Subject
 from pdp.vocabulary import CCR_ROLE_ID, NOT_APPLICABLE, PACKAGE_ID, PERMIT, ROLECODE_ID
@@ -122,6 +122,10 @@ class _Teller:
         steps.append(Step("decision", sentence + ".", data))
         return steps
 
+    def _provenance(self, subject: Subject) -> Provenance:
+        read = self._slice(subject)
+        return Provenance(self._policy_set, self._permissions, read.assignments, read.delegations)
+
     def _slice(self, subject: Subject) -> SubjectSlice:
         if subject not in self._slices:
             self._slices[subject] = SubjectSlice.read(
@@ -191,17 +195,7 @@ class _Teller:
         """Every role and delegated package the subject holds for the party, and whence."""
         if step.stated_roles is not None:
             return []
-        read = self._slice(step.subject)
-        ways = ways_held(
-            self._policy_set,
-            self._permissions,
-            step.subject,
-            step.party,
-            read.assignments,
-            read.delegations,
-            step.org_form,
-            None,
-        )
+        ways = self._provenance(step.subject).ways(step.subject, step.party, step.org_form, None)
         steps = [_way_step(step.subject, step.party, way) for way in ways]
         if not ways:
             steps.append(
@@ -364,18 +358,9 @@ class _Teller:
         roles: list[str] = []
         if party is not None and party.kind == ORGANIZATION and who is not None:
             steps.append(self._org_form(party.identifier, self._org_form_of(party.identifier)))
-            read = self._slice(who)
-            roles = list(read.roles_at(party.identifier))
-            ways = ways_held(
-                self._policy_set,
-                self._permissions,
-                who,
-                party.identifier,
-                read.assignments,
-                read.delegations,
-                self._org_form_of(party.identifier),
-                None,
-            )
+            roles = list(self._slice(who).roles_at(party.identifier))
+            org_form = self._org_form_of(party.identifier)
+            ways = self._provenance(who).ways(who, party.identifier, org_form, None)
             steps += [_way_step(who, party.identifier, way) for way in ways]
         held = sorted(
             self._policy_set.catalog.package(s.package).code

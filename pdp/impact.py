@@ -15,13 +15,13 @@ register, not its size.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from py_abac.request import AccessRequest
 
 from pdp.attributes import delegated_packages
-from pdp.delegations import Delegation
+from pdp.delegations import Delegation, Given
 from pdp.engine import evaluate
 from pdp.register import RoleAssignment
 from pdp.repository import PolicySet
@@ -139,7 +139,7 @@ def _pair_order(pair: tuple[Subject, str]) -> tuple[str, str]:
 def holding_facts(
     policy_set: PolicySet,
     assignments: list[RoleAssignment],
-    delegations: list[Delegation],
+    delegations: Sequence[Delegation | Given],
     org_forms: dict[str, str],
 ) -> dict[tuple[Subject, str], HoldingFacts]:
     """The facts of every (subject, party) the register makes relevant, as the PIP would
@@ -156,11 +156,17 @@ def holding_facts(
         if assignment.role in key_roles and assignment.holder.kind == PERSON:
             key_holders.setdefault(assignment.organization, set()).add(assignment.holder)
     delegated: dict[tuple[Subject, str], set[str]] = {}
+    named: dict[str, set[str]] = {}  # each package name resolved once
     for delegation in delegations:
-        packages = delegated_packages(policy_set, [delegation.package])
-        receivers = {delegation.recipient}
-        if delegation.recipient.kind == ORGANIZATION:
-            receivers |= key_holders.get(delegation.recipient.identifier, set())
+        packages = named.get(delegation.package)
+        if packages is None:
+            packages = named[delegation.package] = delegated_packages(
+                policy_set, [delegation.package]
+            )
+        recipient = delegation.recipient
+        receivers = [recipient]
+        if recipient.kind == ORGANIZATION:
+            receivers += key_holders.get(recipient.identifier, ())
         for receiver in receivers:
             delegated.setdefault((receiver, delegation.party), set()).update(packages)
     return {

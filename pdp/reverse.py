@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pdp.attributes import delegated_packages
-from pdp.delegations import Delegation, DelegationStore
+from pdp.delegations import Delegation, DelegationStore, Given
 from pdp.engine import Result
 from pdp.engine.request import Request
 from pdp.identities import Identifier
@@ -292,79 +292,98 @@ def holders(
         raise ValueError("holders of what: give a package or a resource")
     page = chosen[offset : offset + limit]
     org_form = related.org_forms.get(party)
+    # How: the page's holders' own delegations, read in full by recipient (the party's
+    # may be tens of thousands; a page's are few).
+    key_roles = policy_set.catalog.key_roles
+    recipients = {*page} | {
+        Subject(ORGANIZATION, a.organization)
+        for a in related.assignments
+        if a.holder in page and a.holder.kind == PERSON and a.role in key_roles
+    }
+    given = [d for d in delegations.active_to(recipients) if d.party == party]
+    provenance = Provenance(policy_set, permissions, related.assignments, given)
+    target = None if package is None else (package, action)
     return HolderPage(
-        [
-            Holder(
-                s,
-                ways_held(
-                    policy_set,
-                    permissions,
-                    s,
-                    party,
-                    related.assignments,
-                    related.delegations,
-                    org_form,
-                    None if package is None else (package, action),
-                ),
-            )
-            for s in page
-        ],
+        [Holder(s, provenance.ways(s, party, org_form, target)) for s in page],
         len(chosen),
     )
 
 
-def ways_held(
-    policy_set: PolicySet,
-    permissions: Permissions,
-    subject: Subject,
-    party: str,
-    assignments: Iterable[RoleAssignment],
-    delegations: Iterable[Delegation],
-    org_form: str | None,
-    target: tuple[str, str] | None,
-) -> tuple[Way, ...]:
-    """How `subject` holds `target` (package URN, action) for `party`: each role of it there,
-    each delegation to it and each delegation to an organisation in which it holds a key role,
-    that alone would give it, as the policies decide. With no target: every such role and
-    delegation, whatever it gives."""
-    assignments, key_roles = list(assignments), policy_set.catalog.key_roles
+class Provenance:
+    """How subjects hold what they hold, on one slice of the register and the delegations:
+    each role, delegation and key role that alone would give a target, as the policies
+    decide (`Permissions`, each distinct set of facts evaluated once). The slice is indexed
+    by holder and by recipient once, so telling how costs no more per subject than the
+    subject's own roles and delegations."""
 
-    def gives(facts: HoldingFacts) -> bool:
-        return target is None or target in permissions(facts)
+    def __init__(
+        self,
+        policy_set: PolicySet,
+        permissions: Permissions,
+        assignments: Iterable[RoleAssignment],
+        delegations: Iterable[Delegation],
+    ):
+        self._policy_set = policy_set
+        self._permissions = permissions
+        self._key_roles = policy_set.catalog.key_roles
+        self._roles: dict[Subject, list[RoleAssignment]] = {}
+        for assignment in sorted(assignments, key=lambda a: a.role):
+            self._roles.setdefault(assignment.holder, []).append(assignment)
+        self._given: dict[Subject, list[Delegation]] = {}
+        for delegation in sorted(delegations, key=lambda d: (d.created_at, d.id)):
+            self._given.setdefault(delegation.recipient, []).append(delegation)
+        self._packages: dict[str, frozenset[str]] = {}
 
-    ways = [
-        Way(ROLE, role=a.role)
-        for a in sorted(assignments, key=lambda a: a.role)
-        if a.holder == subject
-        and a.organization == party
-        and gives(HoldingFacts(frozenset({a.role}), frozenset(), org_form))
-    ]
-    key_in = {
-        a.organization: a.role
-        for a in sorted(assignments, key=lambda a: a.role, reverse=True)
-        if a.holder == subject and subject.kind == PERSON and a.role in key_roles
-    }
-    for delegation in sorted(delegations, key=lambda d: (d.created_at, d.id)):
-        if delegation.party != party:
-            continue
-        packages = frozenset(delegated_packages(policy_set, [delegation.package]))
-        if target is not None and target[0] not in packages:
-            continue
-        if not gives(HoldingFacts(frozenset(), packages, org_form)):
-            continue
-        recipient = delegation.recipient
-        if recipient == subject:
-            ways.append(Way(DELEGATION, delegation=delegation))
-        elif recipient.kind == ORGANIZATION and recipient.identifier in key_in:
-            ways.append(
-                Way(
-                    KEY_ROLE,
-                    role=key_in[recipient.identifier],
-                    delegation=delegation,
-                    via=recipient.identifier,
-                )
-            )
-    return tuple(ways)
+    def ways(
+        self,
+        subject: Subject,
+        party: str,
+        org_form: str | None,
+        target: tuple[str, str] | None,
+    ) -> tuple[Way, ...]:
+        """How `subject` holds `target` (package URN, action) for `party`: each role of it
+        there, each delegation to it and each delegation to an organisation in which it holds
+        a key role, that alone would give it. With no target: every such role and delegation,
+        whatever it gives."""
+
+        def gives(facts: HoldingFacts) -> bool:
+            return target is None or target in self._permissions(facts)
+
+        held = self._roles.get(subject, [])
+        ways = [
+            Way(ROLE, role=a.role)
+            for a in held
+            if a.organization == party
+            and gives(HoldingFacts(frozenset({a.role}), frozenset(), org_form))
+        ]
+        key_in: dict[str, str] = {}
+        if subject.kind == PERSON:
+            for a in held:
+                if a.role in self._key_roles:
+                    key_in.setdefault(a.organization, a.role)
+        given = [(d, None) for d in self._given.get(subject, [])] + [
+            (d, organization)
+            for organization in sorted(key_in)
+            for d in self._given.get(Subject(ORGANIZATION, organization), [])
+        ]
+        for delegation, via in sorted(given, key=lambda pair: (pair[0].created_at, pair[0].id)):
+            if delegation.party != party:
+                continue
+            packages = self._delegated(delegation.package)
+            if target is not None and target[0] not in packages:
+                continue
+            if not gives(HoldingFacts(frozenset(), packages, org_form)):
+                continue
+            if via is None:
+                ways.append(Way(DELEGATION, delegation=delegation))
+            else:
+                ways.append(Way(KEY_ROLE, role=key_in[via], delegation=delegation, via=via))
+        return tuple(ways)
+
+    def _delegated(self, package: str) -> frozenset[str]:
+        if package not in self._packages:
+            self._packages[package] = frozenset(delegated_packages(self._policy_set, [package]))
+        return self._packages[package]
 
 
 @dataclass(frozen=True)
@@ -372,14 +391,14 @@ class _PartySlice:
     """What the register and the delegations say about one party, read by index."""
 
     assignments: list[RoleAssignment]
-    delegations: list[Delegation]
+    delegations: list[Given]
     org_forms: dict[str, str]
 
     @classmethod
     def read(
         cls, register: Register, delegations: DelegationStore, policy_set: PolicySet, party: str
     ) -> _PartySlice:
-        given = delegations.active_for(party)
+        given = delegations.given_for(party)
         recipients = {d.recipient.identifier for d in given if d.recipient.kind == ORGANIZATION}
         key_roles = policy_set.catalog.key_roles
         assignments = register.assignments_in([party])
