@@ -22,7 +22,7 @@ from pdp.delegations import DelegationStore
 from pdp.engine import DecisionEngine, Result
 from pdp.engine.request import Request
 from pdp.engine.trace import PackageStep, ResourceStep, Trace
-from pdp.impact import HoldingFacts, Permissions
+from pdp.impact import HoldingFacts
 from pdp.register import Register
 from pdp.repository import PolicySet
 from pdp.resource_policies import ResourcePolicy, Rule, is_action
@@ -34,6 +34,7 @@ from pdp.reverse import (
     SubjectSlice,
     Way,
     delegation_data,
+    permissions_of,
 )
 from pdp.subjects import ORGANIZATION, Subject
 from pdp.vocabulary import CCR_ROLE_ID, NOT_APPLICABLE, PACKAGE_ID, PERMIT, ROLECODE_ID
@@ -96,7 +97,7 @@ class _Teller:
         self._register = register
         self._delegations = delegations
         self._policy_set = policy_set
-        self._permissions = Permissions(policy_set)
+        self._permissions = permissions_of(policy_set)
         self._slices: dict[Subject, SubjectSlice] = {}
 
     def tell(self, result: Result, trace: Trace) -> list[Step]:

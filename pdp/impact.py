@@ -179,6 +179,10 @@ def holding_facts(
     }
 
 
+#: How many distinct facts a `Permissions` remembers before it starts afresh.
+_PERMITTED_KEPT = 100_000
+
+
 class Permissions:
     """The (package, action) pairs a policy set permits for given facts, each facts once.
 
@@ -195,6 +199,8 @@ class Permissions:
 
     def __call__(self, facts: HoldingFacts | None) -> frozenset[tuple[str, str]]:
         if facts not in self._permitted:
+            if len(self._permitted) > _PERMITTED_KEPT:  # bounded: as many as facts vary
+                self._permitted = {None: frozenset()}
             self._permitted[facts] = frozenset(
                 target
                 for target in self._policy_set.targets

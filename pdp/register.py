@@ -148,6 +148,22 @@ _ORGANIZATION_ROWS = _with_party_ids(
     organizations.c.name,
     organizations.c.org_form,
 )
+
+
+def _by_values(query: Select[Any], column: Column[Any]) -> tuple[Lookup, Select[Any]]:
+    """`query` for rows whose `column` is one value (a Lookup, `value`) or one of a list
+    (`values`); `Register._rows` runs them."""
+    return (
+        Lookup(query.where(column == bindparam("value"))),
+        query.where(column.in_(bindparam("values", expanding=True))),
+    )
+
+
+_ASSIGNMENTS_OF = _by_values(_ASSIGNMENT_COLUMNS, role_assignments.c.holder_id)
+_ASSIGNMENTS_IN = _by_values(_ASSIGNMENT_COLUMNS, role_assignments.c.organization_number)
+_ORGANIZATIONS_IN = _by_values(_ORGANIZATION_ROWS, organizations.c.organization_number)
+#: Up to how many values `Register._rows` reads one at a time.
+_FEW = 20
 #: Keys whose values are numbers (BIGINT); the others are strings.
 _NUMBER_KEYS = frozenset({USER_ID, PARTY_ID})
 _MAX_BIGINT = 2**63 - 1
@@ -332,14 +348,7 @@ class Register:
         if not wanted:
             return []
         ids = sorted({identifier for _, identifier in wanted})
-        with self._engine.connect() as connection:
-            rows = [
-                row
-                for chunk in _chunks(ids)
-                for row in connection.execute(
-                    _ASSIGNMENT_COLUMNS.where(role_assignments.c.holder_id.in_(chunk))
-                )
-            ]
+        rows = self._rows(_ASSIGNMENTS_OF, ids)
         return [
             RoleAssignment(Subject(kind, holder), organization, role)
             for kind, holder, organization, role in rows
@@ -350,14 +359,7 @@ class Register:
         """Every role held in these organisations: read by organisation (the unique index on
         role_assignments that leads with organization_number)."""
         numbers = sorted(set(organizations))
-        with self._engine.connect() as connection:
-            rows = [
-                row
-                for chunk in _chunks(numbers)
-                for row in connection.execute(
-                    _ASSIGNMENT_COLUMNS.where(role_assignments.c.organization_number.in_(chunk))
-                )
-            ]
+        rows = self._rows(_ASSIGNMENTS_IN, numbers)
         return [
             RoleAssignment(Subject(kind, holder), organization, role)
             for kind, holder, organization, role in rows
@@ -367,14 +369,22 @@ class Register:
         """The organisations with these numbers that the register knows, with their party ids,
         read by primary key a few hundred at a time."""
         wanted = sorted(set(numbers))
-        query = _ORGANIZATION_ROWS
-        column = organizations.c.organization_number
+        return {row[0]: Organization(*row) for row in self._rows(_ORGANIZATIONS_IN, wanted)}
+
+    def _rows(self, queries: tuple[Lookup, Select[Any]], values: list[str]) -> list[tuple]:
+        """The rows of `queries` (`_by_values`) for `values`: a few values each by the
+        precompiled Lookup (a statement costs more to build than to answer), many a few
+        hundred at a time in an IN list. Both are read by the same index."""
+        one, many = queries
+        if len(values) <= _FEW:
+            with looking_up(self._engine) as lookup:
+                return [row for value in values for row in lookup(one, {"value": value})]
         with self._engine.connect() as connection:
-            return {
-                row[0]: Organization(*row)
-                for chunk in _chunks(wanted)
-                for row in connection.execute(query.where(column.in_(chunk)))
-            }
+            return [
+                tuple(row)
+                for chunk in _chunks(values)
+                for row in connection.execute(many, {"values": chunk})
+            ]
 
     def persons_by(self, key: PersonKey, values: Iterable[Any]) -> dict[Any, Person | None]:
         """The person each value of `key` names (None: no such person), all read on one

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from pdp.attributes import delegated_packages
@@ -147,7 +148,7 @@ class HolderPage:
 
 
 @dataclass(frozen=True)
-class SubjectSlice:
+class SubjectSlice:  # not slotted: `_roles_by_party` is cached on the instance
     """What the register and the delegations say about one subject, read by index: its role
     assignments anywhere, and the delegations (not revoked) to it or to an organisation in
     which it holds a key role."""
@@ -185,7 +186,14 @@ class SubjectSlice:
         return {a.organization for a in self.assignments} | {d.party for d in self.delegations}
 
     def roles_at(self, party: str) -> tuple[str, ...]:
-        return tuple(sorted({a.role for a in self.assignments if a.organization == party}))
+        return self._roles_by_party.get(party, ())
+
+    @cached_property
+    def _roles_by_party(self) -> dict[str, tuple[str, ...]]:
+        found: dict[str, set[str]] = {}
+        for assignment in self.assignments:
+            found.setdefault(assignment.organization, set()).add(assignment.role)
+        return {party: tuple(sorted(roles)) for party, roles in found.items()}
 
     def facts(self, policy_set: PolicySet, org_forms: dict[str, str]) -> dict[str, HoldingFacts]:
         """The subject's facts at each of its parties, as the PIP reads them."""
@@ -224,7 +232,7 @@ def authorized_parties(
     known = register.organizations_in(candidates)
     org_forms = {number: organization.org_form for number, organization in known.items()}
     facts = read.facts(policy_set, org_forms)
-    permissions = Permissions(policy_set)
+    permissions = permissions_of(policy_set)
     asked = tuple(any_of_resources) or (_resource_ids(policy_set) if resources else ())
     permitted = _resources_permitted(policy_set, decide, subject, sorted(known), asked)
     found = []
@@ -268,7 +276,7 @@ def holders(
         ).items()
         if at == party
     }
-    permissions = Permissions(policy_set)
+    permissions = permissions_of(policy_set)
     if package is not None:
         chosen = sorted(
             (s for s, f in facts.items() if (package, action) in permissions(f)),
@@ -307,6 +315,25 @@ def holders(
         [Holder(s, provenance.ways(s, party, org_form, target)) for s in page],
         len(chosen),
     )
+
+
+#: The permissions of the policy sets asked about lately: a policy set never changes, so its
+#: entry is never stale; a few are kept (the active one, and one being replaced).
+_PERMISSIONS: dict[int, tuple[PolicySet, Permissions]] = {}
+_PERMISSIONS_KEPT = 4
+
+
+def permissions_of(policy_set: PolicySet) -> Permissions:
+    """The `Permissions` of `policy_set`, kept while it is among the last few asked about, so
+    the facts of people alike are evaluated once per policy set, not once per question."""
+    kept = _PERMISSIONS.get(id(policy_set))
+    if kept is not None and kept[0] is policy_set:
+        return kept[1]
+    if len(_PERMISSIONS) >= _PERMISSIONS_KEPT:
+        _PERMISSIONS.pop(next(iter(_PERMISSIONS)))
+    permissions = Permissions(policy_set)
+    _PERMISSIONS[id(policy_set)] = (policy_set, permissions)
+    return permissions
 
 
 class Provenance:

@@ -88,28 +88,32 @@ def crowded(tmp_path_factory, catalog) -> Iterator[tuple[Pdp, str, str]]:
 
 
 @contextmanager
-def statements(service: Pdp) -> Iterator[list[tuple[str, object]]]:
-    """The statements sent to the database while the block runs, with their parameters."""
-    sent: list[tuple[str, object]] = []
+def statements(service: Pdp) -> Iterator[list[str]]:
+    """The SELECTs sent to the database while the block runs, as SQLite ran them (bound
+    values in place): through SQLAlchemy and through precompiled look-ups alike."""
+    sent: list[str] = []
 
-    def capture(conn, cursor, statement, parameters, context, executemany) -> None:
-        if statement.lstrip().upper().startswith("SELECT"):
-            sent.append((statement, parameters))
+    def trace(dbapi_connection, _record) -> None:
+        dbapi_connection.set_trace_callback(
+            lambda sql: sent.append(sql) if sql.lstrip().upper().startswith("SELECT") else None
+        )
 
-    event.listen(service.database, "before_cursor_execute", capture)
+    service.database.dispose()  # new connections, each traced
+    event.listen(service.database, "connect", trace)
     try:
         yield sent
     finally:
-        event.remove(service.database, "before_cursor_execute", capture)
+        event.remove(service.database, "connect", trace)
+        service.database.dispose()
 
 
-def scans(service: Pdp, sent: list[tuple[str, object]]) -> list[str]:
+def scans(service: Pdp, sent: list[str]) -> list[str]:
     """The plan lines of `sent` that read one of TABLES whole."""
     found = []
     with service.database.connect() as connection:
         raw = connection.connection.driver_connection
-        for statement, parameters in sent:
-            for row in raw.execute(f"EXPLAIN QUERY PLAN {statement}", parameters):
+        for statement in sent:
+            for row in raw.execute(f"EXPLAIN QUERY PLAN {statement}"):
                 detail = row[-1]
                 if any(detail.startswith(f"SCAN {table}") for table in TABLES):
                     found.append(f"{detail}: {statement}")
