@@ -164,8 +164,8 @@ def decide_resource(
                 policy=resolved.resource.policy,
                 subject=step.subject,
                 party=step.party,
-                rules=step.rules,
-                supplied=dict(step.supplied),
+                rules=tuple(zip(resolved.resource.policy.rules, step.applies, strict=False)),
+                supplied=dict(step.supplied or {}),
                 result=result,
             )
         )
@@ -179,8 +179,9 @@ class _Noted:
 
     subject: Identified | None = None
     party: Identified | None = None
-    rules: tuple[tuple[Rule, Applies], ...] = ()
-    supplied: dict[str, Any] = field(default_factory=dict)
+    #: How each rule of the policy applied, in rule order (empty if none was evaluated).
+    applies: list[Applies] = field(default_factory=list)
+    supplied: dict[str, Any] | None = None
 
 
 def _decide_resource(
@@ -226,7 +227,7 @@ def _decide_resource(
         for rule in policy.rules
     ]
     combined = combine(policy, applies)
-    noted.rules = tuple(zip(policy.rules, applies, strict=True))
+    noted.applies = applies
     noted.supplied = provider._memo
     deciding = {rule.number for rule in combined.rules}
     if combined.decision == INDETERMINATE:
