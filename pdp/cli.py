@@ -19,7 +19,7 @@ from pdp.api.parties import SUBJECT_TYPES
 from pdp.config import Settings
 from pdp.delegations import Delegation
 from pdp.diff import SourceDiff
-from pdp.errors import InvalidFields, PdpError, RegisterImportError, SourceError
+from pdp.errors import PdpError, RegisterImportError, SourceError
 from pdp.identifiers import validate_organization_number
 from pdp.impact import GAINED
 from pdp.repository import PublishResult
@@ -38,9 +38,6 @@ class _PdpGroup(click.Group):
         except (SourceError, RegisterImportError) as error:
             for problem in error.problems:
                 click.echo(f"error: {problem}", err=True)
-            ctx.exit(1)
-        except InvalidFields as error:
-            click.echo(f"error: {error}: {json.dumps(error.fields, ensure_ascii=False)}", err=True)
             ctx.exit(1)
         except (PdpError, ValueError, OSError) as error:
             click.echo(f"error: {error}", err=True)

@@ -192,15 +192,13 @@ class Pdp:
         if package is not None:
             urn = policy_set.package_urn(package)
             if urn is None:
-                raise InvalidFields(
-                    "unknown access package", {"package": [f"unknown access package {package!r}"]}
-                )
+                problem = f"unknown access package {package!r}"
+                raise InvalidFields(problem, {"package": [problem]})
         if resource is not None and resource not in {
             policy.resource_id for policy in policy_set.catalog.resources
         }:
-            raise InvalidFields(
-                "unknown resource", {"resource": [f"no policy for resource {resource!r}"]}
-            )
+            problem = f"no policy for resource {resource!r}"
+            raise InvalidFields(problem, {"resource": [problem]})
         return holders(
             self.register,
             self.delegations,

@@ -61,3 +61,9 @@ def test_explain_prints_one_sentence_per_step(example):
     assert lines[0] == "- Decided under policy-set version 1."
     assert "holds ER role MEDL for 910459880 in the register" in result.stdout
     assert lines[-1] == "- The decision is NotApplicable."
+
+
+def test_holders_of_an_unknown_package_is_an_error_naming_it(example):
+    result = run("holders", ORSTA, "--package", "nosuchpackage")
+    assert result.exit_code == 1
+    assert error_lines(result) == ["error: unknown access package 'nosuchpackage'"]

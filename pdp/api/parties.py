@@ -19,7 +19,7 @@ from pdp.api.auth import SCOPE_ADMIN, SCOPE_AUTHORIZED_PARTIES
 from pdp.api.common import current_pdp, load_json, takes_json_body
 from pdp.api.security import requires
 from pdp.errors import InvalidFields
-from pdp.identifiers import InvalidIdentifier, validate_organization_number
+from pdp.identifiers import IdentifierRules, InvalidIdentifier, validate_organization_number
 from pdp.identities import Identifier
 from pdp.resource_policies import RESOURCE_ID_PATTERN
 from pdp.vocabulary import (
@@ -186,7 +186,9 @@ def authorized_parties(query: dict[str, Any]):
     ]
 
 
-def _party_filter(entries: list[dict[str, str]], rules: Any) -> tuple[list[Identifier], Any]:
+def _party_filter(
+    entries: list[dict[str, str]], rules: IdentifierRules
+) -> tuple[list[Identifier], Any]:
     """The filter's identifiers, or the problems with it: each entry's value checked as its
     type says; organisations and persons not both."""
     identifiers, problems = [], {}
