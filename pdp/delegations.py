@@ -71,7 +71,7 @@ class Delegation:
     revoked_by: str | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Given:
     """A delegation as the facts of a decision need it: which package, for which party, to
     whom (what `pdp.impact.holding_facts` reads of a `Delegation` too)."""

@@ -87,7 +87,7 @@ class Impact:
         }
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class HoldingFacts:
     """What a package decision for one subject and party depends on: the subject's ER roles
     there, the packages delegated to it there (directly or through a key role), and the
@@ -148,14 +148,20 @@ def holding_facts(
     Given a slice of the register (the assignments and delegations that concern some subjects
     or some parties, with the key-role assignments of the recipient organisations), the facts
     of those subjects or parties are exact: `pdp.reverse` asks it so."""
-    roles: dict[tuple[Subject, str], set[str]] = {}
-    key_holders: dict[str, set[Subject]] = {}
+    # Keyed by plain strings (kind, identifier, party), which hash in C: a party's slice may
+    # hold tens of thousands of delegations.
+    subjects: dict[tuple[str, str], Subject] = {}
+    roles: dict[tuple[str, str, str], set[str]] = {}
+    key_holders: dict[str, list[tuple[str, str]]] = {}
     key_roles = policy_set.catalog.key_roles
     for assignment in assignments:
-        roles.setdefault((assignment.holder, assignment.organization), set()).add(assignment.role)
-        if assignment.role in key_roles and assignment.holder.kind == PERSON:
-            key_holders.setdefault(assignment.organization, set()).add(assignment.holder)
-    delegated: dict[tuple[Subject, str], set[str]] = {}
+        holder = assignment.holder
+        who = (holder.kind, holder.identifier)
+        subjects.setdefault(who, holder)
+        roles.setdefault((*who, assignment.organization), set()).add(assignment.role)
+        if assignment.role in key_roles and holder.kind == PERSON:
+            key_holders.setdefault(assignment.organization, []).append(who)
+    delegated: dict[tuple[str, str, str], set[str]] = {}
     named: dict[str, set[str]] = {}  # each package name resolved once
     for delegation in delegations:
         packages = named.get(delegation.package)
@@ -164,19 +170,22 @@ def holding_facts(
                 policy_set, [delegation.package]
             )
         recipient = delegation.recipient
-        receivers = [recipient]
+        who = (recipient.kind, recipient.identifier)
+        subjects.setdefault(who, recipient)
+        receivers = [who]
         if recipient.kind == ORGANIZATION:
             receivers += key_holders.get(recipient.identifier, ())
-        for receiver in receivers:
-            delegated.setdefault((receiver, delegation.party), set()).update(packages)
-    return {
-        pair: HoldingFacts(
-            frozenset(roles.get(pair, ())),
-            frozenset(delegated.get(pair, ())),
-            org_forms.get(pair[1]),
+        for receiver in set(receivers):
+            delegated.setdefault((*receiver, delegation.party), set()).update(packages)
+    alike: dict[HoldingFacts, HoldingFacts] = {}  # one object for facts alike
+    found: dict[tuple[Subject, str], HoldingFacts] = {}
+    for key in roles.keys() | delegated.keys():
+        kind, identifier, party = key
+        facts = HoldingFacts(
+            frozenset(roles.get(key, ())), frozenset(delegated.get(key, ())), org_forms.get(party)
         )
-        for pair in roles.keys() | delegated.keys()
-    }
+        found[(subjects[(kind, identifier)], party)] = alike.setdefault(facts, facts)
+    return found
 
 
 #: How many distinct facts a `Permissions` remembers before it starts afresh.

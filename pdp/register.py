@@ -217,7 +217,7 @@ class SystemUser:
         return Subject(SYSTEM_USER, self.uuid)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class RoleAssignment:
     """`holder` holds ER role `role` in organisation `organization`."""
 
