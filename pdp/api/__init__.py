@@ -18,7 +18,9 @@ from pdp.api import (
     decision,
     delegations,
     errors,
+    explain,
     health,
+    parties,
     policy_sets,
     register,
 )
@@ -66,6 +68,9 @@ def create_app(settings: Settings | None = None) -> Flask:
         delegations.blp,
         policy_sets.blp,
         register.blp,
+        parties.altinn_blp,
+        parties.blp,
+        explain.blp,
         catalog.blp,
         health.blp,
     ):

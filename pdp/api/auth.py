@@ -32,7 +32,9 @@ SCOPE_AUTHORIZE = "altinn:authorization/authorize"
 SCOPE_DELEGATIONS = "pdp:delegations"
 #: Publishing and activating policy sets, importing the register.
 SCOPE_ADMIN = "pdp:admin"
-ALL_SCOPES = (SCOPE_AUTHORIZE, SCOPE_DELEGATIONS, SCOPE_ADMIN)
+#: Asking for whom a subject may act, as Altinn's resource owners' API names it (or SCOPE_ADMIN).
+SCOPE_AUTHORIZED_PARTIES = "altinn:accessmanagement/authorizedparties.resourceowner"
+ALL_SCOPES = (SCOPE_AUTHORIZE, SCOPE_DELEGATIONS, SCOPE_ADMIN, SCOPE_AUTHORIZED_PARTIES)
 
 #: The claim that names the person behind a token (ID-porten's national identity number).
 PERSON_CLAIM = "pid"

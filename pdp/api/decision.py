@@ -270,7 +270,7 @@ def decide():
     """Decide one request in py-abac's shape, for an access package or a service resource;
     the answer names the deciding policies and carries the obligations."""
     body = load_json(DecisionRequestSchema())
-    request = _request(body, current_pdp().identifier_rules)
+    request = engine_request(body, current_pdp().identifier_rules)
     (result,) = decide_and_log([request])
     if result.status == STATUS_SYNTAX_ERROR:
         raise RequestSyntaxError(result.message)
@@ -292,9 +292,11 @@ def decide():
     return answer
 
 
-def _request(body: dict[str, Any], rules: IdentifierRules) -> DecisionRequest | ResourceRequest:
-    """The engine's request for a loaded body; InvalidFields naming every field that cannot
-    be right for the kind of request it is."""
+def engine_request(
+    body: dict[str, Any], rules: IdentifierRules
+) -> DecisionRequest | ResourceRequest:
+    """The engine's request for a loaded body (also what `/api/v1/explain` explains);
+    InvalidFields naming every field that cannot be right for the kind of request it is."""
     resource = _service_resource(body["resource"]["id"], body["action"]["id"])
     errors: dict[str, Any] = {}
     request: DecisionRequest | ResourceRequest | None

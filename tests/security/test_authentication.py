@@ -18,7 +18,12 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
 
-from pdp.api.auth import SCOPE_ADMIN, SCOPE_AUTHORIZE, SCOPE_DELEGATIONS
+from pdp.api.auth import (
+    SCOPE_ADMIN,
+    SCOPE_AUTHORIZE,
+    SCOPE_AUTHORIZED_PARTIES,
+    SCOPE_DELEGATIONS,
+)
 from tests.conftest import REGISTER
 from tests.helpers import package_request
 from tests.security.tokens import AUDIENCE, ISSUER, Issuer, bearer
@@ -90,6 +95,27 @@ ENDPOINTS: list[tuple[str, str, str, str, Any]] = [
         SCOPE_ADMIN,
         "/api/v1/register/imports",
         {"organizations": []},
+    ),
+    (
+        "POST",
+        "/accessmanagement/api/v1/resourceowner/authorizedparties",
+        SCOPE_AUTHORIZED_PARTIES,
+        "/accessmanagement/api/v1/resourceowner/authorizedparties",
+        {"type": "urn:altinn:person:identifier-no", "value": DAGL},
+    ),
+    (
+        "GET",
+        "/api/v1/parties/<organization>/holders",
+        SCOPE_ADMIN,
+        f"/api/v1/parties/{REGISTER.as_org}/holders?package={PACKAGE}",
+        None,
+    ),
+    (
+        "POST",
+        "/api/v1/explain",
+        SCOPE_ADMIN,
+        "/api/v1/explain",
+        package_request(DAGL, REGISTER.as_org, PACKAGE),
     ),
     ("GET", "/api/v1/packages", SCOPE_AUTHORIZE, "/api/v1/packages", None),
     ("GET", "/api/v1/roles", SCOPE_AUTHORIZE, "/api/v1/roles", None),
@@ -206,6 +232,8 @@ def test_a_token_without_the_scope_is_403_insufficient_scope(
     )
     if rule.startswith("/api/v1/packages") or rule in ("/api/v1/roles", "/api/v1/grants"):
         others = "openid altinn:instances.read"  # the catalog views take any PDP scope
+    if scope == SCOPE_AUTHORIZED_PARTIES:  # Altinn's scope, or pdp:admin
+        others = f"openid {SCOPE_AUTHORIZE} {SCOPE_DELEGATIONS}"
     response = _call(secured_client, method, path, body, bearer(issuer.token(scopes=others)))
     challenge = _assert_refused(response, 403)
     assert 'error="insufficient_scope"' in challenge

@@ -120,7 +120,11 @@ ORACLE = Oracle(POLICY_DIR, REGISTER.document, DELEGATIONS)
 @pytest.fixture(scope="module")
 def pdp_client(tmp_path_factory, catalog):
     """A test client of a PDP with the shipped policies, the test register and DELEGATIONS."""
-    directory = tmp_path_factory.mktemp("properties")
+    yield from serving(tmp_path_factory.mktemp("properties"), catalog)
+
+
+def serving(directory, catalog) -> Iterator[Any]:
+    """`pdp_client`'s client, for other modules' fixtures: a PDP in `directory`."""
     configuration = Settings(
         database_url=f"sqlite:///{directory / 'pdp.sqlite3'}",
         policy_refresh_seconds=0,
