@@ -92,6 +92,9 @@ STATUS_SYNTAX_ERROR = "urn:oasis:names:tc:xacml:1.0:status:syntax-error"
 STATUS_PROCESSING_ERROR = "urn:oasis:names:tc:xacml:1.0:status:processing-error"
 #: A rule needed an attribute (MustBePresent) that neither the request nor the PIP has.
 STATUS_MISSING_ATTRIBUTE = "urn:oasis:names:tc:xacml:1.0:status:missing-attribute"
+#: The minor status code, under processing-error, of a request that states the subject's roles
+#: when its caller may not (`pdp.engine.request.DecisionRequest.roles_refused`).
+STATUS_STATED_ROLES_REFUSED = "urn:pdp:status:stated-roles-refused"
 
 # --- Altinn's identifiers of users, parties, system users and resources ----------------------
 # PEPs name subjects and parties by these as well as by national identity and organisation

@@ -32,7 +32,17 @@ SCOPE_AUTHORIZE = "altinn:authorization/authorize"
 SCOPE_DELEGATIONS = "pdp:delegations"
 #: Publishing and activating policy sets, importing the register.
 SCOPE_ADMIN = "pdp:admin"
-ALL_SCOPES = (SCOPE_AUTHORIZE, SCOPE_DELEGATIONS, SCOPE_ADMIN)
+#: The scopes that open endpoints: a caller needs one of them to call any but `/health`.
+ENDPOINT_SCOPES = (SCOPE_AUTHORIZE, SCOPE_DELEGATIONS, SCOPE_ADMIN)
+#: Stating the subject's roles in a decision request (`urn:altinn:rolecode`,
+#: `urn:altinn:external-role:ccr`, `roles`) instead of the register's: a PEP that may do this
+#: can make any person hold any role, so it is a right of its own (and `PDP_STATED_ROLES=false`
+#: takes it from everyone).
+SCOPE_STATED_ROLES = "pdp:stated-roles"
+#: Delegating and revoking in the name of a person the token does not name (no `pid`): the
+#: right of a trusted back office, not of every caller with `pdp:delegations`.
+SCOPE_DELEGATIONS_ON_BEHALF = "pdp:delegations.on-behalf"
+ALL_SCOPES = (*ENDPOINT_SCOPES, SCOPE_STATED_ROLES, SCOPE_DELEGATIONS_ON_BEHALF)
 
 #: The claim that names the person behind a token (ID-porten's national identity number).
 PERSON_CLAIM = "pid"

@@ -18,10 +18,10 @@ from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from pdp.api.errors import answer_for
 from pdp.api.logs import AuditLog, DecisionBatch, DecisionLog
-from pdp.api.security import current_caller
+from pdp.api.security import current_caller, stated_roles_refused
 from pdp.duplicate_members import DuplicateMember, refuse_duplicates
 from pdp.engine import Result
-from pdp.engine.request import Request
+from pdp.engine.request import Request, stating_roles
 from pdp.errors import InvalidFields, PdpError
 from pdp.limits import LimitExceeded, Limits
 from pdp.service import Pdp
@@ -101,7 +101,11 @@ def _status(response: Any) -> int:
 
 
 def decide_and_log(requests: Sequence[Request]) -> list[Result]:
-    """Decide `requests` and hand them, with their results, to the decision log."""
+    """Decide `requests` as the current caller may make them (stated roles are honoured only
+    for a caller allowed to state them: `stated_roles_refused`) and hand them, with their
+    results, to the decision log."""
+    refused = stated_roles_refused()
+    requests = [stating_roles(request, refused) for request in requests]
     started, clock = time.time(), time.perf_counter()
     results = current_pdp().decide(requests)
     elapsed = time.perf_counter() - clock

@@ -55,6 +55,8 @@ from pdp.vocabulary import (
     RESOURCE_URN_PREFIX,
     ROLES_KEY,
     ROLES_PATH,
+    STATUS_PROCESSING_ERROR,
+    STATUS_STATED_ROLES_REFUSED,
     STATUS_SYNTAX_ERROR,
 )
 
@@ -209,6 +211,8 @@ class DecisionEngine:
                 )
             stated_roles = None
             if request.role_claims is not None:
+                if request.roles_refused is not None:
+                    return _roles_refused(request.roles_refused, version)
                 stated_roles = _resolve_roles(policy_set, request.role_claims)
             if package_urn_form(request.package) is None:
                 raise RequestSyntaxError(
@@ -351,6 +355,19 @@ def _hashable(value: Any) -> Any:
         return tuple(_hashable(item) for item in value)
     hash(value)
     return value
+
+
+def _roles_refused(reason: str, version: int) -> Result:
+    """Indeterminate for a request that states roles its caller may not state: never decided
+    on the register's roles instead, which would hide from the caller that its word was not
+    taken."""
+    return Result(
+        INDETERMINATE,
+        STATUS_PROCESSING_ERROR,
+        f"the request states the subject's roles, but {reason}",
+        version=version,
+        minor_status=STATUS_STATED_ROLES_REFUSED,
+    )
 
 
 def _resolve_roles(policy_set: PolicySet, claims: Sequence[RoleClaim]) -> list[str]:

@@ -108,6 +108,8 @@ def _render_result(
     result: Result, echoed: tuple[dict[str, Any], ...], return_policy_ids: bool
 ) -> dict[str, Any]:
     status: dict[str, Any] = {"StatusCode": {"Value": result.status}}
+    if result.minor_status is not None:
+        status["StatusCode"]["StatusCode"] = {"Value": result.minor_status}
     if result.message and result.status != STATUS_OK:
         status["StatusMessage"] = result.message
     rendered: dict[str, Any] = {"Decision": result.decision, "Status": status}
