@@ -132,7 +132,7 @@ class TokenVerifier:
             raise AuthenticationFailed("the token is not valid yet")
         claims = self._decode(token, now)
         caller = _caller(claims)
-        self._verified.keep(token, (caller, float(claims.get("nbf", 0)), float(claims["exp"])))
+        self._verified.keep(token, (caller, claims.get("nbf", 0), claims["exp"]))
         return caller
 
     def _decode(self, token: str, now: float) -> dict[str, Any]:
@@ -141,11 +141,14 @@ class TokenVerifier:
         except jwt.PyJWTError:
             raise AuthenticationFailed("the token is not a well-formed JWT") from None
         algorithm = header.get("alg")
-        if algorithm not in _KEY_TYPES:
+        if type(algorithm) is not str or algorithm not in _KEY_TYPES:
             raise AuthenticationFailed(
-                f"the token's algorithm {algorithm!r} is not accepted; use RS256 or ES256"
+                f"the token's algorithm {_shown(algorithm)} is not accepted; use RS256 or ES256"
             )
-        key = self._keys.key_for(header.get("kid"))
+        key_id = header.get("kid")
+        if key_id is not None and type(key_id) is not str:
+            raise AuthenticationFailed("the token's kid is not a string")
+        key = self._keys.key_for(key_id)
         if not isinstance(key, _KEY_TYPES[algorithm]):
             raise AuthenticationFailed(f"the token's key does not fit algorithm {algorithm}")
         if algorithm == "ES256" and not isinstance(key.curve, ec.SECP256R1):
@@ -174,9 +177,32 @@ class TokenVerifier:
             raise AuthenticationFailed("the token's signature does not verify") from None
         except jwt.PyJWTError as error:
             raise AuthenticationFailed(f"the token is invalid: {error}") from None
-        if not isinstance(claims.get("exp"), int | float):
-            raise AuthenticationFailed("the token's exp is not a number")
+        for name in _TIME_CLAIMS:
+            if name in claims:
+                _check_time(name, claims[name])
         return claims
+
+
+#: The claims that are times (JWT NumericDates), each checked by `_check_time` when present.
+_TIME_CLAIMS = ("exp", "nbf", "iat")
+#: The latest time a token may name: the last second of the year 9999 (UTC).
+_LATEST_TIME = 253_402_300_799
+
+
+def _check_time(name: str, value: Any) -> None:
+    """AuthenticationFailed unless `value` is a time a token can mean: a number (not a
+    boolean) of seconds since 1970 up to the year 9999. PyJWT reads such claims with `int()`,
+    which lets text, booleans and numbers beyond the float range through."""
+    if type(value) not in (int, float) or not 0 <= value <= _LATEST_TIME:
+        raise AuthenticationFailed(
+            f"the token's {name} is not a time (seconds since 1970, before the year 10000)"
+        )
+
+
+def _shown(value: Any) -> str:
+    """`value` as a message may show it: its repr, cut short."""
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 def _caller(claims: Mapping[str, Any]) -> Caller:
