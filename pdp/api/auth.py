@@ -7,7 +7,9 @@ token's scopes (`scope`, space-separated, or `scp`); who the caller is, for dele
 audit log, from `sub`, `client_id` and the person claim `pid`.
 
 Checking a signature costs tens of microseconds, more than a cached decision, so each verified
-token is remembered until it expires: a PEP sends the same token many times.
+token is remembered until it expires, with the key that verified it: a PEP sends the same token
+many times. A remembered token is taken again only while the key set still gives that key for
+it, so a token whose key was taken out of the key set (key rotation) is forgotten and refused.
 """
 
 from __future__ import annotations
@@ -95,6 +97,9 @@ class Caller:
             raise InsufficientScope(wanted)
 
 
+#: A verified token as remembered: its Caller, `nbf` and `exp`, key id and key.
+_Verified = tuple[Caller, float, float, str | None, Any]
+
 #: The caller of every request when authentication is switched off: it may do anything.
 UNAUTHENTICATED = Caller(scopes=frozenset(ALL_SCOPES), authenticated=False)
 
@@ -116,26 +121,42 @@ class TokenVerifier:
         self._audience = audience
         self._leeway = leeway_seconds
         self._clock = clock
-        #: Verified tokens: the Caller, and when the token starts and stops being valid.
-        self._verified: BoundedMap[str, tuple[Caller, float, float]] = BoundedMap(_TOKEN_CACHE_SIZE)
+        #: Verified tokens: the Caller, when the token starts and stops being valid, and the
+        #: key id it named with the key that verified it.
+        self._verified: BoundedMap[str, _Verified] = BoundedMap(_TOKEN_CACHE_SIZE)
 
     def verify(self, token: str) -> Caller:
         """The Caller a token stands for; AuthenticationFailed saying why it is refused."""
         now = self._clock()
         remembered = self._verified.get(token)
         if remembered is not None:
-            caller, not_before, expires = remembered
-            if not_before - self._leeway <= now < expires + self._leeway:
+            caller, not_before, expires, key_id, key = remembered
+            if not self._still_has(key_id, key):
+                self._verified.forget(token)
+                # Verified afresh below: refused if its key is gone, kept if the key set only
+                # gave the same key anew (a JWKS URL fetched again).
+            elif not_before - self._leeway <= now < expires + self._leeway:
                 return caller
-            if now >= expires + self._leeway:
+            elif now >= expires + self._leeway:
                 raise AuthenticationFailed("the token has expired")
-            raise AuthenticationFailed("the token is not valid yet")
-        claims = self._decode(token, now)
+            else:
+                raise AuthenticationFailed("the token is not valid yet")
+        claims, key_id, key = self._decode(token, now)
         caller = _caller(claims)
-        self._verified.keep(token, (caller, claims.get("nbf", 0), claims["exp"]))
+        self._verified.keep(token, (caller, claims.get("nbf", 0), claims["exp"], key_id, key))
         return caller
 
-    def _decode(self, token: str, now: float) -> dict[str, Any]:
+    def _still_has(self, key_id: str | None, key: Any) -> bool:
+        """Whether the key set still gives `key` for `key_id` (a dictionary look-up for a
+        JWKS file; for a JWKS URL, its cached key set, fetched again when it is stale)."""
+        try:
+            return self._keys.key_for(key_id) is key
+        except AuthenticationFailed:
+            return False
+
+    def _decode(self, token: str, now: float) -> tuple[dict[str, Any], str | None, Any]:
+        """The token's claims, checked, with the key id it names and the key that verified
+        it."""
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError:
@@ -180,7 +201,7 @@ class TokenVerifier:
         for name in _TIME_CLAIMS:
             if name in claims:
                 _check_time(name, claims[name])
-        return claims
+        return claims, key_id, key
 
 
 #: The claims that are times (JWT NumericDates), each checked by `_check_time` when present.
@@ -267,17 +288,21 @@ class JwksFile(_KeySource):
 
 
 class JwksUrl(_KeySource):
-    """Keys from a JWKS URL, cached for 5 minutes and fetched again when a token names a key
-    not seen yet (key rotation), at most once per `refresh_cooldown_seconds`, so tokens with
-    made-up key ids cannot turn the PDP against the issuer."""
+    """Keys from a JWKS URL, cached for `lifespan_seconds` (5 minutes) and fetched again when a
+    token names a key not seen yet (key rotation), at most once per `refresh_cooldown_seconds`,
+    so tokens with made-up key ids cannot turn the PDP against the issuer. A key taken out of
+    the set is gone once the set is fetched again: keys are not cached apart from the set."""
 
-    def __init__(self, url: str, refresh_cooldown_seconds: float = 30):
+    def __init__(
+        self, url: str, refresh_cooldown_seconds: float = 30, lifespan_seconds: float = 300
+    ):
         if not url.startswith(("https://", "http://")):
             raise ConfigurationError(f"PDP_JWKS_URL must be an http(s) URL, got {url!r}")
         self._client = jwt.PyJWKClient(
             url,
-            cache_keys=True,
-            lifespan=300,
+            # PyJWKClient's own cache of keys by id never expires: a removed key would stay.
+            cache_keys=False,
+            lifespan=lifespan_seconds,
             timeout=5,
             cooldown_duration=refresh_cooldown_seconds,
         )
