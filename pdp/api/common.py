@@ -175,6 +175,11 @@ def body_bytes() -> bytes:
 _CHUNK = 64 * 1024
 
 
+#: The largest integer any parameter (an offset, a version number) may be: far above any real
+#: one, and within every database's INTEGER, so that no number a caller sends can overflow a
+#: query (SQLite refuses integers past 2**63 - 1 with an error, not an empty answer).
+MAX_INTEGER = 2**31 - 1
+
 #: The identifiers' form, for the OpenAPI document (their check digits are checked as well).
 ORGANIZATION_NUMBER_PATTERN = "^[0-9]{9}$"
 NATIONAL_IDENTITY_NUMBER_PATTERN = "^[0-9]{11}$"

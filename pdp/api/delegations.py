@@ -15,6 +15,7 @@ from marshmallow import RAISE, Schema, ValidationError, fields, validate, valida
 
 from pdp.api.auth import PERSON_CLAIM, SCOPE_DELEGATIONS, SCOPE_DELEGATIONS_ON_BEHALF
 from pdp.api.common import (
+    MAX_INTEGER,
     NATIONAL_IDENTITY_NUMBER_PATTERN,
     ORGANIZATION_NUMBER_PATTERN,
     audit_details,
@@ -141,7 +142,7 @@ class DelegationQuerySchema(Schema):
     package = fields.String(validate=validate.Length(min=1, max=300))
     include_revoked = fields.Boolean(load_default=False)
     limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
-    offset = fields.Integer(load_default=0, validate=validate.Range(min=0))
+    offset = fields.Integer(load_default=0, validate=validate.Range(min=0, max=MAX_INTEGER))
 
     @validates("recipient")
     def _valid_recipient(self, value: str, **_: Any) -> None:
