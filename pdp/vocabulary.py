@@ -11,6 +11,7 @@ compiled policies read from a request's subject or resource attributes.
 from __future__ import annotations
 
 import functools
+import string
 from typing import Any
 
 # --- XACML categories and data types ---------------------------------------------------------
@@ -159,6 +160,22 @@ def attribute_key(attribute_id: str) -> str:
         char if char.isascii() and char.isalnum() else _KEY_ESCAPES.get(char, f"_x{ord(char):x}_")
         for char in attribute_id
     )
+
+
+_ASCII_LOWER = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
+
+
+def ascii_lower(text: str) -> str:
+    """`text` with the ASCII letters A-Z lower-cased and every other character as it is: how
+    every case-insensitive comparison of the PDP folds what it compares (member names, attribute
+    ids, role codes, package names, actions, `string-equal-ignore-case` values).
+
+    Unicode's lower-casing and case folding make other characters ASCII: U+017F (long s)
+    folds to `s`, U+FB01 (the fi ligature) to `fi`, U+212A (the Kelvin sign) lowers to `k`; so
+    `Acce\u017f\u017fSubject` would be read as `AccessSubject` and `\u212aOMP` as the role
+    KOMP. Identifiers and names here are ASCII: anything else is a different, unknown name. (A
+    text that is ASCII, nearly always, is lower-cased by `str.lower` at C speed.)"""
+    return text.lower() if text.isascii() else text.translate(_ASCII_LOWER)
 
 
 def lowercase_attribute_key(attribute_id: str) -> str:

@@ -58,6 +58,7 @@ from pdp.vocabulary import (
     STATUS_PROCESSING_ERROR,
     STATUS_STATED_ROLES_REFUSED,
     STATUS_SYNTAX_ERROR,
+    ascii_lower,
 )
 
 LOG = logging.getLogger(__name__)
@@ -247,7 +248,7 @@ class DecisionEngine:
                 version=policy_set.version,
             )
         try:
-            target = Target(f"{RESOURCE_URN_PREFIX}{request.resource}", request.action.lower())
+            target = Target(f"{RESOURCE_URN_PREFIX}{request.resource}", ascii_lower(request.action))
             return ResolvedResource(request, resource, targets.policies(target).candidates)
         except Exception:
             LOG.exception("could not resolve %r", request)

@@ -62,6 +62,7 @@ from pdp.vocabulary import (
     SYSTEM_USER_UUID_ID,
     USERID_ID,
     XML_STRING,
+    ascii_lower,
     typed_values,
 )
 from pdp.xacml.model import Category, Item
@@ -208,7 +209,7 @@ def _unreadable(message: str, asks_for_a_package: bool) -> Unreadable:
 
 class _Reading:
     """A category as items read it, once however many items pick it: the values of its
-    attributes by case-folded AttributeId, bags flattened; for each such id, its first
+    attributes by lower-cased AttributeId (ASCII only), bags flattened; for each such id, its first
     attribute without a string DataType, if any; and its IncludeInResult echo."""
 
     __slots__ = ("category", "echo", "mistyped", "values")
@@ -219,7 +220,9 @@ class _Reading:
         self.mistyped: dict[str, dict[str, Any]] = {}
         echoed = []
         for attribute in category.attributes:
-            folded = attribute["AttributeId"].casefold()
+            attribute_id = attribute["AttributeId"]
+            # `ascii_lower`, inlined for the usual ASCII id: this runs for every attribute.
+            folded = attribute_id.lower() if attribute_id.isascii() else ascii_lower(attribute_id)
             data_type = attribute.get("DataType")
             if data_type is not None and data_type not in STRING_TYPES:
                 self.mistyped.setdefault(folded, attribute)
@@ -257,7 +260,7 @@ _NONE: list[Any] = []
 
 
 _PERSON, _ORGANIZATION, _PACKAGE, _ACTION, _ROLECODE, _CCR_ROLE, _RESOURCE, _ORG, _APP = (
-    attribute_id.casefold()
+    ascii_lower(attribute_id)
     for attribute_id in (
         PERSON_ID,
         ORGANIZATION_ID,
@@ -271,9 +274,9 @@ _PERSON, _ORGANIZATION, _PACKAGE, _ACTION, _ROLECODE, _CCR_ROLE, _RESOURCE, _ORG
     )
 )
 #: The attribute ids that name the subject of a service resource request, in the order they
-#: are read (by case-folded id).
+#: are read (by lower-cased id).
 _SUBJECT_IDENTIFIERS = {
-    attribute_id.casefold(): attribute_id
+    ascii_lower(attribute_id): attribute_id
     for attribute_id in (
         SYSTEM_USER_UUID_ID,
         PERSON_ID,
@@ -287,7 +290,7 @@ _SUBJECT_IDENTIFIERS = {
 }
 #: The attribute ids that name the party of a service resource request, the first given read.
 _PARTY_IDENTIFIERS = {
-    attribute_id.casefold(): attribute_id
+    ascii_lower(attribute_id): attribute_id
     for attribute_id in (
         PARTYID_ID,
         PARTY_UUID_ID,
@@ -299,7 +302,7 @@ _PARTY_IDENTIFIERS = {
 #: Every attribute id the reader reads, by its case-folded spelling: given attributes are
 #: passed on under these spellings.
 _READ_IDS = {
-    attribute_id.casefold(): attribute_id
+    ascii_lower(attribute_id): attribute_id
     for attribute_id in (
         *_SUBJECT_IDENTIFIERS.values(),
         *_PARTY_IDENTIFIERS.values(),
@@ -313,7 +316,7 @@ _READ_IDS = {
     )
 }
 #: Subject attributes the PIP owns: a request may not state them for a service resource.
-_OWNED_BY_THE_PIP = {attribute_id.casefold(): attribute_id for attribute_id in (PACKAGE_ID,)}
+_OWNED_BY_THE_PIP = {ascii_lower(attribute_id): attribute_id for attribute_id in (PACKAGE_ID,)}
 _STATED_ROLES = {_ROLECODE: ROLECODE_ID, _CCR_ROLE: CCR_ROLE_ID}
 
 
@@ -505,7 +508,7 @@ def _check(rules: IdentifierRules, attribute_id: str, value: Any) -> str:
         if not (value.isascii() and value.isdigit()) or len(value) > 18:
             raise InvalidIdentifier(f"must be a number of at most 18 digits, got {value!r}")
         return value
-    return validate_uuid(value.lower())
+    return validate_uuid(ascii_lower(value))
 
 
 _checked_string = functools.lru_cache(maxsize=65536)(_check)
@@ -519,7 +522,7 @@ def _given(reading: _Reading) -> GivenAttributes:
     where = _CATEGORY_NAMES.get(reading.category.category_id, reading.category.category_id)
     for attribute in reading.category.attributes:
         attribute_id = attribute["AttributeId"]
-        attribute_id = _READ_IDS.get(attribute_id.casefold(), attribute_id)
+        attribute_id = _READ_IDS.get(ascii_lower(attribute_id), attribute_id)
         value = attribute["Value"]
         data_type, typed = typed_values(
             attribute.get("DataType"), value if type(value) is list else [value]

@@ -27,7 +27,7 @@ from pdp.engine.request import Unreadable
 from pdp.errors import RequestSyntaxError, problems_from_messages
 from pdp.identifiers import CHECKED, IdentifierRules
 from pdp.limits import DEFAULT_LIMITS, Limits, Where
-from pdp.vocabulary import SHORTHAND_CATEGORIES, XACML_REQUEST_MEMBERS
+from pdp.vocabulary import SHORTHAND_CATEGORIES, XACML_REQUEST_MEMBERS, ascii_lower
 from pdp.xacml.items import decision_items
 from pdp.xacml.model import Category, Item, ParsedRequest
 
@@ -47,8 +47,9 @@ FALSY = frozenset({"f", "F", "false", "False", "FALSE", "off", "Off", "OFF", "n"
 FALSY |= {"NO", "0", 0}
 
 KNOWN_KEYS = frozenset(XACML_REQUEST_MEMBERS)
-#: Each member name by its case-folded spelling: the name any spelling of it is read as.
-CANONICAL_KEYS = {key.casefold(): key for key in XACML_REQUEST_MEMBERS}
+#: Each member name by its lower-cased spelling (ASCII only: `vocabulary.ascii_lower`): the
+#: name any spelling of it is read as.
+CANONICAL_KEYS = {ascii_lower(key): key for key in XACML_REQUEST_MEMBERS}
 _LONGEST_KNOWN_KEY = max(map(len, XACML_REQUEST_MEMBERS))
 
 
@@ -117,7 +118,7 @@ def _clash_path(where: Where) -> str:
         if isinstance(step, int):
             steps.append(f"[{step}]")
         else:
-            steps.append(f".{CANONICAL_KEYS.get(step.casefold(), step)}")
+            steps.append(f".{CANONICAL_KEYS.get(ascii_lower(step), step)}")
     return "$" + "".join(reversed(steps))
 
 
@@ -161,7 +162,7 @@ class _Walk:
         that name is a clash."""
         if len(key) > self.longest:
             self.limits.too_long(key, where)
-        name = key if key in KNOWN_KEYS else CANONICAL_KEYS.get(key.casefold(), key)
+        name = key if key in KNOWN_KEYS else CANONICAL_KEYS.get(ascii_lower(key), key)
         if name in seen:
             if self.clash is None:
                 self.clash = f"{_clash_path(where)}: key {name!r} appears more than once"

@@ -23,6 +23,7 @@ from pdp.vocabulary import (
     STATUS_OK,
     STATUS_PROCESSING_ERROR,
     XML_STRING,
+    ascii_lower,
 )
 from pdp.xacml.model import Item, ParsedRequest
 
@@ -63,7 +64,7 @@ def _renamed_package_advice(item: Item, result: Result) -> dict[str, Any]:
     ):
         return {}
     named = package_urn_form(item.request.package)
-    if named is None or named.casefold() == result.package.casefold():
+    if named is None or ascii_lower(named) == ascii_lower(result.package):
         return {}
     return {
         "AssociatedAdvice": [
