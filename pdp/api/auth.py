@@ -290,8 +290,12 @@ class JwksFile(_KeySource):
 class JwksUrl(_KeySource):
     """Keys from a JWKS URL, cached for `lifespan_seconds` (5 minutes) and fetched again when a
     token names a key not seen yet (key rotation), at most once per `refresh_cooldown_seconds`,
-    so tokens with made-up key ids cannot turn the PDP against the issuer. A key taken out of
-    the set is gone once the set is fetched again: keys are not cached apart from the set."""
+    so tokens with made-up key ids cannot turn the PDP against the issuer.
+
+    A key taken out of the set is gone once the set is fetched again: keys are not cached apart
+    from the set. While the issuer cannot be reached, the last set fetched goes on serving (a
+    key is known to be gone only from a set without it), so an outage does not lock every
+    caller out once the set is stale."""
 
     def __init__(
         self, url: str, refresh_cooldown_seconds: float = 30, lifespan_seconds: float = 300
@@ -306,21 +310,40 @@ class JwksUrl(_KeySource):
             timeout=5,
             cooldown_duration=refresh_cooldown_seconds,
         )
+        #: The signing keys of the last set fetched, for when the issuer cannot be reached.
+        self._last_good: list[jwt.PyJWK] | None = None
 
     def key_for(self, key_id: str | None) -> Any:
-        try:
-            if key_id is None:
-                keys = self._client.get_signing_keys()
-                if len(keys) != 1:
-                    raise AuthenticationFailed(
-                        "the token has no kid and the key set has several keys"
-                    )
-                return keys[0].key
+        keys = self._signing_keys()
+        if key_id is None:
+            if len(keys) != 1:
+                raise AuthenticationFailed("the token has no kid and the key set has several keys")
+            return keys[0].key
+        for key in keys:
+            if key.key_id == key_id:
+                return key.key
+        try:  # a key not seen yet: the set is fetched again, unless it was just now
             return self._client.get_signing_key(key_id).key
         except jwt.PyJWKClientConnectionError:
             raise AuthenticationFailed("the token issuer's keys cannot be fetched now") from None
         except jwt.PyJWKClientError as error:
             raise AuthenticationFailed(f"no usable key for the token: {error}") from None
+
+    def _signing_keys(self) -> list[jwt.PyJWK]:
+        """The set's signing keys: as cached, fetched again when stale; the last set fetched
+        while the issuer cannot be reached."""
+        try:
+            keys = self._client.get_signing_keys()
+        except jwt.PyJWKClientConnectionError:
+            if self._last_good is None:
+                raise AuthenticationFailed(
+                    "the token issuer's keys cannot be fetched now"
+                ) from None
+            return self._last_good
+        except jwt.PyJWKClientError as error:
+            raise AuthenticationFailed(f"no usable key for the token: {error}") from None
+        self._last_good = keys
+        return keys
 
 
 def token_verifier(settings: Settings) -> TokenVerifier | None:

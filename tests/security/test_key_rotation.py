@@ -50,8 +50,10 @@ class JwksServer:
         self._thread.start()
 
     def close(self) -> None:
-        self._http.shutdown()
-        self._http.server_close()
+        if self._thread.is_alive():
+            self._http.shutdown()
+            self._http.server_close()
+            self._thread.join()
 
 
 @pytest.fixture(scope="module")
@@ -132,3 +134,24 @@ def test_with_a_jwks_file_a_remembered_token_is_checked_against_the_files_keys(o
     verifier = TokenVerifier(keys, issuer=ISSUER, audience=AUDIENCE)
     token = old.token()
     assert verifier.verify(token) == verifier.verify(token)
+
+
+def test_while_the_issuer_cannot_be_reached_the_last_key_set_goes_on_serving(
+    verifier, server, old, new
+):
+    """A key is known to be gone only from a set without it: an outage locks no one out."""
+    token = old.token()
+    verifier.verify(token)
+    server.close()
+    time.sleep(LIFESPAN * 1.5)
+    assert verifier.verify(token).subject == "test-client"
+    assert verifier.verify(old.token(subject="another")).subject == "another"
+    with pytest.raises(AuthenticationFailed, match="cannot be fetched now"):
+        verifier.verify(new.token())
+
+
+def test_without_any_key_set_fetched_every_token_is_refused(old):
+    keys = JwksUrl("http://127.0.0.1:9/jwks.json", refresh_cooldown_seconds=0)
+    verifier = TokenVerifier(keys, issuer=ISSUER, audience=AUDIENCE)
+    with pytest.raises(AuthenticationFailed, match="cannot be fetched now"):
+        verifier.verify(old.token())
