@@ -24,6 +24,7 @@ from pdp.api.auth import (
     SCOPE_DELEGATIONS,
     SCOPE_DELEGATIONS_ON_BEHALF,
 )
+from pdp.api.common import MAX_INTEGER
 from tests.conftest import REGISTER
 from tests.helpers import package_request
 from tests.security.tokens import AUDIENCE, ISSUER, Issuer, bearer
@@ -81,10 +82,16 @@ ENDPOINTS: list[tuple[str, str, str, str, Any]] = [
     ("GET", "/api/v1/policy-sets", SCOPE_ADMIN, "/api/v1/policy-sets", None),
     ("POST", "/api/v1/policy-sets", SCOPE_ADMIN, "/api/v1/policy-sets", {"source": {}}),
     ("GET", "/api/v1/policy-sets/active", SCOPE_ADMIN, "/api/v1/policy-sets/active", None),
-    ("GET", "/api/v1/policy-sets/<int:number>", SCOPE_ADMIN, "/api/v1/policy-sets/1", None),
+    (
+        "GET",
+        f"/api/v1/policy-sets/<int(max={MAX_INTEGER}):number>",
+        SCOPE_ADMIN,
+        "/api/v1/policy-sets/1",
+        None,
+    ),
     (
         "POST",
-        "/api/v1/policy-sets/<int:number>/activate",
+        f"/api/v1/policy-sets/<int(max={MAX_INTEGER}):number>/activate",
         SCOPE_ADMIN,
         "/api/v1/policy-sets/1/activate",
         {"base_version": 1},
