@@ -176,8 +176,11 @@ class Catalog:
         return next(policy for policy in self.resources if policy.resource_id == resource_id)
 
     def role_code_for(self, attribute_id: str, value: str) -> str | None:
-        """The role code a request attribute names (`urn:altinn:rolecode` = `dagl`, or
-        `urn:altinn:external-role:ccr` = `daglig-leder`, any case); None if no role has it."""
+        """The role code a request attribute names (`urn:altinn:rolecode` = `dagl` as Altinn
+        spells it, or `DAGL` as the register does; `urn:altinn:external-role:ccr` =
+        `daglig-leder`), in any ASCII case (`vocabulary.ascii_lower`: `FFØR` and `ffør` are
+        both the role, `FFøR` too, but not a spelling only Unicode folds onto them); None if
+        no role has it."""
         return self._role_codes_by_claim.get((ascii_lower(attribute_id), ascii_lower(value)))
 
     @cached_property
@@ -185,6 +188,7 @@ class Catalog:
         claims = {}
         for role in self.roles:
             claims[(ROLECODE_ID, ascii_lower(role.rolecode_value))] = role.code
+            claims[(ROLECODE_ID, ascii_lower(role.code))] = role.code
             claims[(CCR_ROLE_ID, ascii_lower(role.ccr_value))] = role.code
         return claims
 

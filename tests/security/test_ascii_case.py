@@ -113,3 +113,9 @@ def test_ascii_lower_lowers_a_to_z_and_nothing_else(text):
 @pytest.mark.parametrize("text", [f"Acce{LONG_S}{LONG_S}Subject", f"identi{FI}er", f"{KELVIN}OMP"])
 def test_ascii_lower_never_makes_ascii_of_other_characters(text):
     assert not ascii_lower(text).isascii()
+
+
+@pytest.mark.parametrize("code", ["ffør", "FFØR", "FFøR", "ffØr"])
+def test_a_role_with_a_non_ascii_letter_is_named_by_its_altinn_value_or_its_code(catalog, code):
+    """`urn:altinn:rolecode:ffør` is the role FFØR: both spellings in any ASCII case."""
+    assert catalog.role_code_for(ROLECODE_ID, code) == "FFØR"
