@@ -19,6 +19,7 @@ from pdp.api.parties import SUBJECT_TYPES
 from pdp.config import Settings
 from pdp.delegations import Delegation
 from pdp.diff import SourceDiff
+from pdp.engine.request import stating_roles
 from pdp.errors import PdpError, RegisterImportError, SourceError
 from pdp.identifiers import validate_organization_number
 from pdp.impact import GAINED
@@ -387,13 +388,14 @@ def serve(host: str, port: int) -> None:
 @main.command()
 @click.argument("file", type=click.File("rb"), default="-")
 def check(file: Any) -> None:
-    """Decide an XACML JSON request from FILE (or stdin) without a server; print the response."""
+    """Decide an XACML JSON request from FILE (or stdin) without a server; print the response.
+    The roles a request states are honoured: whoever runs this is the PDP's operator."""
     try:
         body = json.load(file)
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         raise PdpError(f"{getattr(file, 'name', 'input')} is not valid JSON: {error}") from None
     parsed = xacml.parse(body)
-    results = _pdp().decide([item.request for item in parsed.items])
+    results = _pdp().decide([stating_roles(item.request, None) for item in parsed.items])
     json.dump(xacml.render(parsed, results), sys.stdout, indent=2, ensure_ascii=False)
     sys.stdout.write("\n")
 

@@ -11,6 +11,7 @@ compiled policies read from a request's subject or resource attributes.
 from __future__ import annotations
 
 import functools
+import string
 from typing import Any
 
 # --- XACML categories and data types ---------------------------------------------------------
@@ -34,16 +35,6 @@ XACML_REQUEST_MEMBERS = (
     *("Attribute", "AttributeId", "Value", "DataType", "IncludeInResult", "Issuer", "Content"),
     *("RequestReference", "ReferenceId"),
 )
-
-_ASCII_LOWER = {code: code + 32 for code in range(ord("A"), ord("Z") + 1)}
-
-
-def ascii_lower(name: str) -> str:
-    """`name` as it is matched case-insensitively: its ASCII letters lower-cased and nothing
-    else. Unicode case folding would read a long s (U+017F) or a Kelvin sign (U+212A) as ASCII
-    letters, so a name spelt with them would pass for a known one; here it stays unknown."""
-    return name.lower() if name.isascii() else name.translate(_ASCII_LOWER)
-
 
 XML_STRING = "http://www.w3.org/2001/XMLSchema#string"
 #: The spellings of the string data type that requests use.
@@ -102,6 +93,9 @@ STATUS_SYNTAX_ERROR = "urn:oasis:names:tc:xacml:1.0:status:syntax-error"
 STATUS_PROCESSING_ERROR = "urn:oasis:names:tc:xacml:1.0:status:processing-error"
 #: A rule needed an attribute (MustBePresent) that neither the request nor the PIP has.
 STATUS_MISSING_ATTRIBUTE = "urn:oasis:names:tc:xacml:1.0:status:missing-attribute"
+#: The minor status code, under processing-error, of a request that states the subject's roles
+#: when its caller may not (`pdp.engine.request.DecisionRequest.roles_refused`).
+STATUS_STATED_ROLES_REFUSED = "urn:pdp:status:stated-roles-refused"
 
 # --- Altinn's identifiers of users, parties, system users and resources ----------------------
 # PEPs name subjects and parties by these as well as by national identity and organisation
@@ -173,6 +167,22 @@ def attribute_key(attribute_id: str) -> str:
         char if char.isascii() and char.isalnum() else _KEY_ESCAPES.get(char, f"_x{ord(char):x}_")
         for char in attribute_id
     )
+
+
+_ASCII_LOWER = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
+
+
+def ascii_lower(text: str) -> str:
+    """`text` with the ASCII letters A-Z lower-cased and every other character as it is: how
+    every case-insensitive comparison of the PDP folds what it compares (member names, attribute
+    ids, role codes, package names, actions, `string-equal-ignore-case` values).
+
+    Unicode's lower-casing and case folding make other characters ASCII: U+017F (long s)
+    folds to `s`, U+FB01 (the fi ligature) to `fi`, U+212A (the Kelvin sign) lowers to `k`; so
+    `Acce\u017f\u017fSubject` would be read as `AccessSubject` and `\u212aOMP` as the role
+    KOMP. Identifiers and names here are ASCII: anything else is a different, unknown name. (A
+    text that is ASCII, nearly always, is lower-cased by `str.lower` at C speed.)"""
+    return text.lower() if text.isascii() else text.translate(_ASCII_LOWER)
 
 
 def lowercase_attribute_key(attribute_id: str) -> str:

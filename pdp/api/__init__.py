@@ -57,6 +57,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     )
     app.extensions["pdp"] = Pdp.from_settings(settings)
     app.extensions["pdp.auth"] = verifier
+    app.extensions["pdp.stated_roles"] = settings.stated_roles
     app.extensions["pdp.limits"] = Limits.from_settings(settings)
     app.extensions["pdp.decision_log"] = DecisionLog(sink_for(settings.decision_log))
     app.extensions["pdp.audit_log"] = AuditLog(sink_for(settings.audit_log))

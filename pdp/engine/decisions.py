@@ -57,7 +57,10 @@ from pdp.vocabulary import (
     RESOURCE_URN_PREFIX,
     ROLES_KEY,
     ROLES_PATH,
+    STATUS_PROCESSING_ERROR,
+    STATUS_STATED_ROLES_REFUSED,
     STATUS_SYNTAX_ERROR,
+    ascii_lower,
 )
 
 LOG = logging.getLogger(__name__)
@@ -232,6 +235,8 @@ class DecisionEngine:
                 )
             stated_roles = None
             if request.role_claims is not None:
+                if request.roles_refused is not None:
+                    return _roles_refused(request.roles_refused, version)
                 stated_roles = _resolve_roles(policy_set, request.role_claims)
             if package_urn_form(request.package) is None:
                 raise RequestSyntaxError(
@@ -266,7 +271,7 @@ class DecisionEngine:
                 version=policy_set.version,
             )
         try:
-            target = Target(f"{RESOURCE_URN_PREFIX}{request.resource}", request.action.lower())
+            target = Target(f"{RESOURCE_URN_PREFIX}{request.resource}", ascii_lower(request.action))
             return ResolvedResource(request, resource, targets.policies(target).candidates)
         except Exception:
             LOG.exception("could not resolve %r", request)
@@ -413,6 +418,19 @@ def _hashable(value: Any) -> Any:
         return tuple(_hashable(item) for item in value)
     hash(value)
     return value
+
+
+def _roles_refused(reason: str, version: int) -> Result:
+    """Indeterminate for a request that states roles its caller may not state: never decided
+    on the register's roles instead, which would hide from the caller that its word was not
+    taken."""
+    return Result(
+        INDETERMINATE,
+        STATUS_PROCESSING_ERROR,
+        f"the request states the subject's roles, but {reason}",
+        version=version,
+        minor_status=STATUS_STATED_ROLES_REFUSED,
+    )
 
 
 def _resolve_roles(policy_set: PolicySet, claims: Sequence[RoleClaim]) -> list[str]:

@@ -55,6 +55,7 @@ from pdp.vocabulary import (
     STATUS_MISSING_ATTRIBUTE,
     STATUS_PROCESSING_ERROR,
     XML_STRING,
+    ascii_lower,
     attribute_key,
     attribute_path,
     lowercase_attribute_key,
@@ -314,7 +315,10 @@ def _request_parts(
             "id": resolved.resource.policy.resource_urn,
             "attributes": _bags(request.given("resource"), party, own),
         },
-        "action": {"id": request.action.lower(), "attributes": _bags(request.given("action"))},
+        "action": {
+            "id": ascii_lower(request.action),
+            "attributes": _bags(request.given("action")),
+        },
         "context": _bags(request.given("context")),
     }
 
@@ -342,7 +346,7 @@ def _bags(
         key = typed_attribute_key(attribute_id, data_type)
         bags[key] = bag
         if all(type(value) is str for value in bag):
-            bags[lowercase_attribute_key(attribute_id)] = [value.lower() for value in bag]
+            bags[lowercase_attribute_key(attribute_id)] = [ascii_lower(value) for value in bag]
     return bags
 
 
@@ -457,7 +461,7 @@ class _Pip(AttributeProvider):
             # Altinn's role data spells codes in lower case (`dagl`), the register in upper
             # case: a policy comparing either spelling case-sensitively matches.
             codes = sorted({*roles, *(code.lower() for code in roles)})
-        return codes if key in _EXACT_KEYS else sorted({c.lower() for c in codes})
+        return codes if key in _EXACT_KEYS else sorted({ascii_lower(c) for c in codes})
 
     def _roles(self, holding: tuple[Subject, str]) -> list[str]:
         return sorted(self.facts.roles(*holding))

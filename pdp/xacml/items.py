@@ -246,7 +246,7 @@ _PERSON, _ORGANIZATION, _PACKAGE, _ACTION, _ROLECODE, _CCR_ROLE, _RESOURCE, _ORG
     )
 )
 #: The attribute ids that name the subject of a service resource request, in the order they
-#: are read (by folded id).
+#: are read (by lower-cased id).
 _SUBJECT_IDENTIFIERS = {
     ascii_lower(attribute_id): attribute_id
     for attribute_id in (
@@ -478,7 +478,7 @@ def _check(rules: IdentifierRules, attribute_id: str, value: Any) -> str:
         if not (value.isascii() and value.isdigit()) or len(value) > 18:
             raise InvalidIdentifier(f"must be a number of at most 18 digits, got {value!r}")
         return value
-    return validate_uuid(value.lower())
+    return validate_uuid(ascii_lower(value))
 
 
 def _given(category: Category) -> GivenAttributes:

@@ -54,7 +54,8 @@ FALSY = frozenset({"f", "F", "false", "False", "FALSE", "off", "Off", "OFF", "n"
 FALSY |= {"NO", "0", 0}
 
 KNOWN_KEYS = frozenset(XACML_REQUEST_MEMBERS)
-#: Each member name by its case-folded spelling: the name any spelling of it is read as.
+#: Each member name by its lower-cased spelling (ASCII only: `vocabulary.ascii_lower`): the
+#: name any spelling of it is read as.
 CANONICAL_KEYS = {ascii_lower(key): key for key in XACML_REQUEST_MEMBERS}
 _LONGEST_KNOWN_KEY = max(map(len, XACML_REQUEST_MEMBERS))
 

@@ -46,6 +46,7 @@ from hypothesis.stateful import (
 from pdp.api import create_app
 from pdp.config import Settings
 from pdp.service import Pdp
+from pdp.vocabulary import PACKAGE_URN_PREFIX
 from tests.conftest import POLICY_DIR, REGISTER
 from tests.helpers import ACTION_ID, ORGANIZATION_ID, PACKAGE_ID, PERSON_ID
 from tests.security.oracle import (
@@ -1226,6 +1227,11 @@ def _party_with_a_bad_check_digit(draw, body):
 def _unknown_action_id(draw, body):
     action = draw(st.text(max_size=12) | st.sampled_from(ACTIONS).flatmap(recased))
     body["action"]["id"] = action + " " if action in ACTIONS else action
+    # A bare code asked with an action no package has names a service resource (answered
+    # NotApplicable when there is none): only the package's URN keeps it a package request.
+    package = body["resource"]["id"]
+    if not package.lower().startswith(PACKAGE_URN_PREFIX):
+        body["resource"]["id"] = PACKAGE_URN_PREFIX + package
 
 
 def _action_attributes(draw, body):
