@@ -465,7 +465,7 @@ def explain(file: Any) -> None:
     service = _pdp()
     _, requests = requests_of(body, service.identifier_rules)
     for request in requests:
-        explanation = service.explain(request)
+        explanation = service.explain(stating_roles(request, None))
         for step in explanation.steps:
             click.echo(f"- {step.sentence}")
 

@@ -17,7 +17,7 @@ API_NUF = "urn:altinn:accesspackage:programmeringsgrensesnittNUF"
 
 def ask(person: str, party: str, package: str = EVENTS, action: str = "access", roles=None):
     claims = None if roles is None else tuple(RoleClaim(ROLECODE_ID, r) for r in roles)
-    return DecisionRequest(Subject(PERSON, person), party, package, action, claims)
+    return DecisionRequest(Subject(PERSON, person), party, package, action, claims, None)
 
 
 def sentences(explanation) -> list[str]:

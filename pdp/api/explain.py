@@ -20,8 +20,8 @@ from pdp.api.auth import SCOPE_ADMIN
 from pdp.api.authorize import XACML_EXAMPLE
 from pdp.api.common import current_pdp, json_body, takes_json_body, within_limits
 from pdp.api.decision import DecisionRequestSchema, engine_request
-from pdp.api.security import requires
-from pdp.engine.request import Request
+from pdp.api.security import requires, stated_roles_refused
+from pdp.engine.request import Request, stating_roles
 from pdp.errors import InvalidFields, RequestSyntaxError
 from pdp.identifiers import IdentifierRules
 from pdp.limits import Limits
@@ -99,7 +99,8 @@ def explain():
         return requests_of(checked, rules), members
 
     parsed, requests = json_body(read)
-    explanations = [pdp.explain(request) for request in requests]
+    refused = stated_roles_refused()
+    explanations = [pdp.explain(stating_roles(request, refused)) for request in requests]
     results = [explanation.result for explanation in explanations]
     if parsed is not None:
         response: dict[str, Any] = xacml.render(parsed, results)

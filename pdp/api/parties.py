@@ -16,7 +16,7 @@ from flask_smorest.error_handler import ErrorSchema
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
 from pdp.api.auth import SCOPE_ADMIN, SCOPE_AUTHORIZED_PARTIES
-from pdp.api.common import current_pdp, load_json, takes_json_body
+from pdp.api.common import MAX_INTEGER, current_pdp, load_json, takes_json_body
 from pdp.api.security import requires
 from pdp.errors import InvalidFields
 from pdp.identifiers import IdentifierRules, InvalidIdentifier, validate_organization_number
@@ -224,7 +224,7 @@ class HoldersQuerySchema(Schema):
         },
     )
     limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
-    offset = fields.Integer(load_default=0, validate=validate.Range(min=0))
+    offset = fields.Integer(load_default=0, validate=validate.Range(min=0, max=MAX_INTEGER))
 
     @validates_schema
     def _one_target(self, data: dict[str, Any], **_: Any) -> None:
