@@ -26,6 +26,9 @@ from pathlib import Path
 from typing import BinaryIO
 
 HOST = "127.0.0.1"
+#: The production gunicorn configuration (worker class, threads, timeouts, metrics directory),
+#: which every server the tests and benchmarks start uses, the constant-answer floor included.
+CONFIG = Path(__file__).resolve().parents[2] / "gunicorn.conf.py"
 #: The app `gunicorn` serves for the PDP, as in production.
 PDP_APP = "pdp.api:create_app()"
 HEALTH_PATH = "/health"
@@ -69,15 +72,18 @@ def start(
     workers: int = 2,
     port: int | None = None,
     log: Path | None = None,
+    threads: int | None = None,
 ) -> Server:
-    """`gunicorn --workers <workers> --worker-class sync --bind 127.0.0.1:<port> <app>` run in
-    `cwd` with exactly the environment `env`, on `port` or a free one, returned once `/health`
-    answers 200. ServerDidNotStart, after stopping it, if it never does. gunicorn logs warnings
+    """`gunicorn -c gunicorn.conf.py --workers <workers> --bind 127.0.0.1:<port> <app>` (the
+    production configuration, `CONFIG`; `threads` per worker if given, else the
+    configuration's) run in `cwd` with exactly the environment `env`, on `port` or a free one,
+    returned once `/health` answers 200. ServerDidNotStart, after stopping it, if it never does. gunicorn logs warnings
     and errors only, so that its log shows what went wrong and nothing routine."""
     port = port or free_port()
     command = [
         *(sys.executable, "-m", "gunicorn"),
-        *("--workers", str(workers), "--worker-class", "sync"),
+        *("--config", str(CONFIG), "--workers", str(workers)),
+        *(("--threads", str(threads)) if threads else ()),
         *("--bind", f"{HOST}:{port}", "--log-level", "warning"),
         app,
     ]
