@@ -77,8 +77,9 @@ def start(
     """`gunicorn -c gunicorn.conf.py --workers <workers> --bind 127.0.0.1:<port> <app>` (the
     production configuration, `CONFIG`; `threads` per worker if given, else the
     configuration's) run in `cwd` with exactly the environment `env`, on `port` or a free one,
-    returned once `/health` answers 200. ServerDidNotStart, after stopping it, if it never does. gunicorn logs warnings
-    and errors only, so that its log shows what went wrong and nothing routine."""
+    returned once `/health` answers 200. ServerDidNotStart, after stopping it, if it never
+    does. gunicorn logs warnings and errors only, so that its log shows what went wrong and
+    nothing routine."""
     port = port or free_port()
     command = [
         *(sys.executable, "-m", "gunicorn"),
