@@ -1,0 +1,92 @@
+"""A loaded policy may be evaluated by many threads at once (`pdp.reentrant`)."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from py_abac.context import EvaluationContext
+from py_abac.provider.base import AttributeProvider
+from py_abac.request import AccessRequest
+
+from pdp.repository import PolicySet
+
+PACKAGE = "urn:altinn:accesspackage:partyinroles"
+
+#: Permit whoever holds the party's number among their roles: a condition comparing one
+#: attribute with another, nested in a logic condition as well as at the top.
+PARTY_IN_ROLES = {
+    "uid": "test:party-in-roles",
+    "description": "Whoever holds the party's number as a role",
+    "effect": "allow",
+    "targets": {"resource_id": PACKAGE, "action_id": "access"},
+    "rules": {
+        "resource": [
+            {"$.party": {"condition": "IsInAttribute", "ace": "subject", "path": "$.roles"}},
+            {
+                "$.other": {
+                    "condition": "AllOf",
+                    "values": [{"condition": "IsInAttribute", "ace": "subject", "path": "$.roles"}],
+                }
+            },
+        ]
+    },
+}
+
+
+class _PartyAfterEveryoneRead(AttributeProvider):
+    """Gives the party only once every thread has read its roles: py-abac reads the roles
+    into the condition first and the party second, so without per-call conditions every
+    thread would compare its party with the last thread's roles."""
+
+    def __init__(self, barrier: threading.Barrier):
+        self._barrier = barrier
+
+    def get_attribute_value(self, ace: str, attribute_path: str, ctx: EvaluationContext) -> Any:
+        if (ace, attribute_path) == ("resource", "$.party"):
+            self._barrier.wait()
+            return ctx.get_attribute_value("resource", "$.asked")
+        return None
+
+
+def test_threads_evaluating_one_attribute_condition_at_once_each_compare_their_own_values(
+    catalog,
+):
+    policy = PolicySet(1, catalog, [PARTY_IN_ROLES]).candidates(PACKAGE, "access")[0]
+    threads = 8
+    barrier = threading.Barrier(threads, timeout=10)
+    provider = _PartyAfterEveryoneRead(barrier)
+    answers: dict[int, bool] = {}
+
+    def evaluate(number: int) -> None:
+        # Even threads hold their party's number as a role; odd ones hold another number.
+        party = f"{number:09d}"
+        roles = [party] if number % 2 == 0 else [f"{number + 100:09d}"]
+        request = AccessRequest(
+            subject={"id": "someone", "attributes": {"roles": roles}},
+            resource={"id": PACKAGE, "attributes": {"asked": party, "other": "x"}},
+            action={"id": "access", "attributes": {}},
+            context={},
+        )
+        answers[number] = policy.fits(EvaluationContext(request, [provider]))
+
+    workers = [threading.Thread(target=evaluate, args=(n,)) for n in range(threads)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    assert answers == {n: n % 2 == 0 for n in range(threads)}
+
+
+def test_a_nested_attribute_condition_is_evaluated_per_call_too(catalog):
+    policy = PolicySet(1, catalog, [PARTY_IN_ROLES]).candidates(PACKAGE, "access")[0]
+    nested = policy.rules.resource[1]["$.other"].values[0]
+    assert type(nested).__name__ == "_PerCall"
+    request = AccessRequest(
+        subject={"id": "someone", "attributes": {"roles": ["x"]}},
+        resource={"id": PACKAGE, "attributes": {"other": "x"}},
+        action={"id": "access", "attributes": {}},
+        context={},
+    )
+    assert policy.fits(EvaluationContext(request, []))
+    assert nested.template.value is None  # the loaded condition itself was never written
