@@ -19,6 +19,7 @@ from pdp.api import (
     delegations,
     errors,
     health,
+    metrics,
     policy_sets,
     register,
 )
@@ -53,7 +54,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         OPENAPI_JSON_PATH="openapi.json",
         MAX_CONTENT_LENGTH=settings.max_body_bytes,
     )
-    app.extensions["pdp"] = Pdp.from_settings(settings)
+    pdp = app.extensions["pdp"] = Pdp.from_settings(settings)
     app.extensions["pdp.auth"] = verifier
     app.extensions["pdp.limits"] = Limits.from_settings(settings)
     app.extensions["pdp.decision_log"] = DecisionLog(sink_for(settings.decision_log))
@@ -68,9 +69,11 @@ def create_app(settings: Settings | None = None) -> Flask:
         register.blp,
         catalog.blp,
         health.blp,
+        metrics.blp,
     ):
         api.register_blueprint(blueprint)
     errors.register(app)
+    metrics.install(app, pdp)
     check_every_view_is_guarded(app)
 
     request_ids = RequestIds()

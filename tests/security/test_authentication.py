@@ -19,6 +19,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 
 from pdp.api.auth import SCOPE_ADMIN, SCOPE_AUTHORIZE, SCOPE_DELEGATIONS
+from pdp.api.metrics import SCOPE_METRICS
 from tests.conftest import REGISTER
 from tests.helpers import package_request
 from tests.security.tokens import AUDIENCE, ISSUER, Issuer, bearer
@@ -94,6 +95,7 @@ ENDPOINTS: list[tuple[str, str, str, str, Any]] = [
     ("GET", "/api/v1/packages", SCOPE_AUTHORIZE, "/api/v1/packages", None),
     ("GET", "/api/v1/roles", SCOPE_AUTHORIZE, "/api/v1/roles", None),
     ("GET", "/api/v1/grants", SCOPE_AUTHORIZE, "/api/v1/grants", None),
+    ("GET", "/metrics", SCOPE_METRICS, "/metrics", None),
 ]
 ENDPOINT_IDS = [f"{method} {rule}" for method, rule, *_ in ENDPOINTS]
 
@@ -206,6 +208,8 @@ def test_a_token_without_the_scope_is_403_insufficient_scope(
     )
     if rule.startswith("/api/v1/packages") or rule in ("/api/v1/roles", "/api/v1/grants"):
         others = "openid altinn:instances.read"  # the catalog views take any PDP scope
+    if rule == "/metrics":
+        others = f"openid {SCOPE_AUTHORIZE} {SCOPE_DELEGATIONS}"  # pdp:admin may read them
     response = _call(secured_client, method, path, body, bearer(issuer.token(scopes=others)))
     challenge = _assert_refused(response, 403)
     assert 'error="insufficient_scope"' in challenge
