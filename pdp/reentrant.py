@@ -54,6 +54,25 @@ def reentrant(policy: Policy) -> Policy:
     return policy
 
 
+def per_call_conditions(policy: Policy) -> int:
+    """How many conditions of a loaded policy are evaluated per call (`reentrant`)."""
+
+    def count(part: Any) -> int:
+        if isinstance(part, _PerCall):
+            return 1
+        if isinstance(part, list):
+            return sum(count(each) for each in part)
+        if isinstance(part, dict):
+            return sum(count(each) for each in part.values())
+        if isinstance(part, LogicCondition):
+            return sum(count(each) for each in part.values)
+        if isinstance(part, Not):
+            return count(part.value)
+        return 0
+
+    return sum(count(getattr(policy.rules, ace)) for ace in _ACES)
+
+
 def _rule_part(part: Any) -> Any:
     """A rule's conditions for one element: a dict of path to condition, or a list of them."""
     if isinstance(part, list):

@@ -9,6 +9,7 @@ from py_abac.context import EvaluationContext
 from py_abac.provider.base import AttributeProvider
 from py_abac.request import AccessRequest
 
+from pdp.reentrant import per_call_conditions
 from pdp.repository import PolicySet
 
 PACKAGE = "urn:altinn:accesspackage:partyinroles"
@@ -80,8 +81,8 @@ def test_threads_evaluating_one_attribute_condition_at_once_each_compare_their_o
 
 def test_a_nested_attribute_condition_is_evaluated_per_call_too(catalog):
     policy = PolicySet(1, catalog, [PARTY_IN_ROLES]).candidates(PACKAGE, "access")[0]
+    assert per_call_conditions(policy) == 2
     nested = policy.rules.resource[1]["$.other"].values[0]
-    assert type(nested).__name__ == "_PerCall"
     request = AccessRequest(
         subject={"id": "someone", "attributes": {"roles": ["x"]}},
         resource={"id": PACKAGE, "attributes": {"other": "x"}},
@@ -90,3 +91,17 @@ def test_a_nested_attribute_condition_is_evaluated_per_call_too(catalog):
     )
     assert policy.fits(EvaluationContext(request, []))
     assert nested.template.value is None  # the loaded condition itself was never written
+
+
+def test_the_shipped_policies_hold_no_condition_evaluated_per_call(catalog):
+    """They compare attributes with literals only: loading them changes nothing."""
+    from pdp.compiler import compile_catalog
+
+    documents = compile_catalog(catalog)
+    policy_set = PolicySet(1, catalog, documents)
+    loaded = [
+        policy
+        for resource, action in policy_set.targets
+        for policy in policy_set.candidates(resource, action)
+    ]
+    assert loaded and sum(per_call_conditions(policy) for policy in loaded) == 0

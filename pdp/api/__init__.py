@@ -73,7 +73,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     ):
         api.register_blueprint(blueprint)
     errors.register(app)
-    metrics.install(app, pdp)
+    metrics.install(pdp)
     check_every_view_is_guarded(app)
 
     request_ids = RequestIds()

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import http.client
 import json
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from pdp.api.metrics import FLUSH_SECONDS
 from tests.conftest import EXAMPLES_DIR
 from tests.e2e import launcher
 from tests.e2e.servers import prepared_database, started_server
@@ -76,7 +78,16 @@ def test_counts_add_up_across_both_workers(server, metrics_dir):
         assert status == 200
         decisions = [r["Decision"] for r in json.loads(answer)["Response"]]
         assert decisions == ["Permit", "Permit", "NotApplicable", "Permit"]
-    after = _samples(server.port)
+    # Each worker hands its counts over every FLUSH_SECONDS; the one answering at once.
+    deadline = time.monotonic() + 10 * FLUSH_SECONDS
+    while True:
+        after = _samples(server.port)
+        calls = _total(after, "pdp_decision_seconds_count") - _total(
+            before, "pdp_decision_seconds_count"
+        )
+        if calls >= CALLS or time.monotonic() > deadline:
+            break
+        time.sleep(FLUSH_SECONDS / 5)
 
     def grew(name: str, **labels: str) -> float:
         return _total(after, name, **labels) - _total(before, name, **labels)
