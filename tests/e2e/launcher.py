@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import http.client
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -51,6 +52,9 @@ class Server:
     port: int
     #: Seconds from spawning gunicorn until `/health` first answered 200.
     start_seconds: float
+    #: The metrics directory made for this server (removed by `stop`); None when the
+    #: environment named one.
+    metrics_dir: Path | None = None
 
     @property
     def base(self) -> str:
@@ -88,22 +92,28 @@ def start(
         *("--bind", f"{HOST}:{port}", "--log-level", "warning"),
         app,
     ]
+    env = dict(env)
+    metrics_dir = None
+    if not env.get("PROMETHEUS_MULTIPROC_DIR"):
+        # Made here, not by the configuration, so that `stop` removes it even after a kill.
+        metrics_dir = Path(tempfile.mkdtemp(prefix="pdp-metrics-"))
+        env["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
     started = time.perf_counter()
     with log.open("w+b") if log else tempfile.TemporaryFile() as stderr:
         process = subprocess.Popen(
             command,
             cwd=cwd,
-            env=dict(env),
+            env=env,
             stdout=subprocess.DEVNULL,
             stderr=stderr,
             start_new_session=True,
         )
-        server = Server(process, port, 0.0)
+        server = Server(process, port, 0.0, metrics_dir)
         while time.perf_counter() - started < START_TIMEOUT_SECONDS:
             if process.poll() is not None:
                 break
             if _healthy(port):
-                return Server(process, port, time.perf_counter() - started)
+                return Server(process, port, time.perf_counter() - started, metrics_dir)
             time.sleep(0.005)
         stop(server)
         raise ServerDidNotStart(app, port, _written(stderr))
@@ -120,6 +130,8 @@ def stop(server: Server) -> None:
     with contextlib.suppress(ProcessLookupError):
         os.killpg(process.pid, signal.SIGKILL)
     process.wait()
+    if server.metrics_dir is not None:
+        shutil.rmtree(server.metrics_dir, ignore_errors=True)
 
 
 def _healthy(port: int) -> bool:
