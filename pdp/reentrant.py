@@ -8,6 +8,14 @@ once can compare one request's attribute with the other request's value: a wrong
 Permit among them. Every other condition py-abac 0.4.1 has only reads itself while evaluating
 (checked in its source: `policy/conditions/*`), and so do `Rules`, `Targets` and `Policy`.
 
+py-abac also reads every attribute path (`$.roles`), and checks every path of a policy it loads,
+with objectpath, which parses an expression it has not seen before through module-level
+globals (its current token and tokenizer) and then keeps the parse in a module-level cache.
+Two threads parsing at once fail ("generator already executing"), or worse, keep a parse made
+of both expressions for good. Importing this module puts objectpath's parser behind a lock
+(`_parse_one_at_a_time`): a path is parsed once per process, so the lock is taken a few dozen
+times in a process's life and never on a path already read.
+
 So each attribute condition of a loaded policy is replaced by `_PerCall`, which evaluates a
 shallow copy of it made for that call: nothing of one evaluation is left where another can see
 it. (The grant and service-resource compilers write no attribute conditions today; a policy
@@ -18,8 +26,10 @@ as they are and cost nothing.
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
+from objectpath.core import interpreter
 from py_abac.context import EvaluationContext
 from py_abac.policy import Policy
 from py_abac.policy.conditions.attribute.base import AttributeCondition
@@ -28,6 +38,25 @@ from py_abac.policy.conditions.logic.base import LogicCondition
 from py_abac.policy.conditions.logic.not_ import Not
 
 _ACES = ("subject", "resource", "action", "context")
+
+
+def _parse_one_at_a_time() -> None:
+    """Put objectpath's parser (what `Tree.compile` calls for an expression not in its cache)
+    behind one lock."""
+    parse = interpreter.parse
+    if getattr(parse, "one_at_a_time", False):
+        return
+    lock = threading.Lock()
+
+    def locked(expression: Any, debug: bool = False) -> Any:
+        with lock:
+            return parse(expression, debug)
+
+    locked.one_at_a_time = True  # type: ignore[attr-defined]
+    interpreter.parse = locked
+
+
+_parse_one_at_a_time()
 
 
 class _PerCall(ConditionBase):

@@ -105,3 +105,42 @@ def test_the_shipped_policies_hold_no_condition_evaluated_per_call(catalog):
         for policy in policy_set.candidates(resource, action)
     ]
     assert loaded and sum(per_call_conditions(policy) for policy in loaded) == 0
+
+
+def test_threads_reading_attribute_paths_never_seen_before_each_read_their_own():
+    """py-abac reads attributes with objectpath, which parses a path it has not seen through
+    module-level globals (and then keeps the parse): two threads parsing at once would get
+    an error, or keep a wrong parse for good."""
+    import sys
+
+    from objectpath import Tree
+
+    import pdp.reentrant  # noqa: F401 - what makes the parsing safe
+
+    threads, paths = 16, 40
+    failures: list[BaseException] = []
+    wrong: list[tuple[int, int, object]] = []
+    start = threading.Barrier(threads, timeout=10)
+
+    def read(number: int) -> None:
+        try:
+            start.wait()
+            for n in range(paths):
+                key = f"k{number}x{n}"  # a path no thread has read before
+                got = Tree({key: (number, n)}).execute(f"$.{key}")
+                if got != (number, n):
+                    wrong.append((number, n, got))
+        except BaseException as error:  # reported below
+            failures.append(error)
+
+    switch = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        workers = [threading.Thread(target=read, args=(n,)) for n in range(threads)]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join()
+    finally:
+        sys.setswitchinterval(switch)
+    assert (failures, wrong) == ([], [])
