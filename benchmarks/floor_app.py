@@ -1,8 +1,8 @@
 """The HTTP floor: a Flask app that reads the body and returns a constant JSON answer.
 
-Run under the same gunicorn setup as the PDP, it measures what Flask, gunicorn's sync workers,
-loopback TCP and the load generator cost by themselves; the PDP's throughput is reported as a
-share of it.
+Run under the same gunicorn setup as the PDP (the shipped `gunicorn.conf.py`), it measures what
+Flask, gunicorn, loopback TCP and the load generator cost by themselves; the PDP's throughput
+is reported as a share of it.
 """
 
 from __future__ import annotations

@@ -1,11 +1,11 @@
 """Part 3, http: the real server under gunicorn, next to a constant-answer floor.
 
-Setup, the same for both servers: `gunicorn --workers 2 --worker-class sync --bind
-127.0.0.1:<free port>`; the PDP as `'pdp.api:create_app()'` with `PDP_DATABASE_URL` pointing
-at a SQLite file prepared here (the workload's catalog, register and delegations) and
-authentication disabled (`ours.server_env`), the floor as
-`'benchmarks.floor_app:create_app()'`. Sync workers handle one request at a time each and close
-the connection after every response (gunicorn's sync worker does not keep connections alive).
+Setup, the same for both servers: the production configuration, `gunicorn -c gunicorn.conf.py
+--workers 2 --bind 127.0.0.1:<free port>` (`tests.e2e.launcher`: worker class
+`pdp.serving.ReadAheadWorker`, threads from the configuration, connections kept alive); the
+PDP as `'pdp.api:create_app()'` with `PDP_DATABASE_URL` pointing at a SQLite file prepared
+here (the workload's catalog, register and delegations) and authentication disabled
+(`ours.server_env`), the floor as `'benchmarks.floor_app:create_app()'`.
 
 Load: a second process per connection (`benchmarks.loadgen`), 2 concurrent connections on
 loopback, a bounded number of requests each, per-request latency recorded. Rounds interleave
@@ -222,7 +222,8 @@ def _report(series: list[_Series], mismatches: int, settings: Settings) -> Part:
         "met?",
     ]
     notes = [
-        f"gunicorn --workers 2 --worker-class sync on 127.0.0.1; {CONNECTIONS} connections, "
+        f"gunicorn -c gunicorn.conf.py --workers 2 (ReadAheadWorker, threads, keep-alive) "
+        f"on 127.0.0.1, both servers; {CONNECTIONS} connections, "
         f"each its own process; {plural(settings.rounds, 'round')}; p50/p99 per request over "
         "each round, median over rounds; spread = min-max of round req/s; % of floor = "
         "decisions/s over the floor's req/s.",

@@ -4,13 +4,15 @@ Why a second HTTP part: the `http` part's load generator is Python, and on a 2-c
 takes CPU from the servers, which hides part of what the PDP costs beyond the floor. wrk is a
 small C program with an event loop; it leaves the cores to the servers.
 
-Setup, the same for both servers: gunicorn with 2 sync workers on 127.0.0.1 (`tests.e2e
-.launcher`). The PDP runs as in production: bearer tokens checked (`PDP_JWKS_FILE` with a
-generated ES256 key, `PDP_JWT_ISSUER`, `PDP_JWT_AUDIENCE`), the decision log written to a file
-(`PDP_DECISION_LOG`), on a SQLite file holding the shared workload. Every request carries the
-same token with scope `altinn:authorization/authorize`, so after the first request each worker
-finds it in its token cache, as it would for a PEP that reuses its token; the floor
-(`benchmarks.floor_app`) gets the same requests and ignores the token.
+Setup, the same for both servers: gunicorn with the production configuration
+(`gunicorn.conf.py`: worker class `pdp.serving.ReadAheadWorker`, threads, connections kept
+alive) and 2 workers on 127.0.0.1 (`tests.e2e.launcher`). The PDP runs as in production: bearer
+tokens checked (`PDP_JWKS_FILE` with a generated ES256 key, `PDP_JWT_ISSUER`,
+`PDP_JWT_AUDIENCE`), the decision log written to a file (`PDP_DECISION_LOG`), on a SQLite file
+holding the shared workload. Every request carries the same token with scope
+`altinn:authorization/authorize`, so after the first request each worker finds it in its token
+cache, as it would for a PEP that reuses its token; the floor (`benchmarks.floor_app`) gets the
+same requests and ignores the token.
 
 Load: wrk with 2 threads and 2 connections; a Lua script POSTs one body with `Content-Type:
 application/json` and the `Authorization` header on every request and prints requests,
@@ -19,9 +21,8 @@ interleaved round by round: floor and single decisions (one Permit request), and
 of 100 (mixed Permit and NotApplicable). Before any timing, each body's answer is checked once:
 the decisions the in-process engine gives, and 401 without the token.
 
-wrk's latency runs from writing a request to the end of its answer; the TCP connect that each
-request pays (sync workers close the connection after every answer) is left out of it, not out
-of requests/s.
+wrk's latency runs from writing a request to the end of its answer; wrk keeps its connections
+alive, as the configuration lets it.
 """
 
 from __future__ import annotations
@@ -341,7 +342,8 @@ def _notes(
         "warm-up each; req/s, p50 and p99 are medians over rounds (p50/p99 from wrk, writing "
         "the request to the end of the answer); spread = min-max of round req/s; % of floor = "
         "decisions/s over the floor's req/s.",
-        "gunicorn --workers 2 --worker-class sync on 127.0.0.1, both servers. Ours: bearer "
+        "gunicorn -c gunicorn.conf.py --workers 2 (ReadAheadWorker, threads, keep-alive) on "
+        "127.0.0.1, both servers. Ours: bearer "
         f"token (ES256, scope {SCOPE_AUTHORIZE}) checked on every request, the same token "
         "each time (the token cache is hit); decision log to a file; SQLite; "
         f"{settings.organizations:,} organisations. The floor gets the same requests.",

@@ -27,6 +27,7 @@ from py_abac.context import EvaluationContext
 from py_abac.provider.base import AttributeProvider
 
 from pdp.bounded import BoundedMap
+from pdp.cache_counts import FACTS, CacheCounts
 from pdp.delegations import DelegationStore
 from pdp.identities import Identified, Identifier, identify
 from pdp.register import Register
@@ -72,11 +73,14 @@ class Facts:
         delegations: DelegationStore,
         policy_set: PolicySet,
         known: KnownFacts | None = None,
+        counts: CacheCounts | None = None,
     ):
         self._register = register
         self._delegations = delegations
         self._policy_set = policy_set
         self._known = KnownFacts() if known is None else known
+        #: Where facts known (hits) and read from the database (misses) are counted.
+        self._counts = counts
 
     def read_ahead(
         self, wanted: Iterable[tuple[Subject, str, Collection[tuple[str, str]]]]
@@ -140,6 +144,8 @@ class Facts:
         except Exception:
             LOG.warning("reading facts ahead failed; each decision reads its own", exc_info=True)
             return
+        if self._counts is not None:
+            self._counts.add(FACTS, 0, len(found))
         for key, value in found.items():
             known.keep(key, value)
 
@@ -152,11 +158,16 @@ class Facts:
         """The fact at `key`, read now (alone: a failure fails this decision only) if it is
         not known yet."""
         try:
-            return known[key]
+            value = known[key]
         except KeyError:
             value = read([key])[key]
             known.keep(key, value)
-            return value
+            hit = False
+        else:
+            hit = True
+        if self._counts is not None:
+            self._counts.add(FACTS, int(hit), int(not hit))
+        return value
 
 
 class PipAttributeProvider(AttributeProvider):

@@ -3,10 +3,11 @@
 Decisions are cached in each process (see `pdp.engine`), so every write that could change a
 decision must reach every process before its next decision. Two channels carry the news:
 
-- the **change file**, an 8-byte counter shared through `mmap` by every process on this
-  machine (all gunicorn workers, the `pdp` command line). A writer bumps it after committing,
-  before it acknowledges the write; a reader compares it before every decision, which costs
-  well under a microsecond. So on one machine the very next decision sees the change.
+- the **change file**, an 8-byte counter (and the time it was last bumped) shared through
+  `mmap` by every process on this machine (all gunicorn workers, the `pdp` command line). A
+  writer bumps it after committing, before it acknowledges the write; a reader compares it
+  before every decision, which costs well under a microsecond. So on one machine the very
+  next decision sees the change, and knows how long after its announcement (`take_lags`).
 - the **change counter row** in the database, incremented in the same transaction as the
   write. Processes on other machines see it within `PDP_POLICY_REFRESH_SECONDS`, when they
   poll it.
@@ -40,6 +41,11 @@ from pdp.db import change_counter
 LOG = logging.getLogger(__name__)
 
 _COUNTER_BYTES = 8
+#: The change file: the counter, then the time of the last announcement (nanoseconds since
+#: the epoch). A file of 8 bytes, made by an earlier version, is grown to this size.
+_FILE_BYTES = 16
+#: Lags kept between two `take_lags` at most (the metrics take them at every request).
+_LAGS_KEPT = 1000
 
 
 def change_file_for(engine: Engine) -> Path | None:
@@ -79,6 +85,11 @@ class ChangeLog:
         self._remote_changes = 0
         self._polled_at = float("-inf")
         self._lock = threading.Lock()
+        #: The change file's counter when last read, and the propagation lags seen since the
+        #: last `take_lags`.
+        self._seen: int | None = None
+        self._poll_failed = False
+        self._lags: list[float] = []
 
     @property
     def path(self) -> Path | None:
@@ -89,7 +100,35 @@ class ChangeLog:
         refresh interval) recorded in the database by a process elsewhere."""
         if time.monotonic() - self._polled_at >= self._refresh_seconds:
             self._poll()
-        return self._counter.value() + self._remote_changes
+        announced = self._counter.value()
+        if announced != self._seen:
+            self._see(announced)
+        return announced + self._remote_changes
+
+    def problem(self) -> str | None:
+        """Why changes may not reach this process now (None: they do): the change file cannot
+        be used, or the database's change counter could not be read at the last poll."""
+        self._counter.follow()
+        self.stamp()
+        return self._counter.problem() or (
+            "the database's change counter could not be read" if self._poll_failed else None
+        )
+
+    def take_lags(self) -> list[float]:
+        """Seconds from the announcement of each change this process saw on the change file
+        to the first stamp read after it (its next decision), since the last call."""
+        with self._lock:
+            lags, self._lags = self._lags, []
+        return lags
+
+    def _see(self, announced: int) -> None:
+        with self._lock:
+            if announced == self._seen:
+                return
+            first, self._seen = self._seen is None, announced
+            at = self._counter.announced_at()
+            if not first and at is not None and len(self._lags) < _LAGS_KEPT:
+                self._lags.append(max(0.0, time.time() - at))
 
     @contextmanager
     def writing(
@@ -127,8 +166,10 @@ class ChangeLog:
                     ).scalar()
             except Exception:
                 # The database is away: decisions will say so; the stamp stays as it was.
+                self._poll_failed = True
                 self._polled_at = time.monotonic()
                 return
+            self._poll_failed = False
             if self._database_generation is not None and generation != self._database_generation:
                 self._remote_changes += 1
             self._database_generation = generation
@@ -155,13 +196,18 @@ class _SharedCounter:
 
     def __init__(self, path: Path | None):
         self.path = path
-        self._map: mmap.mmap | bytearray = bytearray(_COUNTER_BYTES)
+        self._map: mmap.mmap | bytearray = bytearray(_FILE_BYTES)
         self._inode: int | None = None
         if path is not None:
             self._remap()
 
     def value(self) -> int:
         return int.from_bytes(self._map[:_COUNTER_BYTES], "little")
+
+    def announced_at(self) -> float | None:
+        """When the last change was announced (seconds since the epoch), if it says."""
+        nanoseconds = int.from_bytes(self._map[_COUNTER_BYTES:_FILE_BYTES], "little")
+        return nanoseconds / 1e9 if nanoseconds else None
 
     def bump(self) -> None:
         if self.path is None or self._inode is None:
@@ -179,6 +225,21 @@ class _SharedCounter:
                 fcntl.flock(descriptor, fcntl.LOCK_UN)
         finally:
             os.close(descriptor)
+
+    def problem(self) -> str | None:
+        """Why the change file does not carry changes now, or None (also when there is no
+        file, for an in-memory database no other process can open)."""
+        if self.path is None:
+            return None
+        if self._inode is None:
+            return f"the change file {self.path} cannot be used"
+        try:
+            inode = os.stat(self.path).st_ino
+        except OSError:
+            inode = None
+        if inode != self._inode:
+            return f"the change file {self.path} was removed or replaced"
+        return None
 
     def follow(self) -> None:
         """Map the change file again if it was removed or replaced since it was mapped."""
@@ -210,12 +271,14 @@ class _SharedCounter:
 
     def _increment(self) -> None:
         value = self.value() + 1
+        # The time first: a reader that sees the new counter finds its time already there.
+        self._map[_COUNTER_BYTES:_FILE_BYTES] = time.time_ns().to_bytes(8, "little")
         self._map[:_COUNTER_BYTES] = value.to_bytes(_COUNTER_BYTES, "little")
 
     def _map_file(self, descriptor: int) -> None:
-        """Map the file open at `descriptor`, first giving a new (empty) one its 8 bytes; the
-        caller may hold the file's lock."""
-        if os.fstat(descriptor).st_size < _COUNTER_BYTES:
-            os.ftruncate(descriptor, _COUNTER_BYTES)  # only ever grows an empty file to size
-        self._map = mmap.mmap(descriptor, _COUNTER_BYTES)
+        """Map the file open at `descriptor`, first giving a new (empty) one, or one an
+        earlier version made, its 16 bytes; the caller may hold the file's lock."""
+        if os.fstat(descriptor).st_size < _FILE_BYTES:
+            os.ftruncate(descriptor, _FILE_BYTES)  # only ever grows a file, filled with zeros
+        self._map = mmap.mmap(descriptor, _FILE_BYTES)
         self._inode = os.fstat(descriptor).st_ino

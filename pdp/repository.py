@@ -30,6 +30,7 @@ from pdp.catalog import Catalog, canonical_json, package_urn_form
 from pdp.changes import ChangeLog, NothingChanged
 from pdp.db import active_policy_set, as_utc, policies, policy_set_versions, write_transaction
 from pdp.errors import NoActivePolicySet, PdpError
+from pdp.reentrant import reentrant
 from pdp.vocabulary import ascii_lower
 
 _PATTERN_CHARACTERS = frozenset("*?[")
@@ -159,8 +160,10 @@ def _index_entry(document: dict[str, Any]) -> tuple[str, str, str]:
 
 
 def _load_policy(document: dict[str, Any]) -> Policy:
+    """The py-abac policy of `document`, safe to evaluate on many threads at once
+    (`pdp.reentrant`)."""
     try:
-        return Policy.from_json(document)
+        return reentrant(Policy.from_json(document))
     except PolicyCreateError as error:
         raise PdpError(
             f"policy {document.get('uid')!r} is not a valid py-abac policy: {error}"
@@ -382,8 +385,9 @@ class ActivePolicySet:
     def __init__(self, repository: PolicyRepository, changes: ChangeLog):
         self._repository = repository
         self._changes = changes
-        self._current: PolicySet | None = None
-        self._stamp: int | None = None
+        #: The active PolicySet and the change-log stamp it was read at, swapped together in
+        #: one assignment: a thread never pairs a new stamp with the former policy set.
+        self._current: tuple[PolicySet, int | None] | None = None
         self._loaded: BoundedMap[int, PolicySet] = BoundedMap(self._KEPT_VERSIONS)
         self._lock = threading.Lock()
 
@@ -392,20 +396,25 @@ class ActivePolicySet:
         NoActivePolicySet before the first publish."""
         stamp = self._changes.stamp() if stamp is None else stamp
         current = self._current
-        if current is not None and stamp == self._stamp:
-            return current
+        if current is not None and stamp == current[1]:
+            return current[0]
         with self._lock:
             number = self._repository.active_version()
             if number is None:
                 raise NoActivePolicySet()
-            if self._current is None or self._current.version != number:
-                self._current = self._parsed(number)
-            self._stamp = stamp
-            return self._current
+            current = self._current
+            if current is None or current[0].version != number:
+                policy_set = self._parsed(number)
+            else:
+                policy_set = current[0]
+            self._current = (policy_set, stamp)
+            return policy_set
 
     def refresh_now(self) -> None:
         """Read the active version again before the next decision."""
-        self._stamp = None
+        current = self._current
+        if current is not None:
+            self._current = (current[0], None)
 
     def _parsed(self, number: int) -> PolicySet:
         policy_set = self._loaded.pop(number, None) or self._repository.load(number)

@@ -14,12 +14,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Engine as DatabaseEngine
+from sqlalchemy import select
 
 from pdp import compiler
 from pdp.catalog import Catalog
 from pdp.changes import ChangeLog
 from pdp.config import Settings
-from pdp.db import create_schema, make_engine
+from pdp.db import change_counter, create_schema, make_engine
 from pdp.delegation_rights import DelegationRights, InvalidDelegation
 from pdp.delegations import (
     Delegation,
@@ -220,6 +221,24 @@ class Pdp:
             return Readiness(None, str(error))
         except Exception:
             return Readiness(None, "the policy repository is unavailable")
+
+    def readiness_checks(self) -> dict[str, str | None]:
+        """What deciding needs, each with its problem (None: fine): the active policy set
+        loaded, the database answering, the change feed alive (never raises)."""
+        readiness = self.readiness()
+        checks = {"policy_set": readiness.problem if readiness.version is None else None}
+        try:
+            with self.database.connect() as connection:
+                # A table of ours, not `SELECT 1`: SQLite answers that without its file.
+                connection.execute(select(change_counter.c.generation)).all()
+            checks["database"] = None
+        except Exception:
+            checks["database"] = "the database does not answer"
+        try:
+            checks["change_feed"] = self.changes.problem()
+        except Exception:
+            checks["change_feed"] = "the change feed cannot be read"
+        return checks
 
     def active_policy_set(self) -> PolicySet:
         """The active policy set, with its catalog; NoActivePolicySet before the first publish."""

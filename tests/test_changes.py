@@ -17,6 +17,7 @@ from __future__ import annotations
 import multiprocessing
 import tempfile
 import threading
+import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -163,9 +164,32 @@ def test_every_store_of_a_pdp_announces_on_the_change_log_it_was_given(tmp_path,
 
 def test_the_change_file_is_made_on_first_use_and_starts_at_zero(engine, change_path):
     log = ChangeLog(engine, change_path, NEVER)
-    assert change_path.stat().st_size == 8
-    assert counter_in(change_path) == 0
+    assert change_path.stat().st_size == 16
+    assert change_path.read_bytes() == bytes(16)  # the counter and no announcement yet
     assert log.path == change_path
+
+
+def test_a_change_file_an_earlier_version_made_is_grown_and_keeps_its_count(engine, change_path):
+    change_path.write_bytes((7).to_bytes(8, "little"))
+    log = ChangeLog(engine, change_path, NEVER)
+    assert change_path.stat().st_size == 16
+    assert log.stamp() == 7
+    log.announce()
+    assert counter_in(change_path) == 8
+
+
+def test_each_change_seen_tells_how_long_after_its_announcement(engine, change_path):
+    reader = ChangeLog(engine, change_path, NEVER)
+    writer = ChangeLog(engine, change_path, NEVER)
+    reader.stamp()
+    assert reader.take_lags() == []  # what was there before this process looked is no change
+    writer.announce()
+    time.sleep(0.05)
+    reader.stamp()
+    reader.stamp()
+    (lag,) = reader.take_lags()
+    assert 0.05 <= lag < 5
+    assert reader.take_lags() == []
 
 
 def test_opening_the_change_file_again_keeps_its_count(engine, change_path):

@@ -5,10 +5,11 @@ Why: the other benchmarks run for seconds. A leak, a cache that only grows, a lo
 builds up, or a worker that stops seeing other workers' writes shows over minutes of mixed
 reads and writes, not in a burst.
 
-Setup, as the http benchmark: gunicorn with 2 sync workers on 127.0.0.1, on a fresh SQLite
-database in a temporary directory (or `--database-url`, an empty database, e.g. PostgreSQL)
-holding the shared workload (1,000 organisations). The server runs with `PDP_AUTH_DISABLED=true`:
-it only listens on loopback and the load generator holds no tokens.
+Setup, as the http benchmark: gunicorn with the shipped configuration and 2 workers on
+127.0.0.1, on a fresh SQLite database in a temporary directory (or `--database-url`, an empty
+database, e.g. PostgreSQL) holding the shared workload (1,000 organisations). The server runs
+with `PDP_AUTH_DISABLED=true`: it only listens on loopback and the load generator holds no
+tokens.
 
 The mix, per request (`MIX`): single XACML decisions (`/authorization/api/v1/authorize`),
 py-abac-shaped decisions (`/api/v1/decision`), MultiRequests of `MULTI_SIZE`, and delegation

@@ -32,7 +32,7 @@ def setup_section(url: str, mix: Mix, delegations: int, server: launcher.Server)
             "",
             "## setup",
             "",
-            f"- server: gunicorn --workers 2 --worker-class sync on 127.0.0.1:{server.port}, "
+            f"- server: gunicorn -c gunicorn.conf.py --workers 2 on 127.0.0.1:{server.port}, "
             f"PDP_AUTH_DISABLED=true, database {ours.shown_url(url)}; started in "
             f"{server.start_seconds:.2f} s",
             f"- data: {ORGANIZATIONS:,} organisations, {delegations} delegations, a stream of "

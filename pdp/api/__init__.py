@@ -20,6 +20,7 @@ from pdp.api import (
     errors,
     explain,
     health,
+    metrics,
     parties,
     policy_sets,
     register,
@@ -55,7 +56,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         OPENAPI_JSON_PATH="openapi.json",
         MAX_CONTENT_LENGTH=settings.max_body_bytes,
     )
-    app.extensions["pdp"] = Pdp.from_settings(settings)
+    pdp = app.extensions["pdp"] = Pdp.from_settings(settings)
     app.extensions["pdp.auth"] = verifier
     app.extensions["pdp.stated_roles"] = settings.stated_roles
     app.extensions["pdp.limits"] = Limits.from_settings(settings)
@@ -74,9 +75,11 @@ def create_app(settings: Settings | None = None) -> Flask:
         explain.blp,
         catalog.blp,
         health.blp,
+        metrics.blp,
     ):
         api.register_blueprint(blueprint)
     errors.register(app)
+    metrics.install(pdp)
     check_every_view_is_guarded(app)
 
     request_ids = RequestIds()

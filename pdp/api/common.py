@@ -16,6 +16,7 @@ from flask_smorest.error_handler import ErrorSchema
 from marshmallow import Schema, ValidationError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
+from pdp.api import metrics
 from pdp.api.errors import answer_for
 from pdp.api.logs import AuditLog, DecisionBatch, DecisionLog
 from pdp.api.security import current_caller, stated_roles_refused
@@ -109,6 +110,7 @@ def decide_and_log(requests: Sequence[Request]) -> list[Result]:
     started, clock = time.time(), time.perf_counter()
     results = current_pdp().decide(requests)
     elapsed = time.perf_counter() - clock
+    metrics.record_decisions(request.blueprint or "", results, elapsed)
     log: DecisionLog = current_app.extensions["pdp.decision_log"]
     log.record(DecisionBatch(request_id(), started, requests, results, elapsed, current_caller()))
     return results

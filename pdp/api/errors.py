@@ -19,6 +19,7 @@ from flask import Flask, g, jsonify
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 from werkzeug.http import HTTP_STATUS_CODES
 
+from pdp.api import metrics
 from pdp.api.auth import AuthenticationFailed, InsufficientScope
 from pdp.api.security import challenge
 from pdp.delegation_rights import DelegationRefused, DelegationUndecided
@@ -125,6 +126,8 @@ def register(app: Flask) -> None:
         entry = answer_for(error)
         if entry is None:
             return _unexpected(error)
+        if isinstance(error, AuthenticationFailed | InsufficientScope):
+            metrics.record_refusal(error)
         headers = entry.headers(error) if entry.headers else {}
         return jsonify(entry.body(error)), entry.status, headers
 

@@ -12,7 +12,9 @@ from pdp.api.security import public
 #: What `/health` says when anyone may call (PDP_AUTH_DISABLED=true).
 DISABLED = "disabled-for-development"
 
-blp = Blueprint("health", __name__, description="Liveness and the active policy-set version")
+blp = Blueprint(
+    "health", __name__, description="Liveness, readiness and the active policy-set version"
+)
 
 
 class HealthSchema(Schema):
@@ -42,3 +44,41 @@ def health():
             **authentication,
         }, 503
     return {"status": "ok", "policy_set_version": readiness.version, **authentication}
+
+
+class LiveSchema(Schema):
+    status = fields.String(required=True, metadata={"description": "ok"})
+
+
+class ReadySchema(Schema):
+    status = fields.String(required=True, metadata={"description": "ready, or not-ready"})
+    checks = fields.Dict(
+        keys=fields.String(),
+        values=fields.String(),
+        metadata={
+            "description": "policy_set, database, change_feed: each ok, or what is wrong with it"
+        },
+    )
+
+
+@blp.route("/health/live")
+@public
+@blp.response(200, LiveSchema)
+def live():
+    """The process answers (for a liveness probe: restart it when this does not answer)."""
+    return {"status": "ok"}
+
+
+@blp.route("/health/ready")
+@public
+@blp.response(200, ReadySchema)
+@blp.alt_response(503, schema=ReadySchema, description="Something deciding needs is missing")
+def ready():
+    """Whether this process can decide now: the active policy set is loaded, the database
+    answers and the change feed is alive; 503 naming what is not (for a readiness probe: send
+    no traffic here until it answers 200)."""
+    checks = current_pdp().readiness_checks()
+    named = {name: problem or "ok" for name, problem in checks.items()}
+    if any(checks.values()):
+        return {"status": "not-ready", "checks": named}, 503
+    return {"status": "ready", "checks": named}

@@ -25,6 +25,7 @@ from typing import Any
 
 import orjson
 
+from pdp.api import metrics
 from pdp.api.auth import Caller
 from pdp.engine import DecisionRequest, Result
 from pdp.engine.request import Request, ResourceRequest
@@ -184,7 +185,7 @@ class DecisionLog:
         if self._writer_pid != os.getpid():  # after a fork the writer thread stayed behind
             self._start_writer()
         if len(self._pending) >= _QUEUE_SIZE:
-            self.dropped += 1
+            self._drop([batch])
             return
         self._pending.append(batch)
 
@@ -209,6 +210,13 @@ class DecisionLog:
             while self._pending:
                 self._write_pending()
 
+    def _drop(self, batches: list[DecisionBatch]) -> None:
+        """Count batches not logged, and their lines (`pdp.api.metrics`); under a lock, since
+        request threads and the writer both drop."""
+        with self._start_lock:
+            self.dropped += len(batches)
+        metrics.count_decision_log_drops(sum(len(batch.results) for batch in batches))
+
     def _write_pending(self) -> None:
         pending = self._pending
         self._writing = True  # before taking any, so `flush` never sees neither
@@ -218,7 +226,7 @@ class DecisionLog:
         try:
             self._sink.write(entry for batch in batches for entry in batch.entries())
         except Exception:  # a full disk must not stop deciding; count what was lost
-            self.dropped += len(batches)
+            self._drop(batches)
         finally:
             self._writing = False
 

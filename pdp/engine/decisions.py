@@ -32,6 +32,7 @@ from py_abac.request import AccessRequest
 
 from pdp.attributes import Facts
 from pdp.bounded import BoundedMap
+from pdp.cache_counts import DECISIONS, EVALUATIONS, CacheCounts
 from pdp.catalog import package_urn_form
 from pdp.changes import ChangeLog
 from pdp.delegations import DelegationStore
@@ -112,6 +113,8 @@ class DecisionEngine:
         self._delegations = delegations
         self._changes = changes
         self._caches = EngineCaches.of_size(cache_size) if cache_size else None
+        #: Hits and misses of the caches, for the metrics.
+        self.cache_counts = CacheCounts()
         #: The targets and service resources of the policy set last decided under.
         self._indexes: tuple[TargetIndex, ResourceIndex] | None = None
 
@@ -158,10 +161,12 @@ class DecisionEngine:
             None if isinstance(request, Unreadable) else decisions.get(request)
             for request in requests
         ]
-        if None not in remembered:
+        misses = remembered.count(None)
+        self.cache_counts.add(DECISIONS, len(remembered) - misses, misses)
+        if not misses:
             return cast(list[Result], remembered)
         kept_facts = caches.facts.kept_for(policy_set, stamp)
-        facts = Facts(self._register, self._delegations, policy_set, kept_facts)
+        facts = Facts(self._register, self._delegations, policy_set, kept_facts, self.cache_counts)
         evaluations = caches.evaluations.kept_for(policy_set)
         missing = [r for r, known in zip(requests, remembered, strict=True) if known is None]
         resolved = iter(self._resolve_all(policy_set, facts, missing))
@@ -185,7 +190,7 @@ class DecisionEngine:
         self, policy_set: PolicySet, requests: Sequence[Request], trace: Trace | None
     ) -> list[Result]:
         """Decide `requests` with no cache, the facts read for this batch alone."""
-        facts = Facts(self._register, self._delegations, policy_set)
+        facts = Facts(self._register, self._delegations, policy_set, counts=self.cache_counts)
         resolved = self._resolve_all(policy_set, facts, requests)
         return [self._decide(policy_set, each, facts, None, trace) for each in resolved]
 
@@ -342,11 +347,15 @@ class DecisionEngine:
         )
         provider = facts.provider(request.subject)
         if trace is None:
-            result = _evaluated(policy_set, resolved, access_request, provider, evaluations)
+            result = _evaluated(
+                policy_set, resolved, access_request, provider, evaluations, self.cache_counts
+            )
             return replace(result, package=target.resource)
         # Traced: every candidate is fitted here, none taken from the evaluations kept.
         fitted: list[Policy] = []
-        result = _evaluated(policy_set, resolved, access_request, provider, None, fitted)
+        result = _evaluated(
+            policy_set, resolved, access_request, provider, None, self.cache_counts, fitted
+        )
         result = replace(result, package=target.resource)
         trace.steps.append(_package_step(resolved, facts, tuple(fitted), result))
         return result
@@ -381,6 +390,7 @@ def _evaluated(
     request: AccessRequest,
     provider: AttributeProvider,
     evaluations: BoundedMap[EvaluationKey, Result] | None,
+    counts: CacheCounts,
     fitted: list[Policy] | None = None,
 ) -> Result:
     """The target's candidates evaluated for `request` (those that fit added to `fitted`, if
@@ -406,6 +416,7 @@ def _evaluated(
         context = EvaluationContext(request, [provider])
         return combine(policies.candidates, context, policy_set.version)
     result = evaluations.get(key)
+    counts.add(EVALUATIONS, int(result is not None), int(result is None))
     if result is None:
         result = combine(policies.candidates, context, policy_set.version)
         evaluations.keep(key, result)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import http.client
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -26,6 +27,9 @@ from pathlib import Path
 from typing import BinaryIO
 
 HOST = "127.0.0.1"
+#: The production gunicorn configuration (worker class, threads, timeouts, metrics directory),
+#: which every server the tests and benchmarks start uses, the constant-answer floor included.
+CONFIG = Path(__file__).resolve().parents[2] / "gunicorn.conf.py"
 #: The app `gunicorn` serves for the PDP, as in production.
 PDP_APP = "pdp.api:create_app()"
 HEALTH_PATH = "/health"
@@ -48,6 +52,9 @@ class Server:
     port: int
     #: Seconds from spawning gunicorn until `/health` first answered 200.
     start_seconds: float
+    #: The metrics directory made for this server (removed by `stop`); None when the
+    #: environment named one.
+    metrics_dir: Path | None = None
 
     @property
     def base(self) -> str:
@@ -69,34 +76,44 @@ def start(
     workers: int = 2,
     port: int | None = None,
     log: Path | None = None,
+    threads: int | None = None,
 ) -> Server:
-    """`gunicorn --workers <workers> --worker-class sync --bind 127.0.0.1:<port> <app>` run in
-    `cwd` with exactly the environment `env`, on `port` or a free one, returned once `/health`
-    answers 200. ServerDidNotStart, after stopping it, if it never does. gunicorn logs warnings
-    and errors only, so that its log shows what went wrong and nothing routine."""
+    """`gunicorn -c gunicorn.conf.py --workers <workers> --bind 127.0.0.1:<port> <app>` (the
+    production configuration, `CONFIG`; `threads` per worker if given, else the
+    configuration's) run in `cwd` with exactly the environment `env`, on `port` or a free one,
+    returned once `/health` answers 200. ServerDidNotStart, after stopping it, if it never
+    does. gunicorn logs warnings and errors only, so that its log shows what went wrong and
+    nothing routine."""
     port = port or free_port()
     command = [
         *(sys.executable, "-m", "gunicorn"),
-        *("--workers", str(workers), "--worker-class", "sync"),
+        *("--config", str(CONFIG), "--workers", str(workers)),
+        *(("--threads", str(threads)) if threads else ()),
         *("--bind", f"{HOST}:{port}", "--log-level", "warning"),
         app,
     ]
+    env = dict(env)
+    metrics_dir = None
+    if not env.get("PROMETHEUS_MULTIPROC_DIR"):
+        # Made here, not by the configuration, so that `stop` removes it even after a kill.
+        metrics_dir = Path(tempfile.mkdtemp(prefix="pdp-metrics-"))
+        env["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
     started = time.perf_counter()
     with log.open("w+b") if log else tempfile.TemporaryFile() as stderr:
         process = subprocess.Popen(
             command,
             cwd=cwd,
-            env=dict(env),
+            env=env,
             stdout=subprocess.DEVNULL,
             stderr=stderr,
             start_new_session=True,
         )
-        server = Server(process, port, 0.0)
+        server = Server(process, port, 0.0, metrics_dir)
         while time.perf_counter() - started < START_TIMEOUT_SECONDS:
             if process.poll() is not None:
                 break
             if _healthy(port):
-                return Server(process, port, time.perf_counter() - started)
+                return Server(process, port, time.perf_counter() - started, metrics_dir)
             time.sleep(0.005)
         stop(server)
         raise ServerDidNotStart(app, port, _written(stderr))
@@ -113,6 +130,8 @@ def stop(server: Server) -> None:
     with contextlib.suppress(ProcessLookupError):
         os.killpg(process.pid, signal.SIGKILL)
     process.wait()
+    if server.metrics_dir is not None:
+        shutil.rmtree(server.metrics_dir, ignore_errors=True)
 
 
 def _healthy(port: int) -> bool:

@@ -26,6 +26,7 @@ from pdp.api.auth import (
     SCOPE_DELEGATIONS_ON_BEHALF,
 )
 from pdp.api.common import MAX_INTEGER
+from pdp.api.metrics import SCOPE_METRICS
 from tests.conftest import REGISTER
 from tests.helpers import package_request
 from tests.security.tokens import AUDIENCE, ISSUER, Issuer, bearer
@@ -128,6 +129,7 @@ ENDPOINTS: list[tuple[str, str, str, str, Any]] = [
     ("GET", "/api/v1/packages", SCOPE_AUTHORIZE, "/api/v1/packages", None),
     ("GET", "/api/v1/roles", SCOPE_AUTHORIZE, "/api/v1/roles", None),
     ("GET", "/api/v1/grants", SCOPE_AUTHORIZE, "/api/v1/grants", None),
+    ("GET", "/metrics", SCOPE_METRICS, "/metrics", None),
 ]
 ENDPOINT_IDS = [f"{method} {rule}" for method, rule, *_ in ENDPOINTS]
 
@@ -242,6 +244,8 @@ def test_a_token_without_the_scope_is_403_insufficient_scope(
         others = "openid altinn:instances.read"  # the catalog views take any PDP scope
     if scope == SCOPE_AUTHORIZED_PARTIES:  # Altinn's scope, or pdp:admin
         others = f"openid {SCOPE_AUTHORIZE} {SCOPE_DELEGATIONS}"
+    if rule == "/metrics":
+        others = f"openid {SCOPE_AUTHORIZE} {SCOPE_DELEGATIONS}"  # pdp:admin may read them
     response = _call(secured_client, method, path, body, bearer(issuer.token(scopes=others)))
     challenge = _assert_refused(response, 403)
     assert 'error="insufficient_scope"' in challenge

@@ -168,8 +168,8 @@ def test_the_app_under_test_serves_the_document_checked(secured_client):
     assert response.get_json() == DOCUMENT
 
 
-def test_only_the_health_check_is_public():
-    assert {"GET /health"} == PUBLIC_OPERATIONS
+def test_only_the_health_checks_are_public():
+    assert {"GET /health", "GET /health/live", "GET /health/ready"} == PUBLIC_OPERATIONS
 
 
 # The app and its database live for all requests generated for one operation, as a server's do;
