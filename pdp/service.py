@@ -15,11 +15,11 @@ from typing import Any
 
 from sqlalchemy import Engine as DatabaseEngine
 
-from pdp import compiler
+from pdp import compiler, schema
 from pdp.catalog import Catalog
 from pdp.changes import ChangeLog
 from pdp.config import Settings
-from pdp.db import create_schema, make_engine
+from pdp.db import make_engine
 from pdp.delegation_rights import DelegationRights, InvalidDelegation
 from pdp.delegations import (
     Delegation,
@@ -104,7 +104,11 @@ class Pdp:
     @classmethod
     def from_settings(cls, settings: Settings) -> Pdp:
         database = make_engine(settings.database_url)
-        create_schema(database)
+        try:
+            schema.prepare(database)
+        except BaseException:
+            database.dispose()
+            raise
         changes = ChangeLog.of(database, settings.policy_refresh_seconds)
         repository = PolicyRepository(database, changes)
         register = Register(database, changes)

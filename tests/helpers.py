@@ -8,9 +8,12 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from sqlalchemy import Engine, text
 
 from pdp.config import Settings
+from pdp.db import metadata
 from pdp.identifiers import complete_national_identity_number, complete_organization_number
+from pdp.schema import VERSION_TABLE
 
 ACTION_ID = "urn:oasis:names:tc:xacml:1.0:action:action-id"
 PERSON_ID = "urn:altinn:person:identifier-no"
@@ -31,6 +34,14 @@ def open_settings(database_url: str, **overrides: Any) -> Settings:
         audit_log="off",
         **overrides,
     )
+
+
+def drop_schema(engine: Engine) -> None:
+    """Drop every table of pdp's and the schema version with them: an empty database again (a
+    PostgreSQL database the tests share). An unreachable server fails here, it does not skip."""
+    metadata.drop_all(engine)
+    with engine.begin() as connection:
+        connection.execute(text(f"DROP TABLE IF EXISTS {VERSION_TABLE}"))
 
 
 def write_source(directory: Path, source: dict[str, Any]) -> Path:
