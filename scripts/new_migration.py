@@ -45,7 +45,10 @@ def main(argv: list[str]) -> int:
         finally:
             engine.dispose()
     for script in written if isinstance(written, list) else [written]:
-        print(f"wrote {script.path}: read it, then run pytest tests/test_schema.py")
+        print(
+            f"wrote {script.path}: read it, `ruff check --fix` and `ruff format` it, then run "
+            "pytest tests/test_schema.py"
+        )
     return 0
 
 
