@@ -295,5 +295,11 @@ class Pdp:
             raise InvalidDelegation("package", f"unknown access package {package!r}")
         return (urn, *policy_set.catalog.package(urn).aliases)
 
+    def listen_for_changes(self) -> None:
+        """Hear at once of changes other hosts make (PostgreSQL), for a long-running server
+        process; see `pdp.notifications`. Until `close`."""
+        self.changes.listen()
+
     def close(self) -> None:
+        self.changes.close()
         self.database.dispose()

@@ -53,7 +53,8 @@ def create_app(settings: Settings | None = None) -> Flask:
         OPENAPI_JSON_PATH="openapi.json",
         MAX_CONTENT_LENGTH=settings.max_body_bytes,
     )
-    app.extensions["pdp"] = Pdp.from_settings(settings)
+    app.extensions["pdp"] = pdp = Pdp.from_settings(settings)
+    pdp.listen_for_changes()
     app.extensions["pdp.auth"] = verifier
     app.extensions["pdp.limits"] = Limits.from_settings(settings)
     app.extensions["pdp.decision_log"] = DecisionLog(sink_for(settings.decision_log))
