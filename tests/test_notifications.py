@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import threading
 import time
 from collections.abc import Callable, Iterator
 
@@ -114,20 +115,35 @@ class TestOnPostgresql:
         finally:
             b.close()
 
-    def test_a_host_whose_listener_is_killed_polls_and_then_listens_again(self, postgresql):
+    def test_a_host_whose_listener_is_killed_polls_and_then_listens_again(
+        self, postgresql, monkeypatch
+    ):
+        """Its connection is terminated, and reconnecting fails for a while (the database
+        refuses): changes still arrive, by polling; once it may connect, it listens again."""
+        refused = threading.Event()
+        connect = connector_for(postgresql)
+
+        def connect_unless_refused():
+            if refused.is_set():
+                raise OSError("connection refused")
+            return connect()
+
+        monkeypatch.setattr("pdp.changes.connector_for", lambda _engine: connect_unless_refused)
         a, b = ChangeLog(postgresql, None, HOUR), host(postgresql, refresh_seconds=1.0)
         try:
             (backend,) = listening_backends(postgresql)
+            refused.set()
             with postgresql.connect() as connection:
                 connection.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": backend})
             until(lambda: not b.notifications, "the listener notices it was cut off", 2.0)
 
-            # Cut off, and a change at once: polling tells it within the refresh interval.
             before = b.stamp()
             write(a, postgresql)
             until(lambda: b.stamp() != before, "the change is seen by polling", 3.0)
+            assert not b.notifications
 
-            until(lambda: b.notifications, "the listener reconnects", 5.0)
+            refused.clear()
+            until(lambda: b.notifications, "the listener reconnects", 10.0)
             assert listening_backends(postgresql) not in ([], [backend])
             before = b.stamp()
             write(a, postgresql)
