@@ -4,7 +4,8 @@ Run from the project root with the `bench` extra installed (`pip install -e '.[b
 
     python -m benchmarks                  # everything: a few minutes
     python -m benchmarks --quick          # small sizes, to check that it all runs
-    python -m benchmarks --only latency   # one part (latency, resources, scale, http, wrk)
+    python -m benchmarks --only latency   # one part (latency, resources, scale, http, wrk,
+                                          # propagation: needs PostgreSQL)
 
 These are figures to read, not tests: nothing fails when a target is missed, the table says so.
 """
@@ -17,7 +18,7 @@ import sys
 import time
 from collections.abc import Callable
 
-from benchmarks import http, latency, resources, scale, wrk
+from benchmarks import http, latency, propagation, resources, scale, wrk
 from benchmarks.report import Part, header, render
 
 PARTS: dict[str, tuple[Callable[[object], Part], object, object]] = {
@@ -26,6 +27,7 @@ PARTS: dict[str, tuple[Callable[[object], Part], object, object]] = {
     "scale": (scale.run, scale.QUICK, scale.FULL),
     "http": (http.run, http.QUICK, http.FULL),
     "wrk": (wrk.run, wrk.QUICK, wrk.FULL),
+    "propagation": (propagation.run, propagation.QUICK, propagation.FULL),
 }
 PEERS = ("vakt", "cedarpy")
 

@@ -10,7 +10,8 @@ decision must reach every process before its next decision. Two channels carry t
 - the **change counter row** in the database, incremented in the same transaction as the
   write. On PostgreSQL the same transaction announces the counter's new value with NOTIFY;
   processes that listen (servers: `listen`, see `pdp.notifications`) mark themselves pending
-  when it arrives, and their next decision reads the counter before it is made. Every process
+  when it arrives, and their next decision reads the counter before it is made (also when the
+  notification is waiting on the connection, not yet read by the listening thread). Every process
   also polls the counter every `PDP_POLICY_REFRESH_SECONDS`: what other machines changed
   reaches it that way when notifications do not (SQLite, a dropped connection).
 
@@ -95,8 +96,10 @@ class ChangeLog:
         """A number that changes whenever a write was announced on this machine, or (within a
         refresh interval, or at once when notified) recorded in the database by a process
         elsewhere."""
-        if self._pending or time.monotonic() - self._polled_at >= self._refresh_seconds:
-            self._poll()
+        if self._pending or (self._listener is not None and self._listener.heard()):
+            self._poll(notified=True)
+        elif time.monotonic() - self._polled_at >= self._refresh_seconds:
+            self._poll(notified=False)
         return self._counter.value() + self._remote_changes
 
     @contextmanager
@@ -146,9 +149,11 @@ class ChangeLog:
         except OSError as error:
             LOG.warning("could not announce a change in %s: %s", self._counter.path, error)
 
-    def _poll(self) -> None:
+    def _poll(self, *, notified: bool) -> None:
+        """Read the database's counter: when notified, always; else once per interval, however
+        many threads find it due at once."""
         with self._lock:
-            if not self._pending and time.monotonic() - self._polled_at < self._refresh_seconds:
+            if not notified and time.monotonic() - self._polled_at < self._refresh_seconds:
                 return
             # Cleared before reading: a notification arriving during the read sets it again.
             self._pending = False

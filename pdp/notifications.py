@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import logging
 import os
+import select
 import socket
 import threading
 from collections.abc import Callable
@@ -92,11 +93,26 @@ class ChangeListener:
         self._thread = threading.Thread(target=self._run, name="pdp-changes", daemon=True)
         #: How many times a connection was made and listened on.
         self.connections = 0
+        self._socket: int | None = None
 
     @property
     def listening(self) -> bool:
         """Whether the connection is up and listening now."""
         return self._listening.is_set()
+
+    def heard(self) -> bool:
+        """Whether something arrived on the connection that the thread has not read yet: a
+        notification, most likely. One `poll(2)` system call, for a decision to check before it
+        is made: on a busy machine the thread may not have run since the notification came."""
+        descriptor = self._socket
+        if descriptor is None:
+            return False
+        waiting = select.poll()
+        waiting.register(descriptor, select.POLLIN)
+        try:
+            return bool(waiting.poll(0))
+        except OSError:
+            return False
 
     def start(self) -> None:
         self._thread.start()
@@ -128,6 +144,7 @@ class ChangeListener:
         with self._connect() as connection:
             connection.execute(f"LISTEN {CHANNEL}")
             self.connections += 1
+            self._socket = connection.fileno()
             self._listening.set()
             try:
                 self._on_change()  # whatever was announced while not listening
@@ -136,3 +153,4 @@ class ChangeListener:
                         self._on_change()
             finally:
                 self._listening.clear()
+                self._socket = None

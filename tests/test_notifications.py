@@ -102,6 +102,29 @@ class TestOnPostgresql:
         finally:
             b.close()
 
+    def test_a_notification_not_yet_read_by_the_listening_thread_still_counts(
+        self, postgresql, monkeypatch
+    ):
+        """On a busy host the listening thread may not have run since the notification came:
+        the next decision finds it waiting on the connection and reads the counter anyway."""
+        reading = threading.Event()
+        reading.set()
+        connect = connector_for(postgresql)
+        monkeypatch.setattr(
+            "pdp.changes.connector_for", lambda _engine: lambda: _Stalled(connect(), reading)
+        )
+        a, b = ChangeLog(postgresql, None, HOUR), host(postgresql)
+        try:
+            before = b.stamp()
+            reading.clear()
+            time.sleep(2 * _Stalled.WAIT)  # the thread is between waits, reading nothing
+            write(a, postgresql)
+            until(b._listener.heard, "the notification waits on the connection")
+            assert b.stamp() != before
+        finally:
+            reading.set()
+            b.close()
+
     def test_writes_rolled_back_or_changing_nothing_are_not_announced(self, postgresql):
         a, b = ChangeLog(postgresql, None, HOUR), host(postgresql)
         try:
@@ -150,6 +173,35 @@ class TestOnPostgresql:
             assert until(lambda: b.stamp() != before, "the change is heard again") < 0.5
         finally:
             b.close()
+
+
+class _Stalled:
+    """A listening connection whose thread reads notifications only while `reading` is set."""
+
+    WAIT = 0.05
+
+    def __init__(self, connection, reading: threading.Event):
+        self._connection = connection
+        self._reading = reading
+
+    def __enter__(self):
+        self._connection.__enter__()
+        return self
+
+    def __exit__(self, *exception):
+        return self._connection.__exit__(*exception)
+
+    def execute(self, *arguments):
+        return self._connection.execute(*arguments)
+
+    def fileno(self) -> int:
+        return self._connection.fileno()
+
+    def notifies(self, timeout: float):
+        if not self._reading.is_set():
+            time.sleep(self.WAIT)
+            return iter(())
+        return self._connection.notifies(timeout=self.WAIT)
 
 
 def test_the_listener_backs_off_while_the_database_is_away():

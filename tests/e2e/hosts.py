@@ -6,8 +6,9 @@ them. Host B polls the database's change counter every `refresh_seconds`, so a c
 reaches B's next decision sooner than that was heard through a notification.
 
 `propagation` makes changes through host A (a delegation made or revoked, alternately) and asks
-host B after each until its decision follows, timing how long that took from A's answer. It
-needs nothing of pytest, so the benchmarks import it too.
+host B after each until its decision follows, timing how long that took from A's answer, and
+one more decision of B's as the floor. It needs nothing of pytest, so the benchmarks import it
+too.
 """
 
 from __future__ import annotations
@@ -163,6 +164,9 @@ class Lag:
     seconds: float
     #: Decisions host B gave until one followed the change (1: its very next decision did).
     decisions: int
+    #: The same decision asked of host B again at once, nothing changed: the floor under
+    #: `seconds` (a request's round trip), measured in the same moment.
+    floor: float
 
 
 def propagation(
@@ -184,7 +188,9 @@ def propagation(
         while True:
             asked += 1
             if decision(hosts.b, person) == expected:
-                lags.append(Lag(time.perf_counter() - answered, asked))
+                seen = time.perf_counter()
+                decision(hosts.b, person)
+                lags.append(Lag(seen - answered, asked, time.perf_counter() - seen))
                 break
             if time.perf_counter() - answered > timeout:
                 raise AssertionError(f"host B did not follow a change within {timeout} s")
