@@ -133,7 +133,7 @@ class ChangeListener:
                 LOG.warning(
                     "change notifications: %s; changes made on other hosts are seen when the "
                     "database is polled; reconnecting in %.1f s",
-                    str(error).strip() or type(error).__name__,
+                    (str(error).strip() or type(error).__name__).splitlines()[0],
                     delay,
                 )
                 self._stopping.wait(delay)
