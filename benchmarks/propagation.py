@@ -67,6 +67,7 @@ def run(settings: Settings) -> Part:
         )
     finally:
         engine.dispose()
+    load_before = load_average()
     with (
         tempfile.TemporaryDirectory(prefix="pdp-bench-propagation-") as name,
         two_hosts(url, Path(name), refresh_seconds=REFRESH_SECONDS) as hosts,
@@ -102,7 +103,7 @@ def run(settings: Settings) -> Part:
             f"two hosts of 2 gunicorn workers each on {shown_url(url)}, "
             f"PDP_POLICY_REFRESH_SECONDS={number(REFRESH_SECONDS)} (polling alone would take up "
             "to that long)",
-            f"load average before and after: {load_average()} (a shared machine: figures are "
-            "noisy; compare the lag with the floor of the same run)",
+            f"load average before: {load_before}, after: {load_average()} (on a shared machine "
+            "the figures are noisy: compare the lag with the floor of the same run)",
         ],
     )

@@ -39,8 +39,10 @@ APPLICATION_NAME = "pdp-changes"
 BACKOFF_SECONDS = (0.1, 5.0)
 #: How long one wait for notifications lasts before the thread looks whether it should stop.
 _WAIT_SECONDS = 0.5
-#: libpq keepalives: a connection whose peer vanished without a word is found dead in ~25 s.
-_KEEPALIVES = {
+#: libpq options unless the URL says otherwise: a connection attempt gives up after 10 s, and a
+#: connection whose peer vanished without a word is found dead in ~25 s (TCP keepalives).
+_DEFAULTS = {
+    "connect_timeout": 10,
     "keepalives": 1,
     "keepalives_idle": 10,
     "keepalives_interval": 5,
@@ -69,7 +71,7 @@ def connector_for(engine: Engine) -> Callable[[], Any] | None:
     def connect() -> psycopg.Connection:
         return psycopg.connect(
             *arguments,
-            **{**options, **_KEEPALIVES, "application_name": name, "autocommit": True},
+            **{**_DEFAULTS, **options, "application_name": name, "autocommit": True},
         )
 
     return connect
