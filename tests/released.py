@@ -43,9 +43,20 @@ class Released:
         self.delegation_to_person = str(uuid.uuid4())
 
 
-def released_database(engine: Engine, catalog, facts: Released) -> None:
-    """The released schema, as that pdp made it (no version table), holding `facts`."""
-    migrate(engine, schema.BASELINE)
+def released_database(
+    engine: Engine, catalog, facts: Released, *, just_before_migrations: bool = False
+) -> None:
+    """The released schema, as that pdp made it (no version table), holding `facts`; or, with
+    `just_before_migrations`, today's tables as the last pdp without migrations made them
+    (`metadata.create_all`, no version table either)."""
+    if just_before_migrations:
+        metadata.create_all(engine)
+        with engine.begin() as connection:
+            connection.execute(insert(metadata.tables["change_counter"]).values(id=1, generation=0))
+    else:
+        migrate(engine, schema.BASELINE)
+        with engine.begin() as connection:
+            connection.execute(text(f"DROP TABLE {schema.VERSION_TABLE}"))
     documents = compiler.compile_catalog(catalog)
     # The policy tables did not change after the release: today's repository writes them so.
     repository = PolicyRepository(engine, _NoChanges())
@@ -55,7 +66,6 @@ def released_database(engine: Engine, catalog, facts: Released) -> None:
     tables = MetaData()
     tables.reflect(engine)
     with engine.begin() as connection:
-        connection.execute(text(f"DROP TABLE {schema.VERSION_TABLE}"))
         connection.execute(update(tables.tables["change_counter"]).values(generation=7))
         connection.execute(
             insert(tables.tables["organizations"]),
