@@ -58,9 +58,13 @@ def write_source(directory: Path, source: dict[str, Any]) -> Path:
 
 
 def new_person() -> str:
-    """A fresh valid synthetic national identity number (month + 80, as Tenor test persons)."""
+    """A fresh valid synthetic national identity number (month + 80, as Tenor test persons),
+    never the same twice in a session: day, year and individual number count through 2.8
+    million combinations (day and month 01 and 88 alone gave only a few hundred, and a long
+    session drew the same person twice)."""
     while True:
-        base = f"0188{next(_people) % 100:02d}{next(_people) % 1000:03d}"
+        n = next(_people)
+        base = f"{n // 100_000 % 28 + 1:02d}88{n // 1000 % 100:02d}{n % 1000:03d}"
         if number := complete_national_identity_number(base):
             return number
 
