@@ -5,7 +5,7 @@ Run from the project root with the `bench` extra installed (`pip install -e '.[b
     python -m benchmarks                  # everything: a few minutes
     python -m benchmarks --quick          # small sizes, to check that it all runs
     python -m benchmarks --only latency   # one part: latency, resources, reverse, scale, http,
-                                          # wrk, overhead
+                                          # wrk, overhead, propagation (needs PostgreSQL)
 
 These are figures to read, not tests: nothing fails when a target is missed, the table says so.
 """
@@ -18,7 +18,7 @@ import sys
 import time
 from collections.abc import Callable
 
-from benchmarks import http, latency, overhead, resources, reverse, scale, wrk
+from benchmarks import http, latency, overhead, propagation, resources, reverse, scale, wrk
 from benchmarks.report import Part, header, render
 
 PARTS: dict[str, tuple[Callable[[object], Part], object, object]] = {
@@ -29,6 +29,7 @@ PARTS: dict[str, tuple[Callable[[object], Part], object, object]] = {
     "http": (http.run, http.QUICK, http.FULL),
     "wrk": (wrk.run, wrk.QUICK, wrk.FULL),
     "overhead": (overhead.run, overhead.QUICK, overhead.FULL),
+    "propagation": (propagation.run, propagation.QUICK, propagation.FULL),
 }
 PEERS = ("vakt", "cedarpy")
 

@@ -9,8 +9,12 @@ decision must reach every process before its next decision. Two channels carry t
   before every decision, which costs well under a microsecond. So on one machine the very
   next decision sees the change, and knows how long after its announcement (`take_lags`).
 - the **change counter row** in the database, incremented in the same transaction as the
-  write. Processes on other machines see it within `PDP_POLICY_REFRESH_SECONDS`, when they
-  poll it.
+  write. On PostgreSQL the same transaction announces the counter's new value with NOTIFY;
+  processes that listen (servers: `listen`, see `pdp.notifications`) mark themselves pending
+  when it arrives, and their next decision reads the counter before it is made (also when the
+  notification is waiting on the connection, not yet read by the listening thread). Every process
+  also polls the counter every `PDP_POLICY_REFRESH_SECONDS`: what other machines changed
+  reaches it that way when notifications do not (SQLite, a dropped connection).
 
 A process's *stamp* combines both: when it differs from the stamp a cache was filled under,
 the cache is stale.
@@ -34,9 +38,10 @@ from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 
-from sqlalchemy import Connection, Engine, select, update
+from sqlalchemy import Connection, Engine, select, text, update
 
 from pdp.db import change_counter
+from pdp.notifications import CHANNEL, ChangeListener, connector_for
 
 LOG = logging.getLogger(__name__)
 
@@ -84,6 +89,9 @@ class ChangeLog:
         self._database_generation: int | None = None
         self._remote_changes = 0
         self._polled_at = float("-inf")
+        #: A notification arrived: the next `stamp` reads the database's counter first.
+        self._pending = False
+        self._listener: ChangeListener | None = None
         self._lock = threading.Lock()
         #: The change file's counter when last read, and the propagation lags seen since the
         #: last `take_lags`.
@@ -97,9 +105,12 @@ class ChangeLog:
 
     def stamp(self) -> int:
         """A number that changes whenever a write was announced on this machine, or (within a
-        refresh interval) recorded in the database by a process elsewhere."""
-        if time.monotonic() - self._polled_at >= self._refresh_seconds:
-            self._poll()
+        refresh interval, or at once when notified) recorded in the database by a process
+        elsewhere."""
+        if self._pending or (self._listener is not None and self._listener.heard()):
+            self._poll(notified=True)
+        elif time.monotonic() - self._polled_at >= self._refresh_seconds:
+            self._poll(notified=False)
         announced = self._counter.value()
         if announced != self._seen:
             self._see(announced)
@@ -143,6 +154,29 @@ class ChangeLog:
             _record(connection)
         self.announce()
 
+    def listen(self) -> None:
+        """Hear of changes made on other hosts at once, where the database announces them
+        (PostgreSQL): a thread listens until `close`. Once per process; elsewhere nothing."""
+        connect = connector_for(self._engine)
+        if connect is not None and self._listener is None:
+            self._listener = ChangeListener(connect, self._notified)
+            self._listener.start()
+
+    @property
+    def notifications(self) -> bool | None:
+        """Whether this process hears of changes through notifications right now; None where it
+        does not listen for them (SQLite, or not a server), and relies on polling alone."""
+        return None if self._listener is None else self._listener.listening
+
+    def close(self) -> None:
+        """Stop listening."""
+        if self._listener is not None:
+            self._listener.stop()
+
+    def _notified(self) -> None:
+        """A change was announced: the next decision reads the counter first."""
+        self._pending = True
+
     def announce(self) -> None:
         """Bump the change file: every process on this machine sees it at its next decision.
 
@@ -154,10 +188,14 @@ class ChangeLog:
         except OSError as error:
             LOG.warning("could not announce a change in %s: %s", self._counter.path, error)
 
-    def _poll(self) -> None:
+    def _poll(self, *, notified: bool) -> None:
+        """Read the database's counter: when notified, always; else once per interval, however
+        many threads find it due at once."""
         with self._lock:
-            if time.monotonic() - self._polled_at < self._refresh_seconds:
+            if not notified and time.monotonic() - self._polled_at < self._refresh_seconds:
                 return
+            # Cleared before reading: a notification arriving during the read sets it again.
+            self._pending = False
             self._counter.follow()
             try:
                 with self._engine.connect() as connection:
@@ -178,12 +216,20 @@ class ChangeLog:
 
 def _record(connection: Connection) -> None:
     """Count a change in the database, in the writer's own transaction (the row is made with
-    the schema)."""
+    the schema), and on PostgreSQL announce the new count to listeners, which the database does
+    when (and only if) the transaction commits."""
     connection.execute(
         update(change_counter)
         .where(change_counter.c.id == 1)
         .values(generation=change_counter.c.generation + 1)
     )
+    if connection.dialect.name == "postgresql":
+        connection.execute(_ANNOUNCE)
+
+
+_ANNOUNCE = text(
+    f"SELECT pg_notify('{CHANNEL}', generation::text) FROM change_counter WHERE id = 1"
+)
 
 
 class _SharedCounter:

@@ -13,10 +13,11 @@ from typing import Any
 
 import click
 
-from pdp import catalog, compiler, grants_table, policy_tests, xacml
+from pdp import catalog, compiler, grants_table, policy_tests, schema, xacml
 from pdp.api.explain import requests_of
 from pdp.api.parties import SUBJECT_TYPES
 from pdp.config import Settings
+from pdp.db import make_engine
 from pdp.delegations import Delegation
 from pdp.diff import SourceDiff
 from pdp.engine.request import stating_roles
@@ -62,11 +63,49 @@ def main() -> None:
     help="Policy source directory [default: PDP_POLICY_DIR or ./policies]",
 )
 def init(policy_dir: str | None) -> None:
-    """Create the database, then compile and publish the policy source."""
-    pdp = _pdp()
+    """Create the database (or upgrade its schema), then compile and publish the policy
+    source."""
+    settings = Settings.from_env()
+    upgrade = _upgrade(settings)
+    if upgrade.changed:
+        _report_upgrade(upgrade)
+    pdp = Pdp.from_settings(settings)
     source = catalog.load(policy_dir or pdp.settings.policy_dir)
     _report_warnings(source)
     _report_publish(pdp.publish(source, message="pdp init", author=getpass.getuser()))
+
+
+@main.group()
+def db() -> None:
+    """The database's schema."""
+
+
+@db.command("upgrade")
+def db_upgrade() -> None:
+    """Bring the database's schema up to this version of pdp, all or nothing (an empty database
+    gets the whole schema). Safe to repeat; stop the servers and back up the database first."""
+    _report_upgrade(_upgrade(Settings.from_env()))
+
+
+def _upgrade(settings: Settings) -> schema.Upgrade:
+    engine = make_engine(settings.database_url)
+    try:
+        return schema.upgrade(engine)
+    finally:
+        engine.dispose()
+
+
+def _report_upgrade(upgrade: schema.Upgrade) -> None:
+    if upgrade.before is None:
+        click.echo(f"created the database schema at revision {upgrade.after}")
+    elif not upgrade.changed:
+        click.echo(f"the database schema is up to date (revision {upgrade.after})")
+    else:
+        before = f"{upgrade.before} (made before schema versions)" if upgrade.unversioned else ""
+        click.echo(
+            f"upgraded the database schema from revision {before or upgrade.before} "
+            f"to {upgrade.after}"
+        )
 
 
 @main.command("compile")

@@ -1,7 +1,8 @@
 """The database: one SQLAlchemy 2 schema for the policy repository and the register.
 
-SQLite (the embedded default) and PostgreSQL run the same code. Tables are created on first use;
-every write goes through one transaction, so a failed publish or import leaves nothing behind.
+SQLite (the embedded default) and PostgreSQL run the same code. The tables are described here
+once; `pdp.schema` makes them on an empty database and migrates older ones. Every write goes
+through one transaction, so a failed publish or import leaves nothing behind.
 """
 
 from __future__ import annotations
@@ -29,12 +30,9 @@ from sqlalchemy import (
     UniqueConstraint,
     create_engine,
     event,
-    insert,
-    select,
     text,
 )
 from sqlalchemy.engine import Dialect
-from sqlalchemy.exc import IntegrityError
 
 metadata = MetaData()
 
@@ -290,16 +288,3 @@ def as_utc(moment: datetime | None) -> datetime | None:
     if moment is None:
         return None
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-
-
-def create_schema(engine: Engine) -> None:
-    """Create any missing table; existing tables and their data are left as they are."""
-    metadata.create_all(engine)
-    with engine.connect() as connection:
-        present = connection.execute(select(change_counter.c.id)).first()
-    if present is None:
-        try:
-            with engine.begin() as connection:
-                connection.execute(insert(change_counter).values(id=1, generation=0))
-        except IntegrityError:
-            pass  # another process made it first

@@ -30,7 +30,7 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.exc import DataError, IntegrityError
+from sqlalchemy.exc import IntegrityError
 
 from pdp.changes import ChangeLog, NothingChanged
 from pdp.db import Lookup, as_utc, delegations, looking_up, role_assignments, system_users
@@ -53,10 +53,6 @@ class DelegationAlreadyRevoked(PdpError):
 class RecipientRefused(PdpError):
     """The recipient cannot hold packages for this party: a system user that is not in the
     register, or that another organisation owns."""
-
-
-class DelegationsTableOutdated(PdpError):
-    """The delegations table was made by a version of pdp without system-user recipients."""
 
 
 @dataclass(frozen=True)
@@ -142,16 +138,7 @@ class DelegationStore:
                         created_at=delegation.created_at,
                     )
                 )
-        except (IntegrityError, DataError):
-            if (
-                recipient.kind == SYSTEM_USER
-                and not self.find(party=party, recipient=recipient, package=package, limit=1).total
-            ):
-                # Not a duplicate: a table from before system users refuses the row itself.
-                raise DelegationsTableOutdated(
-                    "the delegations table was created by an earlier version of pdp and cannot "
-                    "hold system-user recipients; see the README on upgrading"
-                ) from None
+        except IntegrityError:
             raise exists from None
         return delegation
 

@@ -16,11 +16,11 @@ from typing import Any
 from sqlalchemy import Engine as DatabaseEngine
 from sqlalchemy import select
 
-from pdp import compiler
+from pdp import compiler, schema
 from pdp.catalog import Catalog
 from pdp.changes import ChangeLog
 from pdp.config import Settings
-from pdp.db import change_counter, create_schema, make_engine
+from pdp.db import change_counter, make_engine
 from pdp.delegation_rights import DelegationRights, InvalidDelegation
 from pdp.delegations import (
     Delegation,
@@ -109,7 +109,11 @@ class Pdp:
     @classmethod
     def from_settings(cls, settings: Settings) -> Pdp:
         database = make_engine(settings.database_url)
-        create_schema(database)
+        try:
+            schema.prepare(database)
+        except BaseException:
+            database.dispose()
+            raise
         changes = ChangeLog.of(database, settings.policy_refresh_seconds)
         repository = PolicyRepository(database, changes)
         register = Register(database, changes)
@@ -391,5 +395,11 @@ class Pdp:
             raise InvalidDelegation("package", f"unknown access package {package!r}")
         return (urn, *policy_set.catalog.package(urn).aliases)
 
+    def listen_for_changes(self) -> None:
+        """Hear at once of changes other hosts make (PostgreSQL), for a long-running server
+        process; see `pdp.notifications`. Until `close`."""
+        self.changes.listen()
+
     def close(self) -> None:
+        self.changes.close()
         self.database.dispose()

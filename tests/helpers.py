@@ -8,9 +8,12 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from sqlalchemy import Engine, text
 
 from pdp.config import Settings
+from pdp.db import metadata
 from pdp.identifiers import complete_national_identity_number, complete_organization_number
+from pdp.schema import VERSION_TABLE
 
 ACTION_ID = "urn:oasis:names:tc:xacml:1.0:action:action-id"
 PERSON_ID = "urn:altinn:person:identifier-no"
@@ -33,6 +36,14 @@ def open_settings(database_url: str, **overrides: Any) -> Settings:
     )
 
 
+def drop_schema(engine: Engine) -> None:
+    """Drop every table of pdp's and the schema version with them: an empty database again (a
+    PostgreSQL database the tests share). An unreachable server fails here, it does not skip."""
+    metadata.drop_all(engine)
+    with engine.begin() as connection:
+        connection.execute(text(f"DROP TABLE IF EXISTS {VERSION_TABLE}"))
+
+
 def write_source(directory: Path, source: dict[str, Any]) -> Path:
     """Write a policy source mapping as a policy directory: YAML documents as YAML, resource
     policies (their XML text) as they are."""
@@ -47,9 +58,13 @@ def write_source(directory: Path, source: dict[str, Any]) -> Path:
 
 
 def new_person() -> str:
-    """A fresh valid synthetic national identity number (month + 80, as Tenor test persons)."""
+    """A fresh valid synthetic national identity number (month + 80, as Tenor test persons),
+    never the same twice in a session: day, year and individual number count through 2.8
+    million combinations (day and month 01 and 88 alone gave only a few hundred, and a long
+    session drew the same person twice)."""
     while True:
-        base = f"0188{next(_people) % 100:02d}{next(_people) % 1000:03d}"
+        n = next(_people)
+        base = f"{n // 100_000 % 28 + 1:02d}88{n // 1000 % 100:02d}{n % 1000:03d}"
         if number := complete_national_identity_number(base):
             return number
 

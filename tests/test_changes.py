@@ -25,7 +25,7 @@ import pytest
 from sqlalchemy import create_engine, insert, select
 
 from pdp.changes import ChangeLog, change_file_for
-from pdp.db import change_counter, create_schema, make_engine, organizations
+from pdp.db import change_counter, make_engine, organizations
 from pdp.service import Pdp
 from pdp.subjects import PERSON, Subject
 from tests.conftest import REGISTER
@@ -352,9 +352,3 @@ def test_announces_from_many_processes_are_all_counted(change_path):
         worker.join(30)
     assert [worker.exitcode for worker in workers] == [0] * processes
     assert counter_in(change_path) == processes * times
-
-
-def test_a_schema_made_twice_keeps_one_counter_row(engine):
-    create_schema(engine)
-    with engine.connect() as connection:
-        assert connection.execute(select(change_counter)).all() == [(1, generation(engine))]

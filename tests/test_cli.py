@@ -10,13 +10,14 @@ import pytest
 from click.testing import CliRunner, Result
 
 from pdp import catalog as catalog_module
-from pdp import compiler
+from pdp import compiler, schema
 from pdp.changes import ChangeLog
 from pdp.cli import main
-from pdp.db import create_schema, make_engine
+from pdp.db import make_engine
 from pdp.repository import PolicyRepository
 from tests.conftest import EXAMPLES_DIR, POLICY_DIR, RESOURCE_DOCUMENTS
 from tests.helpers import write_source
+from tests.released import Released, released_database
 
 REGISTER_FILE = EXAMPLES_DIR / "register.json"
 #: What `pdp compile --check` says of the shipped source.
@@ -36,7 +37,7 @@ def database_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
 def repository(database_file: str):
     """The CLI's database, read directly (the schema is created here if no command has yet)."""
     engine = make_engine(database_file)
-    create_schema(engine)
+    schema.prepare(engine)
     yield PolicyRepository(engine, ChangeLog.of(engine, refresh_seconds=0))
     engine.dispose()
 
@@ -97,6 +98,49 @@ def test_init_reads_the_policies_option_before_the_environment(repository, bad_p
     result = run("init", "--policies", str(bad_policy_dir))
     assert result.exit_code == 1
     assert repository.active_version() is None
+
+
+def test_init_on_an_empty_database_makes_the_schema_first(database_file):
+    result = run("init")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines() == [
+        f"created the database schema at revision {schema.head()}",
+        f"published policy-set version 1 ({51 + RESOURCE_DOCUMENTS} policies)",
+    ]
+
+
+def test_init_upgrades_a_released_database_and_then_publishes(database_file, catalog):
+    engine = make_engine(database_file)
+    released_database(engine, catalog, Released())
+    engine.dispose()
+    result = run("init")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines() == [
+        f"upgraded the database schema from revision {schema.BASELINE} (made before schema "
+        f"versions) to {schema.head()}",
+        "policy-set version 1 is already active with this content",
+    ]
+
+
+# --- db upgrade -----------------------------------------------------------------------------
+
+
+def test_db_upgrade_says_what_it_did_each_time(database_file):
+    assert run("db", "upgrade").stdout == (
+        f"created the database schema at revision {schema.head()}\n"
+    )
+    assert run("db", "upgrade").stdout == (
+        f"the database schema is up to date (revision {schema.head()})\n"
+    )
+
+
+def test_commands_refuse_a_database_behind_and_name_the_upgrade(database_file, catalog):
+    engine = make_engine(database_file)
+    released_database(engine, catalog, Released())
+    engine.dispose()
+    result = run("versions")
+    assert result.exit_code == 1
+    assert "run `pdp db upgrade`" in result.stderr
 
 
 # --- compile --------------------------------------------------------------------------------

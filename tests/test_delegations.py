@@ -8,18 +8,16 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import event, func, select, text
+from sqlalchemy import event, func, select
 
 from pdp.catalog import Catalog
-from pdp.changes import ChangeLog
-from pdp.db import create_schema, delegations, make_engine
+from pdp.db import delegations
 from pdp.delegations import (
     Delegation,
     DelegationAlreadyRevoked,
     DelegationExists,
     DelegationNotFound,
     DelegationPage,
-    DelegationsTableOutdated,
     DelegationStore,
     RecipientRefused,
 )
@@ -555,53 +553,6 @@ def test_delegations_to_a_system_user_are_found_and_revoked_as_others(store, fac
     assert revoked.revoked_by == facts.delegator
     assert delegated(store, catalog, recipient, facts.party) == frozenset()
     assert store.find(recipient=recipient, include_revoked=True) == DelegationPage([revoked], 1)
-
-
-#: The delegations table as the version before system users made it (SQLite).
-_TABLE_BEFORE_SYSTEM_USERS = """
-CREATE TABLE delegations (
-    id VARCHAR(36) NOT NULL PRIMARY KEY,
-    party VARCHAR(9) NOT NULL,
-    package VARCHAR(300) NOT NULL,
-    delegator VARCHAR(11) NOT NULL,
-    recipient_kind VARCHAR(12) NOT NULL,
-    recipient_id VARCHAR(11) NOT NULL,
-    created_at DATETIME NOT NULL,
-    revoked_at DATETIME,
-    revoked_by VARCHAR(11),
-    CONSTRAINT ck_delegations_recipient_kind CHECK (recipient_kind IN ('person', 'organization'))
-)
-"""
-
-
-def test_a_database_from_before_system_users_keeps_working_and_says_why_it_cannot_hold_one(
-    tmp_path, catalog
-):
-    """`create_schema` adds the new tables and leaves the old delegations table alone: its
-    delegations to persons and organisations go on as before, and a delegation to a system
-    user is refused with the reason, not mistaken for a duplicate."""
-    old = make_engine(f"sqlite:///{tmp_path / 'old.sqlite3'}")
-    with old.begin() as connection:
-        connection.execute(text(_TABLE_BEFORE_SYSTEM_USERS))
-    create_schema(old)
-    party, delegator, machine = new_organization(), new_person(), str(uuid.uuid4())
-    changes = ChangeLog.of(old, refresh_seconds=0)
-    Register(old, changes).import_document(
-        {
-            "organizations": [
-                {"organization_number": party, "name": "X AS", "org_form": "AS", "roles": []}
-            ],
-            "system_users": [{"uuid": machine, "owner": party}],
-        },
-        catalog,
-    )
-    store = DelegationStore(old, changes)
-    to_person = store.add(party, API, delegator, person(new_person()))
-    assert store.get(to_person.id) == to_person
-    with pytest.raises(DelegationsTableOutdated, match="earlier version of pdp"):
-        store.add(party, API, delegator, system_user(machine))
-    assert store.find().total == 1
-    old.dispose()
 
 
 # --- concurrency ----------------------------------------------------------------------------

@@ -56,7 +56,8 @@ def create_app(settings: Settings | None = None) -> Flask:
         OPENAPI_JSON_PATH="openapi.json",
         MAX_CONTENT_LENGTH=settings.max_body_bytes,
     )
-    pdp = app.extensions["pdp"] = Pdp.from_settings(settings)
+    app.extensions["pdp"] = pdp = Pdp.from_settings(settings)
+    pdp.listen_for_changes()
     app.extensions["pdp.auth"] = verifier
     app.extensions["pdp.stated_roles"] = settings.stated_roles
     app.extensions["pdp.limits"] = Limits.from_settings(settings)

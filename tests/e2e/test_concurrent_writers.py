@@ -34,10 +34,10 @@ import pytest
 from sqlalchemy import Engine, func, select
 
 from pdp import catalog as catalog_module
-from pdp.db import change_counter, delegations, make_engine, metadata
+from pdp.db import change_counter, delegations, make_engine
 from tests.conftest import POLICY_DIR
 from tests.e2e.servers import ServerProcess, killable_server, prepared_database_at
-from tests.helpers import new_organization, new_person
+from tests.helpers import drop_schema, new_organization, new_person
 
 API = "urn:altinn:accesspackage:programmeringsgrensesnitt"
 EVENTS = "urn:altinn:accesspackage:maskinlesbarehendelser"
@@ -78,7 +78,7 @@ def servers(request: pytest.FixtureRequest, tmp_path_factory) -> Iterator[Server
     else:
         url = os.environ["PDP_TEST_DATABASE_URL"]
         database = make_engine(url)
-        metadata.drop_all(database)  # a clean schema; an unreachable server fails here
+        drop_schema(database)
         database.dispose()
     env = prepared_database_at(workdir, url)
     database = make_engine(url)
