@@ -97,6 +97,9 @@ organizations = Table(
     Column("organization_number", String(9), primary_key=True),
     Column("name", String(500), nullable=False),
     Column("org_form", String(10), nullable=False),
+    #: The main unit (hovedenhet) of a sub-unit or an organisasjonsledd, as Enhetsregisteret
+    #: gives it (`overordnetEnhet`); not a foreign key: a main unit may be imported later.
+    Column("parent_organization_number", String(9)),
 )
 
 #: ER role assignments: `holder_id` holds role `role_code` in `organization_number`.

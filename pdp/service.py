@@ -11,11 +11,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine as DatabaseEngine
 
 from pdp import compiler
+from pdp.brreg import EntityFile
+from pdp.brreg_import import BrregSummary, import_files
 from pdp.catalog import Catalog
 from pdp.changes import ChangeLog
 from pdp.config import Settings
@@ -34,6 +37,7 @@ from pdp.engine.request import Request
 from pdp.errors import NoActivePolicySet, PdpError
 from pdp.identifiers import IdentifierRules
 from pdp.impact import Impact, impact
+from pdp.progress import Progress
 from pdp.register import ImportSummary, Register
 from pdp.repository import (
     ActivePolicySet,
@@ -225,6 +229,19 @@ class Pdp:
             document,
             self.policy_sets.current().catalog,
             self.identifier_rules,
+        )
+
+    def import_brreg(self, paths: list[Path], progress: Progress | None = None) -> BrregSummary:
+        """Import Enhetsregisteret's bulk files (main units, sub-units) all or nothing
+        (`pdp.brreg_import`), their organisation forms checked against the active policy
+        set; `progress` is told how far it has come."""
+        return import_files(
+            self.database,
+            self.changes,
+            [EntityFile(Path(path)) for path in paths],
+            frozenset(form.code for form in self.policy_sets.current().catalog.org_forms),
+            self.identifier_rules,
+            progress or Progress(),
         )
 
     # --- delegations ----------------------------------------------------------------------------
