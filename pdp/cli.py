@@ -266,15 +266,11 @@ def register() -> None:
 
 
 @register.command("import")
-@click.argument("file", type=click.File("rb"))
-def register_import(file: Any) -> None:
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+def register_import(file: str) -> None:
     """Import organisations with their ER roles, persons and system users from a JSON FILE
-    (all or nothing)."""
-    try:
-        document = json.load(file)
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise PdpError(f"{file.name} is not valid JSON: {error}") from None
-    summary = _pdp().import_register(document)
+    (gzip'ed or not; all or nothing, read a part at a time)."""
+    summary = _pdp().import_register_file(Path(file))
     click.echo(
         f"imported {summary.organizations} organisations, "
         f"{summary.role_assignments} role assignments, {summary.persons} persons and "

@@ -39,6 +39,7 @@ from pdp.identifiers import IdentifierRules
 from pdp.impact import Impact, impact
 from pdp.progress import Progress
 from pdp.register import ImportSummary, Register
+from pdp.register_file import sections_in
 from pdp.repository import (
     ActivePolicySet,
     PolicyRepository,
@@ -227,6 +228,15 @@ class Pdp:
         problem), its role codes and forms checked against the active policy set."""
         return self.register.import_document(
             document,
+            self.policy_sets.current().catalog,
+            self.identifier_rules,
+        )
+
+    def import_register_file(self, path: Path) -> ImportSummary:
+        """`import_register` for a document in a file, read a part at a time
+        (`pdp.register_file`), so that a national register fits in bounded memory."""
+        return self.register.import_sections(
+            sections_in(path),
             self.policy_sets.current().catalog,
             self.identifier_rules,
         )
