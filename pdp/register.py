@@ -250,8 +250,9 @@ class Register:
             with self._changes.writing(lambda: write_transaction(self._engine)) as connection:
                 _SEEN.create(connection)
                 if connection.dialect.name == "postgresql":
-                    # The tables grow during the import faster than their statistics: without
-                    # this, a part's look-ups by key may scan what earlier parts wrote.
+                    _ORGANIZATIONS_STAGED.create(connection)
+                    # The tables grow during an import faster than their statistics: without
+                    # this, a part's look-ups by key may scan all that earlier parts wrote.
                     connection.exec_driver_sql("SET LOCAL enable_seqscan = off")
                 problems: list[Problem] = []
                 for starts, part in _parts(sections, chunk):
@@ -267,6 +268,8 @@ class Register:
                 if problems:
                     raise RegisterImportError(problems)
                 _SEEN.drop(connection)
+                if connection.dialect.name == "postgresql":
+                    _ORGANIZATIONS_STAGED.drop(connection)
         except IntegrityError:
             # Another import gave an identifier away between the check and this write.
             raise RegisterImportError(
@@ -487,22 +490,25 @@ def _store(connection: Connection, document: RegisterDocument) -> ImportSummary:
         for entry in entries
         for role in entry["roles"]
     ]
-    for chunk in _chunks(numbers):
-        connection.execute(
-            delete(role_assignments).where(role_assignments.c.organization_number.in_(chunk))
-        )
     organization_rows = [
         {key: entry[key] for key in ("organization_number", "name", "org_form")}
         for entry in entries
     ]
-    upsert = _UPSERT_ORGANIZATIONS[connection.dialect.name]
     if connection.dialect.name == "postgresql":
-        # psycopg's executemany sends a statement per row; one with many rows, and COPY for
-        # the roles, are several times faster at a national register's size.
-        for chunk in _chunks(organization_rows):
-            connection.execute(upsert.values(chunk))
+        # psycopg's executemany sends a statement per row; COPY (of the organisations into a
+        # staging table, to replace their roles and upsert them from there) is several times
+        # faster.
+        connection.exec_driver_sql(f"TRUNCATE {_ORGANIZATIONS_STAGED.name}")
+        _copy(connection, _ORGANIZATIONS_STAGED, organization_rows)
+        connection.exec_driver_sql(_DELETE_STAGED_ROLES)
+        connection.exec_driver_sql(_UPSERT_STAGED)
         _copy(connection, role_assignments, role_rows)
     else:
+        for chunk in _chunks(numbers):
+            connection.execute(
+                delete(role_assignments).where(role_assignments.c.organization_number.in_(chunk))
+            )
+        upsert = _UPSERT_ORGANIZATIONS[connection.dialect.name]
         for chunk in _chunks(organization_rows, _WRITE_CHUNK):
             connection.execute(upsert, chunk)
         for chunk in _chunks(role_rows, _WRITE_CHUNK):
@@ -534,10 +540,26 @@ def _upsert_organizations(dialect_insert: Any) -> Any:
     )
 
 
-_UPSERT_ORGANIZATIONS = {
-    "sqlite": _upsert_organizations(sqlite_insert),
-    "postgresql": _upsert_organizations(postgresql_insert),
-}
+_UPSERT_ORGANIZATIONS = {"sqlite": _upsert_organizations(sqlite_insert)}
+#: A part's organisations on their way in, on PostgreSQL (see `_store`).
+_ORGANIZATIONS_STAGED = Table(
+    "register_import_organizations",
+    MetaData(),
+    Column("organization_number", String(9)),
+    Column("name", String(500)),
+    Column("org_form", String(10)),
+    prefixes=["TEMPORARY"],
+)
+_DELETE_STAGED_ROLES = (
+    "DELETE FROM role_assignments r USING register_import_organizations s"
+    " WHERE r.organization_number = s.organization_number"
+)
+_UPSERT_STAGED = (
+    "INSERT INTO organizations (organization_number, name, org_form)"
+    " SELECT organization_number, name, org_form FROM register_import_organizations"
+    " ON CONFLICT (organization_number) DO UPDATE"
+    " SET name = excluded.name, org_form = excluded.org_form"
+)
 
 #: The keys of the entries an import has seen, with their positions: an entry given twice in
 #: different chunks is found here.
