@@ -151,7 +151,8 @@ class NationalData:
 
     def write(self, directory: Path) -> dict[str, Path]:
         """Write `enheter.json.gz`, `underenheter.json.gz` and `roller.json.gz` (the register
-        format) into `directory`; their paths by name."""
+        format) into `directory` (made if need be); their paths by name."""
+        directory.mkdir(parents=True, exist_ok=True)
         paths = {
             "enheter": directory / "enheter.json.gz",
             "underenheter": directory / "underenheter.json.gz",
