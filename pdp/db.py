@@ -240,12 +240,19 @@ def looking_up(engine: Engine) -> Iterator[Callable[[Lookup, dict[str, Any]], li
     separate reads always did (PostgreSQL's implicit one ends when the connection goes back).
     """
     connection = engine.raw_connection()
+    # On PostgreSQL, autocommit while looking up: psycopg would otherwise send BEGIN before
+    # the first SELECT and the pool ROLLBACK after the last, two round trips each time.
+    autocommit = engine.dialect.name == "postgresql"
     try:
+        if autocommit:
+            connection.dbapi_connection.autocommit = True  # type: ignore[union-attr]
         cursor = connection.cursor()
         try:
             yield lambda query, parameters: query.run(cursor, engine.dialect, parameters)
         finally:
             cursor.close()
+            if autocommit:
+                connection.dbapi_connection.autocommit = False  # type: ignore[union-attr]
     finally:
         connection.close()
 
