@@ -20,8 +20,10 @@ Organisation and national identity numbers have valid mod-11 check digits (`benc
 
 from __future__ import annotations
 
+import argparse
 import gzip
 import json
+import sys
 from array import array
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -305,3 +307,22 @@ def _write_array(path: Path, entities: Iterator[dict[str, Any]]) -> None:
             stream.write(("" if first else ",\n") + json.dumps(entity, ensure_ascii=False))
             first = False
         stream.write("]\n")
+
+
+def main(argv: list[str]) -> None:
+    """`python -m benchmarks.national_data DIRECTORY [--entities N ...]`: write the files."""
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.national_data")
+    parser.add_argument("directory", type=Path)
+    national = Sizes.national()
+    parser.add_argument("--entities", type=int, default=national.entities)
+    parser.add_argument("--sub-units", type=int, default=national.sub_units)
+    parser.add_argument("--roles", type=int, default=national.roles)
+    parser.add_argument("--persons", type=int, default=national.persons)
+    arguments = parser.parse_args(argv)
+    sizes = Sizes(arguments.entities, arguments.sub_units, arguments.roles, arguments.persons)
+    for path in NationalData.of(sizes).write(arguments.directory).values():
+        print(path)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
