@@ -270,8 +270,9 @@ class Register:
                 _SEEN.drop(connection)
                 if connection.dialect.name == "postgresql":
                     _ORGANIZATIONS_STAGED.drop(connection)
-        except IntegrityError:
-            # Another import gave an identifier away between the check and this write.
+        except (IntegrityError, self._engine.dialect.loaded_dbapi.IntegrityError):
+            # Another import gave an identifier away between the check and this write (COPY
+            # on PostgreSQL raises the driver's own error, not SQLAlchemy's).
             raise RegisterImportError(
                 [Problem("", "", "the register changed during the import; nothing was imported")]
             ) from None
