@@ -128,7 +128,8 @@ class EntityFile:
                 if on_progress is not None:
                     on_progress(raw.tell())
             except (ijson.JSONError, OSError, EOFError, UnicodeDecodeError) as error:
-                raise ValueError(f"{self.name} is not a JSON array of entities: {error}") from None
+                reason = (str(error).splitlines() or [type(error).__name__])[0]
+                raise ValueError(f"{self.name} is not a JSON array of entities: {reason}") from None
 
     def problem(self, position: int, field: str, what: str) -> Problem:
         path = f"[{position}]" + (f".{field}" if field else "")
