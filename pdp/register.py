@@ -66,6 +66,8 @@ from pdp.subjects import ORGANIZATION, PERSON, SYSTEM_USER, Subject
 _CHUNK = 500
 #: Rows per executemany when inserting in bulk (no IN list: only the batch's memory counts).
 _WRITE_CHUNK = 5_000
+#: Problems of an import listed at most; the others are counted.
+_MOST_PROBLEMS = 100
 #: Entries of an import checked and written at a time.
 IMPORT_CHUNK = 10_000
 
@@ -255,6 +257,7 @@ class Register:
                     # this, a part's look-ups by key may scan all that earlier parts wrote.
                     connection.exec_driver_sql("SET LOCAL enable_seqscan = off")
                 problems: list[Problem] = []
+                unlisted = 0
                 for starts, part in _parts(sections, chunk):
                     for section, start in starts.items():
                         problems += _seen_before(connection, section, start, part[section])
@@ -262,11 +265,15 @@ class Register:
                         checked = check_document(part, catalog, rules, _StoredRegister(connection))
                     except RegisterImportError as error:
                         problems += [_rebased(problem, starts) for problem in error.problems]
-                        continue
-                    if not problems:
-                        totals = _added(totals, _store(connection, checked))
+                    else:
+                        if not problems:
+                            totals = _added(totals, _store(connection, checked))
+                    if len(problems) > _MOST_PROBLEMS:  # a broken national file: count them
+                        unlisted += len(problems) - _MOST_PROBLEMS
+                        del problems[_MOST_PROBLEMS:]
                 if problems:
-                    raise RegisterImportError(problems)
+                    more = [Problem("", "", f"... and {unlisted:,} more problems")]
+                    raise RegisterImportError(problems + (more if unlisted else []))
                 _SEEN.drop(connection)
                 if connection.dialect.name == "postgresql":
                     _ORGANIZATIONS_STAGED.drop(connection)

@@ -262,3 +262,14 @@ def test_a_register_file_of_the_wrong_shape_is_refused(pdp, tmp_path, document, 
     with pytest.raises(RegisterImportError) as raised:
         pdp.import_register_file(path)
     assert [str(p) for p in raised.value.problems] == [message]
+
+
+def test_a_broken_national_file_lists_a_hundred_problems_and_counts_the_rest(pdp, tmp_path):
+    entries = [{"organization_number": "123456789", "name": "X", "org_form": "AS"}] * 250
+    path = tmp_path / "register.json"
+    path.write_text(json.dumps({"organizations": entries}))
+    with pytest.raises(RegisterImportError) as raised:
+        pdp.register.import_sections(sections_in(path), pdp.active_policy_set().catalog, chunk=60)
+    problems = raised.value.problems
+    assert len(problems) == 101
+    assert str(problems[-1]) == "... and 399 more problems"
