@@ -6,6 +6,7 @@ Run from the project root with the `bench` extra installed (`pip install -e '.[b
     python -m benchmarks --quick          # small sizes, to check that it all runs
     python -m benchmarks --only latency   # one part: latency, resources, reverse, scale, http,
                                           # wrk, overhead, propagation (needs PostgreSQL)
+    python -m benchmarks --national       # a register the size of Norway, on its own (~30 min)
 
 These are figures to read, not tests: nothing fails when a target is missed, the table says so.
 """
@@ -18,7 +19,17 @@ import sys
 import time
 from collections.abc import Callable
 
-from benchmarks import http, latency, overhead, propagation, resources, reverse, scale, wrk
+from benchmarks import (
+    http,
+    latency,
+    national,
+    overhead,
+    propagation,
+    resources,
+    reverse,
+    scale,
+    wrk,
+)
 from benchmarks.report import Part, header, render
 
 PARTS: dict[str, tuple[Callable[[object], Part], object, object]] = {
@@ -42,7 +53,14 @@ def main(argv: list[str]) -> int:
     parser.add_argument(
         "--only", action="append", choices=list(PARTS), help="run only this part (may repeat)"
     )
+    parser.add_argument(
+        "--national",
+        action="store_true",
+        help="only the national-scale register part (SQLite and PostgreSQL), not run otherwise",
+    )
     arguments = parser.parse_args(argv)
+    if arguments.national:
+        return _national(argv, arguments.quick)
     chosen = [name for name in PARTS if not arguments.only or name in arguments.only]
     missing = [name for name in PEERS if importlib.util.find_spec(name) is None]
     if "latency" in chosen and missing:
@@ -61,6 +79,15 @@ def main(argv: list[str]) -> int:
         durations.append(f"{name} {part.seconds:.1f} s")
         print("\n" + render(part), flush=True)
     print(f"\n_total: {', '.join(durations)}_")
+    return 0
+
+
+def _national(argv: list[str], quick: bool) -> int:
+    print(header(argv), flush=True)
+    started = time.perf_counter()
+    part = national.run(national.QUICK if quick else national.FULL)
+    part.seconds = time.perf_counter() - started
+    print("\n" + render(part), flush=True)
     return 0
 
 

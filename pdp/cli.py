@@ -9,6 +9,7 @@ from __future__ import annotations
 import getpass
 import json
 import sys
+from pathlib import Path
 from typing import Any
 
 import click
@@ -24,6 +25,7 @@ from pdp.engine.request import stating_roles
 from pdp.errors import PdpError, RegisterImportError, SourceError
 from pdp.identifiers import validate_organization_number
 from pdp.impact import GAINED
+from pdp.progress import Progress
 from pdp.repository import PublishResult
 from pdp.service import Pdp, Preview
 from pdp.subjects import ORGANIZATION, PERSON, SYSTEM_USER, subject
@@ -308,20 +310,34 @@ def register() -> None:
 
 
 @register.command("import")
-@click.argument("file", type=click.File("rb"))
-def register_import(file: Any) -> None:
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+def register_import(file: str) -> None:
     """Import organisations with their ER roles, persons and system users from a JSON FILE
-    (all or nothing)."""
-    try:
-        document = json.load(file)
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise PdpError(f"{file.name} is not valid JSON: {error}") from None
-    summary = _pdp().import_register(document)
+    (gzip'ed or not; all or nothing, read a part at a time)."""
+    summary = _pdp().import_register_file(Path(file))
     click.echo(
         f"imported {summary.organizations} organisations, "
         f"{summary.role_assignments} role assignments, {summary.persons} persons and "
         f"{summary.system_users} system users"
     )
+
+
+@register.command("import-brreg")
+@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
+def register_import_brreg(files: tuple[str, ...]) -> None:
+    """Import Enhetsregisteret's bulk downloads (enheter.json.gz, then underenheter.json.gz):
+    organisations, their forms and main units, all or nothing. Progress goes to standard error:
+    a bar on a terminal, a line every 10 s otherwise."""
+    summary = _pdp().import_brreg([Path(file) for file in files], Progress.for_stream())
+    click.echo(
+        f"read {summary.read:,} entities: {summary.added:,} organisations added, "
+        f"{summary.updated:,} updated, {summary.removed:,} deleted ones removed "
+        f"({summary.deleted_absent:,} deleted ones were not in the register)"
+    )
+    if summary.unknown_forms:
+        counts = summary.unknown_forms.most_common()
+        forms = ", ".join(f"{code} {count:,}" for code, count in counts)
+        click.echo(f"skipped, organisation form unknown to the active policy set: {forms}")
 
 
 @main.group()

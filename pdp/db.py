@@ -95,6 +95,9 @@ organizations = Table(
     Column("organization_number", String(9), primary_key=True),
     Column("name", String(500), nullable=False),
     Column("org_form", String(10), nullable=False),
+    #: The main unit (hovedenhet) of a sub-unit or an organisasjonsledd, as Enhetsregisteret
+    #: gives it (`overordnetEnhet`); not a foreign key: a main unit may be imported later.
+    Column("parent_organization_number", String(9)),
 )
 
 #: ER role assignments: `holder_id` holds role `role_code` in `organization_number`.
@@ -235,12 +238,19 @@ def looking_up(engine: Engine) -> Iterator[Callable[[Lookup, dict[str, Any]], li
     separate reads always did (PostgreSQL's implicit one ends when the connection goes back).
     """
     connection = engine.raw_connection()
+    # On PostgreSQL, autocommit while looking up: psycopg would otherwise send BEGIN before
+    # the first SELECT and the pool ROLLBACK after the last, two round trips each time.
+    autocommit = engine.dialect.name == "postgresql"
     try:
+        if autocommit:
+            connection.dbapi_connection.autocommit = True  # type: ignore[union-attr]
         cursor = connection.cursor()
         try:
             yield lambda query, parameters: query.run(cursor, engine.dialect, parameters)
         finally:
             cursor.close()
+            if autocommit:
+                connection.dbapi_connection.autocommit = False  # type: ignore[union-attr]
     finally:
         connection.close()
 

@@ -13,7 +13,8 @@ the person, organisation or system user they name.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
+import re
+from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -21,7 +22,11 @@ from sqlalchemy import (
     Column,
     Connection,
     Engine,
+    Integer,
+    MetaData,
     Select,
+    String,
+    Table,
     and_,
     bindparam,
     delete,
@@ -29,6 +34,8 @@ from sqlalchemy import (
     literal,
     select,
 )
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 
 from pdp.catalog import Catalog
@@ -41,6 +48,7 @@ from pdp.db import (
     persons,
     role_assignments,
     system_users,
+    write_transaction,
 )
 from pdp.errors import Problem, RegisterImportError
 from pdp.identifiers import CHECKED, IdentifierRules
@@ -56,6 +64,12 @@ from pdp.subjects import ORGANIZATION, PERSON, SYSTEM_USER, Subject
 
 #: Rows per statement when writing or deleting in bulk (keeps IN lists within driver limits).
 _CHUNK = 500
+#: Rows per executemany when inserting in bulk (no IN list: only the batch's memory counts).
+_WRITE_CHUNK = 5_000
+#: Problems of an import listed at most; the others are counted.
+_MOST_PROBLEMS = 100
+#: Entries of an import checked and written at a time.
+IMPORT_CHUNK = 10_000
 
 #: What a person, an organisation, a party (either) may be looked up by.
 PersonKey = Literal["national_id", "user_id", "party_id", "party_uuid", "person_uuid"]
@@ -241,55 +255,65 @@ class Register:
         Role codes and organisation forms must be known to `catalog` (the active policy set);
         identifiers are checked under `rules` (`Settings.identifier_check_digits`). Every
         problem is reported with its position. An organisation, person or system user already
-        in the register is replaced: an organisation with its roles and party ids.
+        in the register is replaced: an organisation with its roles and party ids (its main
+        unit from Enhetsregisteret stays).
         """
-        with self._engine.connect() as connection:
-            checked = check_document(document, catalog, rules, _StoredRegister(connection))
+        return self.import_sections(sections_of(document), catalog, rules)
+
+    def import_sections(
+        self,
+        sections: Iterable[tuple[str, Iterable[Any]]],
+        catalog: Catalog,
+        rules: IdentifierRules = CHECKED,
+        chunk: int = IMPORT_CHUNK,
+    ) -> ImportSummary:
+        """`import_document` for a document read a section at a time (`sections_of`,
+        `pdp.register_file`), in bounded memory: `chunk` entries at a time are checked
+        (`check_document`) and written, all in one transaction.
+
+        A document of at most `chunk` entries is checked as a whole. In a larger one, the
+        entries of earlier parts are in the register, as this transaction sees it, when a
+        later part is checked: an identifier given twice across parts is refused as one that
+        the register gives to another already, an entry given twice as given twice; and an
+        identifier may move only to an entry in the same part as the one that gives it up.
+        """
+        totals = ImportSummary(0, 0)
         try:
-            return self._store(checked)
-        except IntegrityError:
-            # Another import gave an identifier away between the check and this write.
+            with self._changes.writing(lambda: write_transaction(self._engine)) as connection:
+                _SEEN.create(connection)
+                if connection.dialect.name == "postgresql":
+                    _ORGANIZATIONS_STAGED.create(connection)
+                    # The tables grow during an import faster than their statistics: without
+                    # this, a part's look-ups by key may scan all that earlier parts wrote.
+                    connection.exec_driver_sql("SET LOCAL enable_seqscan = off")
+                problems: list[Problem] = []
+                unlisted = 0
+                for starts, part in _parts(sections, chunk):
+                    for section, start in starts.items():
+                        problems += _seen_before(connection, section, start, part[section])
+                    try:
+                        checked = check_document(part, catalog, rules, _StoredRegister(connection))
+                    except RegisterImportError as error:
+                        problems += [_rebased(problem, starts) for problem in error.problems]
+                    else:
+                        if not problems:
+                            totals = _added(totals, _store(connection, checked))
+                    if len(problems) > _MOST_PROBLEMS:  # a broken national file: count them
+                        unlisted += len(problems) - _MOST_PROBLEMS
+                        del problems[_MOST_PROBLEMS:]
+                if problems:
+                    more = [Problem("", "", f"... and {unlisted:,} more problems")]
+                    raise RegisterImportError(problems + (more if unlisted else []))
+                _SEEN.drop(connection)
+                if connection.dialect.name == "postgresql":
+                    _ORGANIZATIONS_STAGED.drop(connection)
+        except (IntegrityError, self._engine.dialect.loaded_dbapi.IntegrityError):
+            # Another import gave an identifier away between the check and this write (COPY
+            # on PostgreSQL raises the driver's own error, not SQLAlchemy's).
             raise RegisterImportError(
                 [Problem("", "", "the register changed during the import; nothing was imported")]
             ) from None
-
-    def _store(self, document: RegisterDocument) -> ImportSummary:
-        entries = document.organizations
-        numbers = [entry["organization_number"] for entry in entries]
-        role_rows = [
-            {
-                "organization_number": entry["organization_number"],
-                "role_code": role["code"],
-                "holder_kind": PERSON if PERSON in role else ORGANIZATION,
-                "holder_id": role.get(PERSON) or role[ORGANIZATION],
-            }
-            for entry in entries
-            for role in entry["roles"]
-        ]
-        with self._changes.writing(self._engine.begin) as connection:
-            for chunk in _chunks(numbers):
-                connection.execute(
-                    delete(role_assignments).where(
-                        role_assignments.c.organization_number.in_(chunk)
-                    )
-                )
-                connection.execute(
-                    delete(organizations).where(organizations.c.organization_number.in_(chunk))
-                )
-            for chunk in _chunks(entries):
-                connection.execute(
-                    insert(organizations),
-                    [
-                        {key: entry[key] for key in ("organization_number", "name", "org_form")}
-                        for entry in chunk
-                    ],
-                )
-            for chunk in _chunks(role_rows):
-                connection.execute(insert(role_assignments), chunk)
-            _replace_identities(connection, document)
-        return ImportSummary(
-            len(entries), len(role_rows), len(document.persons), len(document.system_users)
-        )
+        return totals
 
     def roles_held_by(
         self, holdings: Iterable[tuple[Subject, str]]
@@ -534,6 +558,220 @@ def _replace_identities(connection: Connection, document: RegisterDocument) -> N
             connection.execute(insert(table), chunk)
 
 
-def _chunks(items: list[Any]) -> Iterable[list[Any]]:
-    for start in range(0, len(items), _CHUNK):
-        yield items[start : start + _CHUNK]
+def _store(connection: Connection, document: RegisterDocument) -> ImportSummary:
+    """Write a checked document (or a chunk of one) in the import's transaction: its
+    organisations replace their names, forms and roles, its persons and system users theirs."""
+    entries = document.organizations
+    numbers = [entry["organization_number"] for entry in entries]
+    role_rows = [
+        {
+            "organization_number": entry["organization_number"],
+            "role_code": role["code"],
+            "holder_kind": PERSON if PERSON in role else ORGANIZATION,
+            "holder_id": role.get(PERSON) or role[ORGANIZATION],
+        }
+        for entry in entries
+        for role in entry["roles"]
+    ]
+    organization_rows = [
+        {key: entry[key] for key in ("organization_number", "name", "org_form")}
+        for entry in entries
+    ]
+    if connection.dialect.name == "postgresql":
+        # psycopg's executemany sends a statement per row; COPY (of the organisations into a
+        # staging table, to replace their roles and upsert them from there) is several times
+        # faster.
+        connection.exec_driver_sql(f"TRUNCATE {_ORGANIZATIONS_STAGED.name}")
+        _copy(connection, _ORGANIZATIONS_STAGED, organization_rows)
+        connection.exec_driver_sql(_DELETE_STAGED_ROLES)
+        connection.exec_driver_sql(_UPSERT_STAGED)
+        _copy(connection, role_assignments, role_rows)
+    else:
+        for chunk in _chunks(numbers):
+            connection.execute(
+                delete(role_assignments).where(role_assignments.c.organization_number.in_(chunk))
+            )
+        upsert = _UPSERT_ORGANIZATIONS[connection.dialect.name]
+        for chunk in _chunks(organization_rows, _WRITE_CHUNK):
+            connection.execute(upsert, chunk)
+        for chunk in _chunks(role_rows, _WRITE_CHUNK):
+            connection.execute(insert(role_assignments), chunk)
+    _replace_identities(connection, document)
+    return ImportSummary(
+        len(entries), len(role_rows), len(document.persons), len(document.system_users)
+    )
+
+
+def _copy(connection: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
+    """`rows` into `table` with PostgreSQL's COPY, in the connection's transaction."""
+    if not rows:
+        return
+    names = list(rows[0])
+    cursor = connection.connection.cursor()
+    with cursor.copy(f"COPY {table.name} ({', '.join(names)}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row([row[name] for name in names])
+
+
+def _upsert_organizations(dialect_insert: Any) -> Any:
+    """Insert organisations, or give those present their new name and form (and keep the
+    main unit Enhetsregisteret gave them)."""
+    statement = dialect_insert(organizations)
+    return statement.on_conflict_do_update(
+        index_elements=[organizations.c.organization_number],
+        set_={"name": statement.excluded.name, "org_form": statement.excluded.org_form},
+    )
+
+
+_UPSERT_ORGANIZATIONS = {"sqlite": _upsert_organizations(sqlite_insert)}
+#: A part's organisations on their way in, on PostgreSQL (see `_store`).
+_ORGANIZATIONS_STAGED = Table(
+    "register_import_organizations",
+    MetaData(),
+    Column("organization_number", String(9)),
+    Column("name", String(500)),
+    Column("org_form", String(10)),
+    prefixes=["TEMPORARY"],
+)
+_DELETE_STAGED_ROLES = (
+    "DELETE FROM role_assignments r USING register_import_organizations s"
+    " WHERE r.organization_number = s.organization_number"
+)
+_UPSERT_STAGED = (
+    "INSERT INTO organizations (organization_number, name, org_form)"
+    " SELECT organization_number, name, org_form FROM register_import_organizations"
+    " ON CONFLICT (organization_number) DO UPDATE"
+    " SET name = excluded.name, org_form = excluded.org_form"
+)
+
+#: The keys of the entries an import has seen, with their positions: an entry given twice in
+#: different chunks is found here.
+_SEEN = Table(
+    "register_import_seen",
+    MetaData(),
+    Column("section", String(20), primary_key=True),
+    Column("key", String(36), primary_key=True),
+    Column("position", Integer, nullable=False),
+    prefixes=["TEMPORARY"],
+)
+#: Remember keys not seen yet; gives back those it added (not those seen before).
+_REMEMBER_SEEN = {
+    name: dialect_insert(_SEEN).on_conflict_do_nothing().returning(_SEEN.c.key)
+    for name, dialect_insert in (("sqlite", sqlite_insert), ("postgresql", postgresql_insert))
+}
+_SECTION_KEYS = {
+    "organizations": "organization_number",
+    "persons": "national_id",
+    "system_users": "uuid",
+}
+#: The sections of a register document, in the order they are imported.
+SECTIONS = tuple(_SECTION_KEYS)
+_SECTION_PATH = re.compile(r"\b(organizations|persons|system_users)\[(\d+)\]")
+
+
+def sections_of(document: Any) -> Iterator[tuple[str, Iterable[Any]]]:
+    """A register document as its sections: organisations, persons, system users (each a list
+    of entries); RegisterImportError if it is not an object of such lists."""
+    problems = []
+    if not isinstance(document, dict):
+        problems.append(Problem("", "", "the register must be a JSON object"))
+    else:
+        problems += [
+            Problem("", key, "unknown field") for key in document if key not in _SECTION_KEYS
+        ]
+        if "organizations" not in document:
+            problems.append(Problem("", "organizations", "Missing data for required field"))
+        problems += [
+            Problem("", key, "Not a valid list")
+            for key, value in document.items()
+            if key in _SECTION_KEYS and not isinstance(value, list)
+        ]
+    if problems:
+        raise RegisterImportError(problems)
+    for section in _SECTION_KEYS:
+        yield section, document.get(section, [])
+
+
+def _parts(
+    sections: Iterable[tuple[str, Iterable[Any]]], size: int
+) -> Iterator[tuple[dict[str, int], dict[str, list[Any]]]]:
+    """The document in parts of at most `size` entries, each a document of its own: (the
+    position in the whole document of each section's first entry, the part)."""
+    starts: dict[str, int] = {}
+    part: dict[str, list[Any]] = {"organizations": []}
+    count = 0
+    for section, entries in sections:
+        starts[section] = 0
+        part[section] = []
+        for position, entry in enumerate(entries, start=1):
+            part[section].append(entry)
+            count += 1
+            if count == size:
+                yield starts, part
+                starts = {section: position}
+                part = {"organizations": [], section: []}
+                count = 0
+    if count or not any(starts.values()):
+        yield starts, part
+
+
+def _seen_before(
+    connection: Connection, section: str, start: int, batch: list[Any]
+) -> list[Problem]:
+    """Entries of `batch` whose key an entry of an earlier part has; the batch's keys are
+    remembered. (Repeats within the batch are `check_document`'s.)"""
+    key = _SECTION_KEYS[section]
+    keys: dict[str, int] = {}
+    for offset, entry in enumerate(batch):
+        value = entry.get(key) if isinstance(entry, dict) else None
+        if isinstance(value, str) and len(value) <= 36:
+            keys.setdefault(value, start + offset)
+    rows = [{"section": section, "key": value, "position": at} for value, at in keys.items()]
+    remember = _REMEMBER_SEEN[connection.dialect.name]
+    added: set[str] = set()
+    for chunk in _chunks(rows):
+        added.update(connection.execute(remember, chunk).scalars())
+    problems = []
+    for chunk in _chunks([value for value in keys if value not in added]):
+        found = connection.execute(
+            select(_SEEN.c.key, _SEEN.c.position).where(
+                _SEEN.c.section == section, _SEEN.c.key.in_(chunk)
+            )
+        )
+        problems += [
+            Problem(
+                "",
+                f"{section}[{keys[value]}].{key}",
+                f"{value} already appears at {section}[{first}]",
+            )
+            for value, first in found
+        ]
+    return problems
+
+
+def _rebased(problem: Problem, starts: dict[str, int]) -> Problem:
+    """A problem of a part, its positions counted from the start of the whole document."""
+
+    def shift(match: re.Match[str]) -> str:
+        section, index = match.group(1), int(match.group(2))
+        return f"{section}[{index + starts.get(section, 0)}]"
+
+    return Problem(
+        problem.file,
+        _SECTION_PATH.sub(shift, problem.path),
+        _SECTION_PATH.sub(shift, problem.problem),
+    )
+
+
+def _added(total: ImportSummary, more: ImportSummary) -> ImportSummary:
+    return ImportSummary(
+        total.organizations + more.organizations,
+        total.role_assignments + more.role_assignments,
+        total.persons + more.persons,
+        total.system_users + more.system_users,
+    )
+
+
+def _chunks(items: list[Any], size: int = _CHUNK) -> Iterable[list[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]

@@ -21,6 +21,7 @@ the register already gives to an organisation or person this document does not r
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -29,7 +30,7 @@ from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
 from pdp.catalog import Catalog
 from pdp.errors import Problem, RegisterImportError, problems_from_messages
-from pdp.identifiers import IdentifierRules, InvalidIdentifier, validate_uuid
+from pdp.identifiers import UUID_PATTERN, IdentifierRules, InvalidIdentifier, validate_uuid
 from pdp.subjects import ORGANIZATION, PERSON, OneSubjectSchema, Subject, identifier_field
 
 #: Largest id a BIGINT column holds; Altinn's user and party ids are positive.
@@ -46,6 +47,7 @@ _LABELS = {
 }
 
 _KIND_WORDS = {PERSON: "person", ORGANIZATION: "organisation"}
+_UUID = re.compile(UUID_PATTERN)
 
 
 def _altinn_id() -> fields.Integer:
@@ -97,12 +99,75 @@ class _SystemUserSchema(Schema):
 
 
 class _RegisterDocumentSchema(Schema):
+    """The document's shape; each entry is loaded by its section's schema (`_load`)."""
+
     class Meta:
         unknown = RAISE
 
-    organizations = fields.List(fields.Nested(_OrganizationSchema), required=True)
-    persons = fields.List(fields.Nested(_PersonSchema), load_default=list)
-    system_users = fields.List(fields.Nested(_SystemUserSchema), load_default=list)
+    organizations = fields.List(fields.Raw, required=True)
+    persons = fields.List(fields.Raw, load_default=list)
+    system_users = fields.List(fields.Raw, load_default=list)
+
+
+_SECTION_SCHEMAS = {
+    "organizations": _OrganizationSchema,
+    "persons": _PersonSchema,
+    "system_users": _SystemUserSchema,
+}
+_ORGANIZATION_FIELDS = frozenset(_OrganizationSchema().fields)
+_ROLE_FIELDS = frozenset(_RoleEntrySchema().fields)
+_HOLDERS = (PERSON, ORGANIZATION)
+
+
+def _load(section: str, entries: list[Any]) -> tuple[list[dict[str, Any]], list[Problem]]:
+    """A section's entries loaded by its schema, or the problems of those that do not load.
+
+    An organisation entry that plainly fits `_OrganizationSchema` (`_plain_organization`)
+    is taken as it is: a national register has a million of them, and loading each with
+    marshmallow would take most of an import's time. Any other entry is loaded by the schema,
+    which says what is wrong.
+    """
+    schema = _SECTION_SCHEMAS[section]()
+    loaded, problems = [], []
+    for index, entry in enumerate(entries):
+        if section == "organizations" and _plain_organization(entry):
+            loaded.append(entry if "roles" in entry else {**entry, "roles": []})
+            continue
+        try:
+            loaded.append(schema.load(entry))
+        except ValidationError as error:
+            problems += problems_from_messages("", error.messages, f"{section}[{index}]")
+    return loaded, problems
+
+
+def _plain_organization(entry: Any) -> bool:
+    """Whether `entry` is an organisation entry `_OrganizationSchema` loads as it is: known
+    fields only, the required ones present, each of its type and within its bounds. False
+    says nothing but that the schema must look at it."""
+    if type(entry) is not dict or not entry.keys() <= _ORGANIZATION_FIELDS:
+        return False
+    name, party_id, party_uuid = entry.get("name"), entry.get("party_id"), entry.get("party_uuid")
+    if not (
+        type(entry.get("organization_number")) is str
+        and type(entry.get("org_form")) is str
+        and type(name) is str
+        and 1 <= len(name) <= 500
+        and (party_id is None or (type(party_id) is int and 1 <= party_id <= _MAX_ID))
+        and (party_uuid is None or (type(party_uuid) is str and _UUID.fullmatch(party_uuid)))
+        and ("party_id" not in entry or party_id is not None)
+        and ("party_uuid" not in entry or party_uuid is not None)
+    ):
+        return False
+    roles = entry.get("roles", [])
+    return type(roles) is list and all(_plain_role(role) for role in roles)
+
+
+def _plain_role(role: Any) -> bool:
+    if type(role) is not dict or not role.keys() <= _ROLE_FIELDS:
+        return False
+    code = role.get("code")
+    holders = [role[kind] for kind in _HOLDERS if kind in role]
+    return type(code) is str and code != "" and len(holders) == 1 and type(holders[0]) is str
 
 
 @dataclass(frozen=True)
@@ -135,10 +200,16 @@ def check_document(
     if not isinstance(document, dict):
         raise RegisterImportError([Problem("", "", "the register must be a JSON object")])
     try:
-        loaded = _RegisterDocumentSchema().load(document)
+        shape = _RegisterDocumentSchema().load(document)
     except ValidationError as error:
         raise RegisterImportError(list(problems_from_messages("", error.messages))) from None
-    checked = RegisterDocument(loaded["organizations"], loaded["persons"], loaded["system_users"])
+    sections, problems = {}, []
+    for section in _SECTION_SCHEMAS:
+        sections[section], wrong = _load(section, shape[section])
+        problems += wrong
+    if problems:
+        raise RegisterImportError(problems)
+    checked = RegisterDocument(**sections)
     problems = [
         *_identifiers(checked, rules),
         *_organizations(checked.organizations, catalog),

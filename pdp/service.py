@@ -11,12 +11,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine as DatabaseEngine
 from sqlalchemy import select
 
 from pdp import compiler, schema
+from pdp.brreg import EntityFile
+from pdp.brreg_import import BrregSummary, import_files
 from pdp.catalog import Catalog
 from pdp.changes import ChangeLog
 from pdp.config import Settings
@@ -37,7 +40,9 @@ from pdp.explain import Explanation, explain
 from pdp.identifiers import IdentifierRules
 from pdp.identities import Identifier, identify
 from pdp.impact import Impact, impact
+from pdp.progress import Progress
 from pdp.register import ImportSummary, Register
+from pdp.register_file import sections_in
 from pdp.repository import (
     ActivePolicySet,
     PolicyRepository,
@@ -329,6 +334,28 @@ class Pdp:
             document,
             self.policy_sets.current().catalog,
             self.identifier_rules,
+        )
+
+    def import_register_file(self, path: Path) -> ImportSummary:
+        """`import_register` for a document in a file, read a part at a time
+        (`pdp.register_file`), so that a national register fits in bounded memory."""
+        return self.register.import_sections(
+            sections_in(path),
+            self.policy_sets.current().catalog,
+            self.identifier_rules,
+        )
+
+    def import_brreg(self, paths: list[Path], progress: Progress | None = None) -> BrregSummary:
+        """Import Enhetsregisteret's bulk files (main units, sub-units) all or nothing
+        (`pdp.brreg_import`), their organisation forms checked against the active policy
+        set; `progress` is told how far it has come."""
+        return import_files(
+            self.database,
+            self.changes,
+            [EntityFile(Path(path)) for path in paths],
+            frozenset(form.code for form in self.policy_sets.current().catalog.org_forms),
+            self.identifier_rules,
+            progress or Progress(),
         )
 
     # --- delegations ----------------------------------------------------------------------------

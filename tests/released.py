@@ -22,6 +22,11 @@ EVENTS = "urn:altinn:accesspackage:maskinlesbarehendelser"
 MOMENT = datetime(2026, 11, 20, 9, 30, tzinfo=UTC)
 
 
+#: The revision whose tables the last pdp without migrations made (by `metadata.create_all`,
+#: which `tests/test_schema.py` checks the migrations' head against while they are the same).
+JUST_BEFORE_MIGRATIONS = "0002"
+
+
 def migrate(engine: Engine, target: str) -> None:
     """Run pdp's migrations up to `target` (replaying them, as `upgrade` does)."""
     with engine.begin() as connection:
@@ -47,16 +52,11 @@ def released_database(
     engine: Engine, catalog, facts: Released, *, just_before_migrations: bool = False
 ) -> None:
     """The released schema, as that pdp made it (no version table), holding `facts`; or, with
-    `just_before_migrations`, today's tables as the last pdp without migrations made them
-    (`metadata.create_all`, no version table either)."""
-    if just_before_migrations:
-        metadata.create_all(engine)
-        with engine.begin() as connection:
-            connection.execute(insert(metadata.tables["change_counter"]).values(id=1, generation=0))
-    else:
-        migrate(engine, schema.BASELINE)
-        with engine.begin() as connection:
-            connection.execute(text(f"DROP TABLE {schema.VERSION_TABLE}"))
+    `just_before_migrations`, the tables as the last pdp without migrations made them: those of
+    revision `JUST_BEFORE_MIGRATIONS` (no version table either)."""
+    migrate(engine, JUST_BEFORE_MIGRATIONS if just_before_migrations else schema.BASELINE)
+    with engine.begin() as connection:
+        connection.execute(text(f"DROP TABLE {schema.VERSION_TABLE}"))
     documents = compiler.compile_catalog(catalog)
     # The policy tables did not change after the release: today's repository writes them so.
     repository = PolicyRepository(engine, _NoChanges())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,7 @@ from pdp.cli import main
 from pdp.db import make_engine
 from pdp.repository import PolicyRepository
 from tests.conftest import EXAMPLES_DIR, POLICY_DIR, RESOURCE_DOCUMENTS
-from tests.helpers import write_source
+from tests.helpers import new_organization, write_source
 from tests.released import Released, released_database
 
 REGISTER_FILE = EXAMPLES_DIR / "register.json"
@@ -517,3 +518,35 @@ def test_compile_names_an_unknown_package_in_a_resource_policy(tmp_path, reposit
         for line in (18, 45)
     ]
     assert repository.active_version() is None
+
+
+def test_register_import_brreg_reports_counts_and_unknown_forms(tmp_path, repository):
+    run("init")
+    entities = [
+        {
+            "organisasjonsnummer": new_organization(),
+            "navn": "A AS",
+            "organisasjonsform": {"kode": form},
+        }
+        for form in ("AS", "ZZZ", "ZZZ")
+    ]
+    path = tmp_path / "enheter.json.gz"
+    with gzip.open(path, "wt", encoding="utf-8") as stream:
+        json.dump(entities, stream)
+    result = run("register", "import-brreg", str(path))
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines() == [
+        "read 3 entities: 1 organisations added, 0 updated, 0 deleted ones removed "
+        "(0 deleted ones were not in the register)",
+        "skipped, organisation form unknown to the active policy set: ZZZ 2",
+    ]
+    assert result.stderr.splitlines()[0] == "reading enheter.json.gz ..."
+
+
+def test_register_import_brreg_of_a_broken_file_fails_naming_it(tmp_path, repository):
+    run("init")
+    path = tmp_path / "enheter.json"
+    path.write_text("[{", encoding="utf-8")
+    result = run("register", "import-brreg", str(path))
+    assert result.exit_code == 1
+    assert error_lines(result)[-1].startswith("error: enheter.json is not a JSON array")
