@@ -183,12 +183,15 @@ def sign_out():
     return response
 
 
-def audit(action: str, error: PdpError | None = None, **details: Any) -> None:
+def audit(
+    action: str, error: PdpError | None = None, *, success: int = 200, **details: Any
+) -> None:
     """The audit line of a change made through a form, as the API writes it for the same
-    change: the outcome's status and message come from the one error table."""
+    change: `success` (the API's status for it) or, for a refusal, the status and message the
+    one error table gives."""
     g.audit_details = details
     if error is None:
-        record_audit(action, 200, None)
+        record_audit(action, success, None)
         return
     entry = answer_for(error)
     if entry is None:

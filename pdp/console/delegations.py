@@ -99,7 +99,7 @@ def create_delegation():
         problem = None if isinstance(error, InvalidFields) else str(error)
         errors = _field_errors(error) if isinstance(error, InvalidFields) else {}
         return _list_page({}, False, 0, None, {}, errors, form, problem, status=_status(error))
-    audit("delegation.create", None, **details, delegation_id=delegation.id)
+    audit("delegation.create", None, success=201, **details, delegation_id=delegation.id)
     return redirect(url_for("console.delegations", created=delegation.id), 303)
 
 
