@@ -87,9 +87,7 @@ def verify_token(token: str) -> Caller:
     verifier: TokenVerifier | None = current_app.extensions["pdp.auth"]
     if verifier is None:
         return UNAUTHENTICATED
-    token = token.strip()
-    if token.lower().startswith("bearer "):
-        token = token[len("bearer ") :].strip()
+    token = _bare(token)
     if not token:
         raise AuthenticationFailed("paste a token")
     if len(token) > MAX_TOKEN_LENGTH:
@@ -100,17 +98,22 @@ def verify_token(token: str) -> Caller:
 def keep_token(response: Response, token: str) -> None:
     """Remember a verified token in the browser: HttpOnly, SameSite=Strict, for /console only,
     until the browser closes (the token's own expiry still applies on every request)."""
-    token = token.strip()
-    if token.lower().startswith("bearer "):
-        token = token[len("bearer ") :].strip()
     response.set_cookie(
         TOKEN_COOKIE,
-        token,
+        _bare(token),
         path=COOKIE_PATH,
         httponly=True,
         samesite="Strict",
         secure=request.is_secure,
     )
+
+
+def _bare(token: str) -> str:
+    """A pasted token without surrounding space or a leading `Bearer `."""
+    token = token.strip()
+    if token[:7].lower() == "bearer ":
+        token = token[7:].strip()
+    return token
 
 
 def forget_token(response: Response) -> None:

@@ -19,6 +19,7 @@ from flask import current_app, render_template, request
 from pdp import xacml
 from pdp.api.auth import SCOPE_AUTHORIZE
 from pdp.api.common import current_pdp, decide_and_log
+from pdp.catalog import Catalog
 from pdp.console.access import console_requires
 from pdp.console.blueprint import blueprint
 from pdp.duplicate_members import DuplicateMember, refuse_duplicates
@@ -58,9 +59,13 @@ def ask():
     question.values["xacml"] = request.form.get("xacml", "").strip()
     answer = None
     if request.method == "POST":
-        document = _document(question, pdp.identifier_rules, catalog)
+        raw = question.values["xacml"].encode() or None
+        if raw is not None:
+            document = _pasted(raw, question)
+        else:
+            document = _built(question, pdp.identifier_rules, catalog)
         if document is not None:
-            answer = _decide(document, question)
+            answer = _decide(document, raw, question)
     status = 400 if question.errors else 200
     parties = _party_names(answer)
     return render_template(
@@ -74,19 +79,18 @@ def ask():
     ), status
 
 
-def _document(question: Question, rules: IdentifierRules, catalog: Any) -> Any | None:
-    """The XACML request to decide: the pasted one, else one built from the fields; None when
-    a field is wrong (its error is noted)."""
-    pasted = question.values["xacml"]
-    if pasted:
-        raw = pasted.encode()
-        try:
-            document = orjson.loads(raw)
-        except orjson.JSONDecodeError as error:
-            question.errors["xacml"] = f"not valid JSON: {error}"
-            return None
-        question.values["raw"] = pasted
-        return document
+def _pasted(raw: bytes, question: Question) -> Any | None:
+    """A pasted XACML request, parsed; None (the field's error noted) if it is not JSON."""
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError as error:
+        question.errors["xacml"] = f"not valid JSON: {error}"
+        return None
+
+
+def _built(question: Question, rules: IdentifierRules, catalog: Catalog) -> Any | None:
+    """The XACML request the fields describe, as a PEP would send it; None when a field is
+    wrong (its error noted)."""
     values = question.values
     for name in FORM_FIELDS:
         if not values[name]:
@@ -144,7 +148,7 @@ def _party(value: str, rules: IdentifierRules, question: Question) -> tuple[str,
         return None
 
 
-def _target(value: str, catalog: Any, question: Question) -> tuple[str, str] | None:
+def _target(value: str, catalog: Catalog, question: Question) -> tuple[str, str] | None:
     """An access package (URN or code) or a service resource (`urn:altinn:resource:<id>`, or a
     bare id no package has)."""
     if value.startswith(RESOURCE_URN_PREFIX):
@@ -169,16 +173,16 @@ class Answer:
     parties: frozenset[str]
 
 
-def _decide(document: Any, question: Question) -> Answer | None:
-    """Decide `document` as the XACML endpoint does; None (with the error noted) when it is
-    refused before deciding, as the endpoint would refuse it with 400."""
+def _decide(document: Any, raw: bytes | None, question: Question) -> Answer | None:
+    """Decide `document` (pasted as `raw`, or built from the fields) as the XACML endpoint
+    does; None (the error noted) when it is refused before deciding, as the endpoint refuses
+    it with 400."""
     pdp = current_pdp()
     limits: Limits = current_app.extensions["pdp.limits"]
-    raw = question.values.get("raw")
     try:
         parsed, members = xacml.read(document, limits, pdp.identifier_rules)
         if raw is not None:
-            refuse_duplicates(raw.encode(), members)
+            refuse_duplicates(raw, members)
     except (LimitExceeded, DuplicateMember) as error:
         question.errors["xacml"] = str(error)
         return None

@@ -20,7 +20,12 @@ from pdp.api.errors import ActingForAnother, answer_for
 from pdp.console.access import console_requires
 from pdp.console.blueprint import audit, blueprint
 from pdp.delegation_rights import DelegationRefused, DelegationUndecided
-from pdp.delegations import Delegation, DelegationAlreadyRevoked, DelegationExists
+from pdp.delegations import (
+    Delegation,
+    DelegationAlreadyRevoked,
+    DelegationExists,
+    DelegationPage,
+)
 from pdp.errors import InvalidFields, PdpError
 from pdp.identifiers import (
     InvalidIdentifier,
@@ -57,7 +62,13 @@ def delegations():
         except InvalidFields as error:
             errors.update(_field_errors(error))
     filter_errors = {f"f-{name}": problem for name, problem in errors.items()}
-    return _list_page(filters, include_revoked, offset, page, filter_errors, {}, {}, None)
+    return _list_page(
+        filters=filters,
+        include_revoked=include_revoked,
+        offset=offset,
+        page=page,
+        filter_errors=filter_errors,
+    )
 
 
 @blueprint.route("/delegations/new", methods=["POST"])
@@ -85,7 +96,7 @@ def create_delegation():
             errors["recipient"] = str(error)
     delegator = _acting(form["delegator"], "delegator", errors)
     if errors or recipient is None or delegator is None:
-        return _list_page({}, False, 0, None, {}, errors, form, None, status=400)
+        return _list_page(errors=errors, form=form, status=400)
     details = {
         "party": form["party"],
         "package": form["package"],
@@ -98,7 +109,7 @@ def create_delegation():
         audit("delegation.create", error, **details)
         problem = None if isinstance(error, InvalidFields) else str(error)
         errors = _field_errors(error) if isinstance(error, InvalidFields) else {}
-        return _list_page({}, False, 0, None, {}, errors, form, problem, status=_status(error))
+        return _list_page(errors=errors, form=form, problem=problem, status=_status(error))
     audit("delegation.create", None, success=201, **details, delegation_id=delegation.id)
     return redirect(url_for("console.delegations", created=delegation.id), 303)
 
@@ -110,6 +121,7 @@ def revoke_delegation(delegation_id: str):
     delegation = pdp.delegation(delegation_id)
     errors: dict[str, str] = {}
     problem = None
+    status = 200
     revoked_by = request.form.get("revoked_by", "").strip()
     if request.method == "POST":
         revoker = _acting(revoked_by, "revoked_by", errors)
@@ -123,7 +135,7 @@ def revoke_delegation(delegation_id: str):
                     delegation_id=delegation_id,
                     revoked_by=revoker.identifier,
                 )
-                problem = str(error)
+                problem, status = str(error), _status(error)
             else:
                 audit(
                     "delegation.revoke",
@@ -132,7 +144,6 @@ def revoke_delegation(delegation_id: str):
                     revoked_by=revoker.identifier,
                 )
                 return redirect(url_for("console.delegations", revoked=delegation_id), 303)
-    status = 400 if errors else 403 if problem else 200
     return render_template(
         "revoke.html",
         delegation=delegation,
@@ -140,21 +151,26 @@ def revoke_delegation(delegation_id: str):
         errors=errors,
         problem=problem,
         revoked_by=revoked_by,
-    ), status
+    ), 400 if errors else status
 
 
 def _list_page(
-    filters: dict[str, str],
-    include_revoked: bool,
-    offset: int,
-    page: Any,
-    filter_errors: dict[str, str],
-    errors: dict[str, str],
-    form: dict[str, str],
-    problem: str | None,
+    *,
+    filters: dict[str, str] | None = None,
+    include_revoked: bool = False,
+    offset: int = 0,
+    page: DelegationPage | None = None,
+    filter_errors: dict[str, str] | None = None,
+    errors: dict[str, str] | None = None,
+    form: dict[str, str] | None = None,
+    problem: str | None = None,
     status: int = 200,
 ):
+    """The Delegations page: the filters and the list (`filter_errors` by `f-<field>`), the
+    form to delegate (`errors` by field, `problem` for a refusal), a notice of what was just
+    made or revoked."""
     pdp = current_pdp()
+    filters, filter_errors = filters or {}, filter_errors or {}
     if page is None and not filter_errors:
         page = pdp.find_delegations(include_revoked=include_revoked, limit=PAGE_SIZE)
     catalog = pdp.active_policy_set().catalog
@@ -174,8 +190,8 @@ def _list_page(
         offset=offset,
         page_size=PAGE_SIZE,
         filter_errors=filter_errors,
-        errors=errors,
-        form=form,
+        errors=errors or {},
+        form=form or {},
         problem=problem,
         notice=notice,
         notice_kind="created" if request.args.get("created") else "revoked",

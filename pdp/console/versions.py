@@ -9,24 +9,25 @@ active in the meantime, so nobody activates what they did not review.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import orjson
-from flask import redirect, render_template, request, url_for
+from flask import current_app, redirect, render_template, request, url_for
 
 from pdp import catalog as catalog_module
 from pdp.api.auth import SCOPE_ADMIN
 from pdp.api.common import current_pdp
 from pdp.console.access import console_requires
 from pdp.console.blueprint import audit, blueprint
+from pdp.duplicate_members import DuplicateMember, refuse_duplicates
 from pdp.errors import SourceError
+from pdp.limits import LimitExceeded, Limits
 from pdp.repository import VersionConflict
 from pdp.safe_xml import MAX_XML_BYTES
 
 #: How many individual access changes a preview lists; the counts cover all of them.
 CHANGES_SHOWN = 200
-#: Largest policy source accepted for upload (the full catalog's is about 0.3 MB).
-MAX_UPLOAD_BYTES = 8 * 1024 * 1024
 
 
 @blueprint.route("/versions")
@@ -62,8 +63,7 @@ def preview_upload():
     if upload is None or not upload.filename:
         problems.append("choose a policy source file (JSON)")
     else:
-        data = upload.read(MAX_UPLOAD_BYTES + 1)
-        source = _source(data, problems)
+        source = _source(upload.read(), problems)
     catalog = None
     if source is not None:
         try:
@@ -116,27 +116,24 @@ def activate(number: int):
 
 def _source(data: bytes, problems: list[str]) -> dict[str, Any] | None:
     """The policy source in an uploaded JSON file: the mapping of file names to documents, as
-    `GET /api/v1/policy-sets/active` and `POST /api/v1/policy-sets` carry it under `source`."""
-    if len(data) > MAX_UPLOAD_BYTES:
-        problems.append(f"the file is larger than {MAX_UPLOAD_BYTES // (1024 * 1024)} MB")
-        return None
+    `GET /api/v1/policy-sets/active` and `POST /api/v1/policy-sets` carry it under `source`.
+    Read as the API reads a published source: within the limits, strings up to an XML
+    policy's size, no member named twice (a body over `PDP_MAX_BODY_BYTES` never gets here)."""
     try:
         document = orjson.loads(data)
     except orjson.JSONDecodeError as error:
         problems.append(f"the file is not JSON: {error}")
         return None
+    limits: Limits = current_app.extensions["pdp.limits"]
+    try:
+        refuse_duplicates(data, replace(limits, max_string_length=MAX_XML_BYTES).check(document))
+    except (LimitExceeded, DuplicateMember) as error:
+        problems.append(str(error))
+        return None
     if isinstance(document, dict) and isinstance(document.get("source"), dict):
         document = document["source"]
-    if not isinstance(document, dict) or not all(isinstance(key, str) for key in document):
+    if not isinstance(document, dict):
         problems.append('the file must hold a policy source: {"roles.yaml": ..., ...}')
-        return None
-    oversized = [
-        name
-        for name, value in document.items()
-        if isinstance(value, str) and len(value.encode()) > MAX_XML_BYTES
-    ]
-    if oversized:
-        problems.append(f"{', '.join(oversized)}: larger than {MAX_XML_BYTES} bytes")
         return None
     return document
 

@@ -5,9 +5,94 @@ from __future__ import annotations
 
 import re
 
-from pdp.api.auth import SCOPE_ADMIN, SCOPE_AUTHORIZE
+import pytest
+
+from pdp.api.auth import ALL_SCOPES, SCOPE_ADMIN, SCOPE_AUTHORIZE, SCOPE_DELEGATIONS
 from pdp.console.access import CONTENT_SECURITY_POLICY, CSRF_COOKIE, TOKEN_COOKIE
 from tests.console.conftest import csrf, text_of
+
+#: Every guarded console page: (method, URL rule, the scopes it accepts, a path to open). A
+#: POST that got through would change something (activate version 1, revoke, delegate).
+PAGES: list[tuple[str, str, tuple[str, ...], str]] = [
+    ("GET", "/console/", ALL_SCOPES, "/console/"),
+    ("GET", "/console/grants", ALL_SCOPES, "/console/grants"),
+    ("GET", "/console/resources", ALL_SCOPES, "/console/resources"),
+    (
+        "GET",
+        "/console/resources/<resource_id>/policy.xml",
+        ALL_SCOPES,
+        "/console/resources/ttd-example-api/policy.xml",
+    ),
+    ("GET", "/console/ask", (SCOPE_AUTHORIZE,), "/console/ask"),
+    ("POST", "/console/ask", (SCOPE_AUTHORIZE,), "/console/ask"),
+    ("GET", "/console/delegations", (SCOPE_DELEGATIONS,), "/console/delegations"),
+    ("POST", "/console/delegations/new", (SCOPE_DELEGATIONS,), "/console/delegations/new"),
+    (
+        "GET",
+        "/console/delegations/<delegation_id>/revoke",
+        (SCOPE_DELEGATIONS,),
+        "/console/delegations/00000000-0000-0000-0000-000000000000/revoke",
+    ),
+    (
+        "POST",
+        "/console/delegations/<delegation_id>/revoke",
+        (SCOPE_DELEGATIONS,),
+        "/console/delegations/00000000-0000-0000-0000-000000000000/revoke",
+    ),
+    ("GET", "/console/versions", (SCOPE_ADMIN,), "/console/versions"),
+    ("GET", "/console/versions/<int:number>", (SCOPE_ADMIN,), "/console/versions/1"),
+    ("POST", "/console/versions/preview", (SCOPE_ADMIN,), "/console/versions/preview"),
+    (
+        "POST",
+        "/console/versions/<int:number>/activate",
+        (SCOPE_ADMIN,),
+        "/console/versions/1/activate",
+    ),
+]
+PAGE_IDS = [f"{method} {rule}" for method, rule, *_ in PAGES]
+
+
+def test_the_table_names_every_guarded_page(secured_app):
+    guarded = {
+        (method, rule.rule, secured_app.view_functions[rule.endpoint]._required_scopes)
+        for rule in secured_app.url_map.iter_rules()
+        if rule.rule.startswith("/console/")
+        and hasattr(secured_app.view_functions[rule.endpoint], "_required_scopes")
+        for method in rule.methods - {"HEAD", "OPTIONS"}
+    }
+    assert guarded == {(method, rule, scopes) for method, rule, scopes, _ in PAGES}
+
+
+def _open(client, method: str, path: str):
+    if method == "GET":
+        return client.get(path)
+    form = {"csrf_token": csrf(client, "/console/sign-in"), "confirm": "yes", "base_version": "1"}
+    return client.post(path, data=form)
+
+
+@pytest.mark.parametrize(("method", "rule", "scopes", "path"), PAGES, ids=PAGE_IDS)
+def test_every_page_sends_a_browser_without_a_token_to_sign_in(
+    secured_client, method, rule, scopes, path
+):
+    response = _open(secured_client, method, path)
+    assert response.status_code == 303 and response.location.startswith("/console/sign-in")
+
+
+#: The pages not every scope may open.
+SCOPED = [page for page in PAGES if set(page[2]) != set(ALL_SCOPES)]
+
+
+@pytest.mark.parametrize(
+    ("method", "rule", "scopes", "path"), SCOPED, ids=[f"{m} {r}" for m, r, *_ in SCOPED]
+)
+def test_every_page_refuses_a_token_without_its_scope(
+    secured_client, issuer, pdp, method, rule, scopes, path
+):
+    others = [scope for scope in ALL_SCOPES if scope not in scopes]
+    _sign_in(secured_client, issuer.token(" ".join(others)))
+    response = _open(secured_client, method, path)
+    assert response.status_code == 403 and "This page is not for your token" in response.text
+    assert pdp.versions().active == 1
 
 
 def _sign_in(client, token: str, next_page: str = "/console/"):

@@ -76,6 +76,9 @@ def test_revoking_asks_for_confirmation_then_keeps_the_history(client, pdp, regi
     assert pdp.find_delegations().total == 0
     history = client.get("/console/delegations?include_revoked=on").get_data(as_text=True)
     assert "revoked" in history and delegation.id in history
+    token = csrf(client, "/console/delegations")  # the page of a revoked one has no form
+    again = client.post(path, data={"revoked_by": delegator, "csrf_token": token})
+    assert again.status_code == 409 and "already revoked" in again.text
 
 
 def test_a_filter_with_a_malformed_value_is_named_next_to_it(client):
