@@ -152,6 +152,13 @@ def static(name: str):
     return response
 
 
+@blueprint.route("/<path:anything>")
+@public
+def not_found(anything: str):
+    """A console address no page has: a page saying so, not the API's JSON."""
+    raise NotFound(f"The console has no page /console/{anything}.")
+
+
 @blueprint.route("/sign-in", methods=["GET", "POST"])
 @public
 def sign_in():

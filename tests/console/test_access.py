@@ -198,7 +198,7 @@ def test_every_console_page_states_its_scopes_or_is_public(secured_app):
     }
     assert endpoints
     public = {e for e, view in endpoints.items() if getattr(view, "_public", False)}
-    assert public == {"console.static", "console.sign_in", "console.sign_out"}
+    assert public == {"console.static", "console.sign_in", "console.sign_out", "console.not_found"}
     assert all(hasattr(endpoints[e], "_required_scopes") for e in endpoints.keys() - public)
 
 
@@ -220,3 +220,10 @@ def test_pages_load_nothing_from_elsewhere_and_hold_no_inline_script_or_style(cl
         assert re.findall(r"<script[^>]*>", page) == [
             '<script src="/console/static/console.js" defer>'
         ]
+
+
+def test_an_address_no_page_has_is_a_404_page(secured_client):
+    response = secured_client.get("/console/no/such/page")
+    assert response.status_code == 404 and response.mimetype == "text/html"
+    assert "no page /console/no/such/page" in response.text
+    assert secured_client.get("/console/static/nothing.css").status_code == 404

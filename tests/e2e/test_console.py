@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import Select
 
@@ -161,6 +162,21 @@ def test_asking_a_question_shows_the_decision_and_the_exact_xacml(browser, conso
     assert "ØRSTA OG HEGGEDAL REGNSKAP AS" in browser.find_element(By.CSS_SELECTOR, ".answer").text
     screenshot(browser, console.screenshots, "ask")
     screenshot(browser, console.screenshots, "ask-narrow", width=390)
+
+
+def test_the_keyboard_alone_skips_to_the_content_and_asks_a_question(browser, console):
+    browser.get(console.url("/ask"))
+    body = wait_for(browser, "body")
+    body.send_keys(Keys.TAB)
+    focused = browser.switch_to.active_element
+    assert focused.text == "Skip to content"
+    focused.send_keys(Keys.ENTER)
+    assert browser.switch_to.active_element.get_attribute("id") == "main"
+    for value in (PAULA, PARTY, "maskinlesbarehendelser", "delegate"):
+        browser.switch_to.active_element.send_keys(Keys.TAB)
+        browser.switch_to.active_element.send_keys(value)
+    browser.switch_to.active_element.send_keys(Keys.ENTER)  # submits the form
+    assert wait_for(browser, ".decision").get_attribute("data-decision") == "Permit"
 
 
 def test_a_malformed_field_is_named_next_to_it(browser, console):
