@@ -4,7 +4,7 @@ Run from the project root with the `bench` extra installed (`pip install -e '.[b
 
     python -m benchmarks                  # everything: a few minutes
     python -m benchmarks --quick          # small sizes, to check that it all runs
-    python -m benchmarks --only latency   # one part (latency, resources, scale, http, wrk)
+    python -m benchmarks --only latency   # one part (latency, resources, reverse, scale, http, wrk)
 
 These are figures to read, not tests: nothing fails when a target is missed, the table says so.
 """
@@ -17,12 +17,13 @@ import sys
 import time
 from collections.abc import Callable
 
-from benchmarks import http, latency, resources, scale, wrk
+from benchmarks import http, latency, resources, reverse, scale, wrk
 from benchmarks.report import Part, header, render
 
 PARTS: dict[str, tuple[Callable[[object], Part], object, object]] = {
     "latency": (latency.run, latency.QUICK, latency.FULL),
     "resources": (resources.run, resources.QUICK, resources.FULL),
+    "reverse": (reverse.run, reverse.QUICK, reverse.FULL),
     "scale": (scale.run, scale.QUICK, scale.FULL),
     "http": (http.run, http.QUICK, http.FULL),
     "wrk": (wrk.run, wrk.QUICK, wrk.FULL),

@@ -44,3 +44,8 @@ class BoundedMap(dict[_Key, _Value]):
                 while len(self) >= self.limit:
                     del self[next(iter(self))]
             self[key] = value
+
+    def forget(self, key: _Key) -> None:
+        """Forget the entry at `key`, if there is one (under the lock `keep` evicts under)."""
+        with self._lock:
+            self.pop(key, None)

@@ -34,6 +34,7 @@ from pdp.vocabulary import (
     LEGACY_ROLE_URN_PREFIX,
     PACKAGE_URN_PREFIX,
     ROLECODE_ID,
+    ascii_lower,
 )
 
 ROLES_FILE = "roles.yaml"
@@ -175,28 +176,34 @@ class Catalog:
         return next(policy for policy in self.resources if policy.resource_id == resource_id)
 
     def role_code_for(self, attribute_id: str, value: str) -> str | None:
-        """The role code a request attribute names (`urn:altinn:rolecode` = `dagl`, or
-        `urn:altinn:external-role:ccr` = `daglig-leder`, any case); None if no role has it."""
-        return self._role_codes_by_claim.get((attribute_id.casefold(), value.casefold()))
+        """The role code a request attribute names (`urn:altinn:rolecode` = `dagl` as Altinn
+        spells it, or `DAGL` as the register does; `urn:altinn:external-role:ccr` =
+        `daglig-leder`), in any ASCII case (`vocabulary.ascii_lower`: `FFØR` and `ffør` are
+        both the role, `FFøR` too, but not a spelling only Unicode folds onto them); None if
+        no role has it."""
+        return self._role_codes_by_claim.get((ascii_lower(attribute_id), ascii_lower(value)))
 
     @cached_property
     def _role_codes_by_claim(self) -> dict[tuple[str, str], str]:
         claims = {}
         for role in self.roles:
-            claims[(ROLECODE_ID, role.rolecode_value.casefold())] = role.code
-            claims[(CCR_ROLE_ID, role.ccr_value.casefold())] = role.code
+            claims[(ROLECODE_ID, ascii_lower(role.rolecode_value))] = role.code
+            claims[(ROLECODE_ID, ascii_lower(role.code))] = role.code
+            claims[(CCR_ROLE_ID, ascii_lower(role.ccr_value))] = role.code
         return claims
 
 
 def _package_names(packages: tuple[Package, ...]) -> dict[str, Package]:
     return {
-        name.casefold(): package for package in packages for name in (package.urn, *package.aliases)
+        ascii_lower(name): package
+        for package in packages
+        for name in (package.urn, *package.aliases)
     }
 
 
 def _package_key(name: str) -> str:
     urn = package_urn_form(name)
-    return "" if urn is None else urn.casefold()
+    return "" if urn is None else ascii_lower(urn)
 
 
 def package_urn_form(name: str) -> str | None:
@@ -497,9 +504,9 @@ def _build_packages(
                 (f"{path}.aliases[{a_index}]", alias)
                 for a_index, alias in enumerate(entry["aliases"])
             ]:
-                if name_used.casefold() in package_urns:
+                if ascii_lower(name_used) in package_urns:
                     problems.append(Problem(name, field_path, f"duplicate package URN {name_used}"))
-                package_urns.add(name_used.casefold())
+                package_urns.add(ascii_lower(name_used))
             grants = _build_grants(name, path, urn, entry["grants"], roles, org_forms, problems)
             packages.append(
                 Package(

@@ -14,15 +14,20 @@ from typing import Any
 import click
 
 from pdp import catalog, compiler, grants_table, policy_tests, xacml
+from pdp.api.explain import requests_of
+from pdp.api.parties import SUBJECT_TYPES
 from pdp.config import Settings
 from pdp.delegations import Delegation
 from pdp.diff import SourceDiff
+from pdp.engine.request import stating_roles
 from pdp.errors import PdpError, RegisterImportError, SourceError
 from pdp.identifiers import validate_organization_number
 from pdp.impact import GAINED
 from pdp.repository import PublishResult
 from pdp.service import Pdp, Preview
 from pdp.subjects import ORGANIZATION, PERSON, SYSTEM_USER, subject
+from pdp.vocabulary import ORGANIZATION_ID, PERSON_ID, SYSTEM_USER_UUID_ID
+from pdp.xacml.items import identifier_named
 
 
 class _PdpGroup(click.Group):
@@ -383,14 +388,97 @@ def serve(host: str, port: int) -> None:
 @main.command()
 @click.argument("file", type=click.File("rb"), default="-")
 def check(file: Any) -> None:
-    """Decide an XACML JSON request from FILE (or stdin) without a server; print the response."""
+    """Decide an XACML JSON request from FILE (or stdin) without a server; print the response.
+    The roles a request states are honoured: whoever runs this is the PDP's operator."""
     try:
         body = json.load(file)
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         raise PdpError(f"{getattr(file, 'name', 'input')} is not valid JSON: {error}") from None
     parsed = xacml.parse(body)
-    results = _pdp().decide([item.request for item in parsed.items])
+    results = _pdp().decide([stating_roles(item.request, None) for item in parsed.items])
     json.dump(xacml.render(parsed, results), sys.stdout, indent=2, ensure_ascii=False)
+    sys.stdout.write("\n")
+
+
+@main.command()
+@click.argument("identifier")
+@click.option(
+    "--type",
+    "kind",
+    type=click.Choice(SUBJECT_TYPES),
+    help="what IDENTIFIER is [default: by its form: 11 digits a person, 9 an organisation, "
+    "a UUID a system user]",
+)
+@click.option("--packages/--no-packages", default=True, help="list access packages [default: yes]")
+@click.option("--resources/--no-resources", default=True, help="list resources [default: yes]")
+def parties(identifier: str, kind: str | None, packages: bool, resources: bool) -> None:
+    """The parties IDENTIFIER may act for, as Altinn's authorizedparties answers (JSON)."""
+    service = _pdp()
+    if kind is None:
+        kind = {11: PERSON_ID, 9: ORGANIZATION_ID}.get(len(identifier), SYSTEM_USER_UUID_ID)
+    who = identifier_named(f"{kind}:{identifier}", rules=service.identifier_rules)
+    found = service.authorized_parties(who, resources=resources)
+    _print_json(
+        [access.altinn(roles=True, packages=packages, resources=resources) for access in found]
+    )
+
+
+@main.command()
+@click.argument("organization")
+@click.option("--package", help="access package URN or code")
+@click.option("--resource", help="service resource id")
+@click.option(
+    "--action",
+    help="`access` (default) or `delegate` for a package; for a resource one of its actions",
+)
+@click.option("--limit", default=100, show_default=True, type=click.IntRange(1, 1000))
+@click.option("--offset", default=0, show_default=True, type=click.IntRange(0))
+def holders(
+    organization: str,
+    package: str | None,
+    resource: str | None,
+    action: str | None,
+    limit: int,
+    offset: int,
+) -> None:
+    """Who holds PACKAGE (or may perform ACTION on RESOURCE) for ORGANIZATION, and how (JSON)."""
+    if (package is None) == (resource is None):
+        raise click.UsageError("give exactly one of --package or --resource")
+    if resource is not None and action is None:
+        raise click.UsageError("--resource needs --action")
+    page = _pdp().holders(
+        validate_organization_number(organization),
+        package=package,
+        resource=resource,
+        action=action or "access",
+        limit=limit,
+        offset=offset,
+    )
+    _print_json({"total": page.total, "holders": [holder.data() for holder in page.items]})
+
+
+@main.command()
+@click.argument("file", type=click.File("rb"), default="-")
+def explain(file: Any) -> None:
+    """Decide a request from FILE (or stdin), XACML JSON or py-abac's shape, and print why."""
+    body = _json_of(file)
+    service = _pdp()
+    _, requests = requests_of(body, service.identifier_rules)
+    for request in requests:
+        explanation = service.explain(request)
+        for step in explanation.steps:
+            click.echo(f"- {step.sentence}")
+
+
+def _json_of(file: Any) -> Any:
+    try:
+        return json.load(file)
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise PdpError(f"{getattr(file, 'name', 'input')} is not valid JSON: {error}") from None
+
+
+def _print_json(document: Any) -> None:
+    json.dump(document, sys.stdout, indent=2, ensure_ascii=False)
     sys.stdout.write("\n")
 
 

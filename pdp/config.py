@@ -51,6 +51,10 @@ class Settings:
     jwt_leeway_seconds: float = 30
     #: Serve without authentication, for development only (`PDP_AUTH_DISABLED=true`).
     auth_disabled: bool = False
+    #: Whether decision requests may state the subject's roles instead of the register's
+    #: (`PDP_STATED_ROLES`): then from callers whose token has the scope `pdp:stated-roles`
+    #: (any caller when authentication is off); `false` refuses them from every caller.
+    stated_roles: bool = True
 
     # Limits on request bodies (see `pdp.limits`); exceeding one is a 400 or 413 naming it.
     #: Deepest nesting of JSON objects and arrays (`PDP_MAX_JSON_DEPTH`).

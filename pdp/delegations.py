@@ -71,6 +71,16 @@ class Delegation:
     revoked_by: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class Given:
+    """A delegation as the facts of a decision need it: which package, for which party, to
+    whom (what `pdp.impact.holding_facts` reads of a `Delegation` too)."""
+
+    party: str
+    package: str
+    recipient: Subject
+
+
 @dataclass(frozen=True)
 class DelegationPage:
     items: list[Delegation]
@@ -222,6 +232,77 @@ class DelegationStore:
             rows = connection.execute(select(delegations).where(delegations.c.revoked_at.is_(None)))
             return [_delegation(row._mapping) for row in rows]
 
+    def active_to(self, recipients: Iterable[Subject]) -> list[Delegation]:
+        """The delegations not revoked to any of these recipients, for any party: read by
+        recipient (ix_delegations_recipient). A system user's count only for the organisation
+        that owns it now, as in a decision."""
+        wanted = {(recipient.kind, recipient.identifier) for recipient in recipients}
+        ids = sorted({identifier for _, identifier in wanted})
+        query = select(delegations, system_users.c.owner).select_from(
+            delegations.outerjoin(system_users, system_users.c.uuid == delegations.c.recipient_id)
+        )
+        with self._engine.connect() as connection:
+            rows = [
+                row._mapping
+                for chunk in _chunks(ids)
+                for row in connection.execute(
+                    query.where(
+                        delegations.c.recipient_id.in_(chunk), delegations.c.revoked_at.is_(None)
+                    )
+                )
+            ]
+        return [
+            _delegation(row)
+            for row in rows
+            if (row["recipient_kind"], row["recipient_id"]) in wanted and _owner_holds(row)
+        ]
+
+    def given_for(self, party: str) -> list[Given]:
+        """What the delegations not revoked for one party give, to anyone: read by party
+        (ix_delegations_party), only the columns facts need (a party may have tens of
+        thousands). A system user's count only while the party owns it."""
+        query = (
+            select(
+                delegations.c.package,
+                delegations.c.recipient_kind,
+                delegations.c.recipient_id,
+                system_users.c.owner,
+            )
+            .select_from(
+                delegations.outerjoin(
+                    system_users, system_users.c.uuid == delegations.c.recipient_id
+                )
+            )
+            .where(delegations.c.party == party, delegations.c.revoked_at.is_(None))
+        )
+        with self._engine.connect() as connection:
+            rows = connection.execute(query).all()
+        return [
+            Given(party, package, Subject(kind, recipient))
+            for package, kind, recipient, owner in rows
+            if kind != SYSTEM_USER or owner == party
+        ]
+
+    def revoked_to(self, recipients: Iterable[Subject], party: str) -> list[Delegation]:
+        """The revoked delegations for `party` to any of these recipients, newest first: what
+        an explanation names as a near miss."""
+        found = []
+        with self._engine.connect() as connection:
+            for recipient in set(recipients):
+                rows = connection.execute(
+                    select(delegations).where(
+                        delegations.c.recipient_id == recipient.identifier,
+                        delegations.c.party == party,
+                        delegations.c.revoked_at.is_not(None),
+                    )
+                )
+                found += [
+                    _delegation(row._mapping)
+                    for row in rows
+                    if row._mapping["recipient_kind"] == recipient.kind
+                ]
+        return sorted(found, key=lambda d: d.revoked_at or d.created_at, reverse=True)
+
     def packages_delegated_to(
         self, holdings: Iterable[tuple[Subject, str]], key_roles: Collection[str]
     ) -> dict[tuple[Subject, str], frozenset[str]]:
@@ -307,6 +388,21 @@ def _packages_delegated(
         )
         if kind == recipient.kind
     )
+
+
+def _owner_holds(row: Any) -> bool:
+    """Whether a delegation row (joined with its system user's owner) gives anything now: a
+    system user holds only for the organisation that owns it."""
+    return row["recipient_kind"] != SYSTEM_USER or row["owner"] == row["party"]
+
+
+#: Values per IN list (keeps statements within driver limits).
+_CHUNK = 500
+
+
+def _chunks(items: list[Any]) -> Iterable[list[Any]]:
+    for start in range(0, len(items), _CHUNK):
+        yield items[start : start + _CHUNK]
 
 
 def _require_owner(connection: Connection, uuid: str, party: str) -> None:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from pdp.catalog import Catalog
 from pdp.resource_policies import Match, ResourcePolicy, is_action, term_actions
-from pdp.vocabulary import ACCESS, ACE_BY_CATEGORY, DELEGATE
+from pdp.vocabulary import ACCESS, ACE_BY_CATEGORY, DELEGATE, ascii_lower
 
 
 @dataclass(frozen=True, order=True)
@@ -102,14 +102,14 @@ def diff(old: Catalog | None, new: Catalog) -> SourceDiff:
     old_urns = {package.urn for package in old.packages} if old else set()
     new_urns = {package.urn for package in new.packages}
     current = {
-        name.casefold(): package.urn
+        ascii_lower(name): package.urn
         for package in new.packages
         for name in (package.urn, *package.aliases)
     }
     renamed = {
-        urn: current[urn.casefold()]
+        urn: current[ascii_lower(urn)]
         for urn in old_urns - new_urns
-        if urn.casefold() in current and current[urn.casefold()] not in old_urns
+        if ascii_lower(urn) in current and current[ascii_lower(urn)] not in old_urns
     }
     before = {
         GrantRule(renamed.get(rule.package, rule.package), rule.role, rule.action, rule.org_forms)
@@ -168,7 +168,7 @@ def resource_rules(catalog: Catalog) -> set[ResourceRule]:
 
 def _names(match: Match, action: str) -> bool:
     """Whether an action match says no more than the rule's `action` (lower-cased) does."""
-    return match.value == action or (match.ignore_case and str(match.value).lower() == action)
+    return match.value == action or (match.ignore_case and ascii_lower(str(match.value)) == action)
 
 
 def _match_text(match: Match) -> str:

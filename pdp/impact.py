@@ -15,13 +15,13 @@ register, not its size.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from py_abac.request import AccessRequest
 
 from pdp.attributes import delegated_packages
-from pdp.delegations import Delegation
+from pdp.delegations import Delegation, Given
 from pdp.engine import evaluate
 from pdp.register import RoleAssignment
 from pdp.repository import PolicySet
@@ -87,9 +87,11 @@ class Impact:
         }
 
 
-@dataclass(frozen=True)
-class _Facts:
-    """What a decision for one subject and party depends on."""
+@dataclass(frozen=True, slots=True)
+class HoldingFacts:
+    """What a package decision for one subject and party depends on: the subject's ER roles
+    there, the packages delegated to it there (directly or through a key role), and the
+    party's organisation form. Subjects alike in these are decided alike."""
 
     roles: frozenset[str]
     delegated: frozenset[str]
@@ -109,10 +111,10 @@ def impact(
     Packages are compared by their URN in `new`, so a renamed package is the same package.
     """
     assignments, delegations = list(assignments), list(delegations)
-    facts_new = _facts(new, assignments, delegations, org_forms)
-    facts_old = _facts(old, assignments, delegations, org_forms) if old else {}
-    permitted_new = _Evaluator(new)
-    permitted_old = _Evaluator(old) if old else None
+    facts_new = holding_facts(new, assignments, delegations, org_forms)
+    facts_old = holding_facts(old, assignments, delegations, org_forms) if old else {}
+    permitted_new = Permissions(new)
+    permitted_old = Permissions(old) if old else None
     changes: list[AccessChange] = []
     for subject, party in sorted(facts_new.keys() | facts_old.keys(), key=_pair_order):
         after = permitted_new(facts_new.get((subject, party)))
@@ -134,41 +136,67 @@ def _pair_order(pair: tuple[Subject, str]) -> tuple[str, str]:
     return pair[0].urn, pair[1]
 
 
-def _facts(
+def holding_facts(
     policy_set: PolicySet,
     assignments: list[RoleAssignment],
-    delegations: list[Delegation],
+    delegations: Sequence[Delegation | Given],
     org_forms: dict[str, str],
-) -> dict[tuple[Subject, str], _Facts]:
+) -> dict[tuple[Subject, str], HoldingFacts]:
     """The facts of every (subject, party) the register makes relevant, as the PIP would
-    read them under `policy_set` (whose key roles and package names apply)."""
-    roles: dict[tuple[Subject, str], set[str]] = {}
-    key_holders: dict[str, set[Subject]] = {}
+    read them under `policy_set` (whose key roles and package names apply).
+
+    Given a slice of the register (the assignments and delegations that concern some subjects
+    or some parties, with the key-role assignments of the recipient organisations), the facts
+    of those subjects or parties are exact: `pdp.reverse` asks it so."""
+    # Keyed by plain strings (kind, identifier, party), which hash in C: a party's slice may
+    # hold tens of thousands of delegations.
+    subjects: dict[tuple[str, str], Subject] = {}
+    roles: dict[tuple[str, str, str], set[str]] = {}
+    key_holders: dict[str, list[tuple[str, str]]] = {}
     key_roles = policy_set.catalog.key_roles
     for assignment in assignments:
-        roles.setdefault((assignment.holder, assignment.organization), set()).add(assignment.role)
-        if assignment.role in key_roles and assignment.holder.kind == PERSON:
-            key_holders.setdefault(assignment.organization, set()).add(assignment.holder)
-    delegated: dict[tuple[Subject, str], set[str]] = {}
+        holder = assignment.holder
+        who = (holder.kind, holder.identifier)
+        subjects.setdefault(who, holder)
+        roles.setdefault((*who, assignment.organization), set()).add(assignment.role)
+        if assignment.role in key_roles and holder.kind == PERSON:
+            key_holders.setdefault(assignment.organization, []).append(who)
+    delegated: dict[tuple[str, str, str], set[str]] = {}
+    named: dict[str, set[str]] = {}  # each package name resolved once
     for delegation in delegations:
-        packages = delegated_packages(policy_set, [delegation.package])
-        receivers = {delegation.recipient}
-        if delegation.recipient.kind == ORGANIZATION:
-            receivers |= key_holders.get(delegation.recipient.identifier, set())
-        for receiver in receivers:
-            delegated.setdefault((receiver, delegation.party), set()).update(packages)
-    return {
-        pair: _Facts(
-            frozenset(roles.get(pair, ())),
-            frozenset(delegated.get(pair, ())),
-            org_forms.get(pair[1]),
+        packages = named.get(delegation.package)
+        if packages is None:
+            packages = named[delegation.package] = delegated_packages(
+                policy_set, [delegation.package]
+            )
+        recipient = delegation.recipient
+        who = (recipient.kind, recipient.identifier)
+        subjects.setdefault(who, recipient)
+        receivers = [who]
+        if recipient.kind == ORGANIZATION:
+            receivers += key_holders.get(recipient.identifier, ())
+        for receiver in set(receivers):
+            delegated.setdefault((*receiver, delegation.party), set()).update(packages)
+    alike: dict[HoldingFacts, HoldingFacts] = {}  # one object for facts alike
+    found: dict[tuple[Subject, str], HoldingFacts] = {}
+    for key in roles.keys() | delegated.keys():
+        kind, identifier, party = key
+        facts = HoldingFacts(
+            frozenset(roles.get(key, ())), frozenset(delegated.get(key, ())), org_forms.get(party)
         )
-        for pair in roles.keys() | delegated.keys()
-    }
+        found[(subjects[(kind, identifier)], party)] = alike.setdefault(facts, facts)
+    return found
 
 
-class _Evaluator:
+#: How many distinct facts a `Permissions` remembers before it starts afresh.
+_PERMITTED_KEPT = 100_000
+
+
+class Permissions:
     """The (package, action) pairs a policy set permits for given facts, each facts once.
+
+    Evaluated by the engine's own `evaluate` on the compiled grant and delegation policies,
+    with the facts in the request where a decision has its PIP supply them.
 
     Service resources' policies are left out: they decide on attributes (access packages,
     roles as Altinn names them) that these facts do not carry, so their impact is not computed
@@ -176,10 +204,12 @@ class _Evaluator:
 
     def __init__(self, policy_set: PolicySet):
         self._policy_set = policy_set
-        self._permitted: dict[_Facts | None, frozenset[tuple[str, str]]] = {None: frozenset()}
+        self._permitted: dict[HoldingFacts | None, frozenset[tuple[str, str]]] = {None: frozenset()}
 
-    def __call__(self, facts: _Facts | None) -> frozenset[tuple[str, str]]:
+    def __call__(self, facts: HoldingFacts | None) -> frozenset[tuple[str, str]]:
         if facts not in self._permitted:
+            if len(self._permitted) > _PERMITTED_KEPT:  # bounded: as many as facts vary
+                self._permitted = {None: frozenset()}
             self._permitted[facts] = frozenset(
                 target
                 for target in self._policy_set.targets
@@ -187,7 +217,7 @@ class _Evaluator:
             )
         return self._permitted[facts]
 
-    def _permits(self, facts: _Facts, package: str, action: str) -> bool:
+    def _permits(self, facts: HoldingFacts, package: str, action: str) -> bool:
         resource = {PARTY_KEY: _ANY_PARTY}
         if facts.org_form is not None:
             resource[ORG_FORM_KEY] = facts.org_form

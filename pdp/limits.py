@@ -16,6 +16,7 @@ from typing import Any, NoReturn
 
 from pdp.config import Settings
 from pdp.errors import PdpError
+from pdp.vocabulary import ascii_lower
 
 #: Where a node sits: None for the document, else (where its parent sits, key or index).
 Where = tuple[Any, str | int] | None
@@ -97,7 +98,7 @@ class Limits:
         """LimitExceeded if `items`, the member `key` of the object at `parent`, holds more
         MultiRequests references or attributes than allowed. Any member so named counts,
         wherever it is, as it always has."""
-        name = key.casefold()
+        name = ascii_lower(key)
         if name == "requestreference" and len(items) > self.max_multi_requests:
             raise LimitExceeded(
                 f"{path((parent, key))}: {len(items)} MultiRequests references, more than "

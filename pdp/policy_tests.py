@@ -404,7 +404,10 @@ def _request(case: Case) -> DecisionRequest | ResourceRequest:
     claims = None
     if case.roles is not None:
         claims = tuple(RoleClaim(ROLECODE_ID, code) for code in case.roles)
-    return DecisionRequest(case.subject, case.party, case.package, case.action, claims)
+    # A policy test is the author's own: the roles it states are honoured.
+    return DecisionRequest(
+        case.subject, case.party, case.package, case.action, claims, roles_refused=None
+    )
 
 
 def _join(prefix: str, path: str) -> str:

@@ -135,6 +135,36 @@ _SYSTEM_USER = Lookup(
         system_users.c.uuid == bindparam("value")
     )
 )
+_ASSIGNMENT_COLUMNS = select(
+    role_assignments.c.holder_kind,
+    role_assignments.c.holder_id,
+    role_assignments.c.organization_number,
+    role_assignments.c.role_code,
+)
+_ORGANIZATION_ROWS = _with_party_ids(
+    organizations,
+    organizations.c.organization_number,
+    ORGANIZATION,
+    organizations.c.organization_number,
+    organizations.c.name,
+    organizations.c.org_form,
+)
+
+
+def _by_values(query: Select[Any], column: Column[Any]) -> tuple[Lookup, Select[Any]]:
+    """`query` for rows whose `column` is one value (a Lookup, `value`) or one of a list
+    (`values`); `Register._rows` runs them."""
+    return (
+        Lookup(query.where(column == bindparam("value"))),
+        query.where(column.in_(bindparam("values", expanding=True))),
+    )
+
+
+_ASSIGNMENTS_OF = _by_values(_ASSIGNMENT_COLUMNS, role_assignments.c.holder_id)
+_ASSIGNMENTS_IN = _by_values(_ASSIGNMENT_COLUMNS, role_assignments.c.organization_number)
+_ORGANIZATIONS_IN = _by_values(_ORGANIZATION_ROWS, organizations.c.organization_number)
+#: Up to how many values `Register._rows` reads one at a time.
+_FEW = 20
 #: Keys whose values are numbers (BIGINT); the others are strings.
 _NUMBER_KEYS = frozenset({USER_ID, PARTY_ID})
 _MAX_BIGINT = 2**63 - 1
@@ -188,7 +218,7 @@ class SystemUser:
         return Subject(SYSTEM_USER, self.uuid)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class RoleAssignment:
     """`holder` holds ER role `role` in organisation `organization`."""
 
@@ -315,6 +345,51 @@ class Register:
             return [
                 RoleAssignment(Subject(kind, holder), organization, role)
                 for kind, holder, organization, role in rows
+            ]
+
+    def assignments_of(self, holders: Iterable[Subject]) -> list[RoleAssignment]:
+        """Every role these holders hold, in any organisation: read by holder
+        (ix_role_assignments_holder), never by scanning the register."""
+        wanted = {(holder.kind, holder.identifier) for holder in holders}
+        if not wanted:
+            return []
+        ids = sorted({identifier for _, identifier in wanted})
+        rows = self._rows(_ASSIGNMENTS_OF, ids)
+        return [
+            RoleAssignment(Subject(kind, holder), organization, role)
+            for kind, holder, organization, role in rows
+            if (kind, holder) in wanted
+        ]
+
+    def assignments_in(self, organizations: Iterable[str]) -> list[RoleAssignment]:
+        """Every role held in these organisations: read by organisation (the unique index on
+        role_assignments that leads with organization_number)."""
+        numbers = sorted(set(organizations))
+        rows = self._rows(_ASSIGNMENTS_IN, numbers)
+        return [
+            RoleAssignment(Subject(kind, holder), organization, role)
+            for kind, holder, organization, role in rows
+        ]
+
+    def organizations_in(self, numbers: Iterable[str]) -> dict[str, Organization]:
+        """The organisations with these numbers that the register knows, with their party ids,
+        read by primary key a few hundred at a time."""
+        wanted = sorted(set(numbers))
+        return {row[0]: Organization(*row) for row in self._rows(_ORGANIZATIONS_IN, wanted)}
+
+    def _rows(self, queries: tuple[Lookup, Select[Any]], values: list[str]) -> list[tuple]:
+        """The rows of `queries` (`_by_values`) for `values`: a few values each by the
+        precompiled Lookup (a statement costs more to build than to answer), many a few
+        hundred at a time in an IN list. Both are read by the same index."""
+        one, many = queries
+        if len(values) <= _FEW:
+            with looking_up(self._engine) as lookup:
+                return [row for value in values for row in lookup(one, {"value": value})]
+        with self._engine.connect() as connection:
+            return [
+                tuple(row)
+                for chunk in _chunks(values)
+                for row in connection.execute(many, {"values": chunk})
             ]
 
     def persons_by(self, key: PersonKey, values: Iterable[Any]) -> dict[Any, Person | None]:

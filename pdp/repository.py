@@ -30,6 +30,7 @@ from pdp.catalog import Catalog, canonical_json, package_urn_form
 from pdp.changes import ChangeLog, NothingChanged
 from pdp.db import active_policy_set, as_utc, policies, policy_set_versions, write_transaction
 from pdp.errors import NoActivePolicySet, PdpError
+from pdp.vocabulary import ascii_lower
 
 _PATTERN_CHARACTERS = frozenset("*?[")
 
@@ -86,7 +87,7 @@ class PolicySet:
         self.catalog = catalog
         self._candidates: dict[tuple[str, str], tuple[Policy, ...]] = {}
         self._package_urns: dict[str, str] = {
-            name.casefold(): package.urn
+            ascii_lower(name): package.urn
             for package in catalog.packages
             for name in (package.urn, *package.aliases)
         }
@@ -97,8 +98,8 @@ class PolicySet:
             if uid in uids:
                 raise PdpError(f"policy {uid}: uid used more than once")
             uids.add(uid)
-            grouped.setdefault((resource_id.casefold(), action_id), []).append(document)
-            self._package_urns.setdefault(resource_id.casefold(), resource_id)
+            grouped.setdefault((ascii_lower(resource_id), action_id), []).append(document)
+            self._package_urns.setdefault(ascii_lower(resource_id), resource_id)
         self._documents = {key: tuple(documents) for key, documents in grouped.items()}
         #: Every (package URN, action) that some policy targets, sorted.
         self.targets: tuple[tuple[str, str], ...] = tuple(
@@ -109,14 +110,14 @@ class PolicySet:
         """The published URN for a package named by URN, former URN or bare code, in any case;
         else None."""
         urn = package_urn_form(name)
-        return None if urn is None else self._package_urns.get(urn.casefold())
+        return None if urn is None else self._package_urns.get(ascii_lower(urn))
 
     def candidates(self, resource_id: str, action_id: str) -> tuple[Policy, ...]:
         """The policies whose resource and action targets are these (the package URN in any
         case), parsed when first asked for; subject targets are left to `Policy.fits`, which
         checks every target again. Threads that parse a target at once all get the first
         parse kept."""
-        key = (resource_id.casefold(), action_id)
+        key = (ascii_lower(resource_id), action_id)
         candidates = self._candidates.get(key)
         if candidates is None:
             parsed = tuple(_load_policy(document) for document in self._documents.get(key, ()))
@@ -125,7 +126,7 @@ class PolicySet:
 
     def documents(self, resource_id: str, action_id: str) -> tuple[dict[str, Any], ...]:
         """The policy documents `candidates` are parsed from, as published."""
-        return self._documents.get((resource_id.casefold(), action_id), ())
+        return self._documents.get((ascii_lower(resource_id), action_id), ())
 
 
 def check_documents(documents: Sequence[dict[str, Any]]) -> None:

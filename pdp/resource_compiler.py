@@ -37,6 +37,7 @@ from pdp.vocabulary import (
     ACE_BY_CATEGORY,
     DENY,
     PACKAGE_ID,
+    ascii_lower,
     attribute_path,
     lowercase_attribute_key,
     typed_attribute_key,
@@ -100,7 +101,7 @@ def compiled_literal(catalog: Catalog, match: Match) -> Any:
         package = catalog.package_named(str(value))
         # `check` refused unknown packages; a known one is compiled to its code as published.
         value = package.code if package is not None else value
-    return value.lower() if match.ignore_case and isinstance(value, str) else value
+    return ascii_lower(value) if match.ignore_case and isinstance(value, str) else value
 
 
 def _description(policy: ResourcePolicy, rule: Rule, term: Term) -> str:

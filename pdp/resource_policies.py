@@ -45,6 +45,7 @@ from pdp.vocabulary import (
     XML_BOOLEAN,
     XML_INTEGER,
     XML_STRING,
+    ascii_lower,
 )
 
 RESOURCES_DIR = "resources"
@@ -240,7 +241,7 @@ class ResourcePolicy:
         return tuple(
             sorted(
                 {
-                    str(match.value).lower()
+                    ascii_lower(str(match.value))
                     for target in (self.target, *(rule.target for rule in self.rules))
                     for match in _all_matches(target)
                     if is_action(match)
@@ -263,7 +264,7 @@ class ResourcePolicy:
                 or match.function not in (STRING_EQUAL, STRING_EQUAL_IGNORE_CASE)
             ):
                 continue
-            value = str(match.value).lower() if match.ignore_case else match.value
+            value = ascii_lower(str(match.value)) if match.ignore_case else match.value
             if value != wanted:
                 return match
         return None
@@ -385,7 +386,7 @@ def check(
 def term_actions(policy: ResourcePolicy, term: Term) -> tuple[str, ...]:
     """The actions (lower-cased) a term is indexed under: those it matches, or, if it matches
     none, every action the policy names."""
-    own = sorted({str(match.value).lower() for match in term.matches if is_action(match)})
+    own = sorted({ascii_lower(str(match.value)) for match in term.matches if is_action(match)})
     return tuple(own) if own else policy.actions()
 
 

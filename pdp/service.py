@@ -31,8 +31,10 @@ from pdp.delegations import (
 from pdp.diff import SourceDiff, diff
 from pdp.engine import DecisionEngine, Result
 from pdp.engine.request import Request
-from pdp.errors import NoActivePolicySet, PdpError
+from pdp.errors import InvalidFields, NoActivePolicySet, PdpError
+from pdp.explain import Explanation, explain
 from pdp.identifiers import IdentifierRules
+from pdp.identities import Identifier, identify
 from pdp.impact import Impact, impact
 from pdp.register import ImportSummary, Organization, Register
 from pdp.repository import (
@@ -43,7 +45,9 @@ from pdp.repository import (
     UnknownVersion,
     VersionInfo,
 )
-from pdp.subjects import Subject
+from pdp.reverse import HolderPage, PartyAccess, authorized_parties, holders
+from pdp.subjects import ORGANIZATION, Subject
+from pdp.vocabulary import ACCESS
 
 
 @dataclass(frozen=True)
@@ -139,6 +143,83 @@ class Pdp:
     def decide(self, requests: Sequence[Request]) -> list[Result]:
         """A result for each request, in order, all under one policy-set version."""
         return self.engine.decide_all(requests)
+
+    def explain(self, request: Request) -> Explanation:
+        """The decision for `request`, as `decide` gives it, and why (`pdp.explain`)."""
+        return explain(
+            self.engine, self.register, self.delegations, self.policy_sets.current(), request
+        )
+
+    # --- asking the other way -------------------------------------------------------------------
+
+    def authorized_parties(
+        self,
+        who: Identifier,
+        *,
+        resources: bool = True,
+        any_of_resources: Sequence[str] = (),
+        party_filter: Sequence[Identifier] | None = None,
+    ) -> list[PartyAccess]:
+        """The parties the subject `who` names may act for (`pdp.reverse`); none for an
+        identifier that names no one. `party_filter` keeps only the parties it names."""
+        identified = identify(self.register, [who, *(party_filter or ())])
+        subject = identified[who]
+        if subject is None:
+            return []
+        parties = None
+        if party_filter is not None:
+            parties = {
+                found.subject.identifier
+                for each in party_filter
+                if (found := identified[each]) is not None and found.subject.kind == ORGANIZATION
+            }
+        return authorized_parties(
+            self.register,
+            self.delegations,
+            self.policy_sets.current(),
+            self.decide,
+            subject.subject,
+            resources=resources,
+            any_of_resources=any_of_resources,
+            parties=parties,
+        )
+
+    def holders(
+        self,
+        party: str,
+        *,
+        package: str | None = None,
+        resource: str | None = None,
+        action: str = ACCESS,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> HolderPage:
+        """Who may perform `action` on `package` (by URN, former URN or code) or on service
+        `resource` for organisation `party` (`pdp.reverse`); InvalidFields for either unknown."""
+        policy_set = self.policy_sets.current()
+        urn = None
+        if package is not None:
+            urn = policy_set.package_urn(package)
+            if urn is None:
+                problem = f"unknown access package {package!r}"
+                raise InvalidFields(problem, {"package": [problem]})
+        if resource is not None and resource not in {
+            policy.resource_id for policy in policy_set.catalog.resources
+        }:
+            problem = f"no policy for resource {resource!r}"
+            raise InvalidFields(problem, {"resource": [problem]})
+        return holders(
+            self.register,
+            self.delegations,
+            policy_set,
+            self.decide,
+            party,
+            package=urn,
+            resource=resource,
+            action=action,
+            limit=limit,
+            offset=offset,
+        )
 
     def readiness(self) -> Readiness:
         """The active version, or why there is none to decide under (never raises)."""

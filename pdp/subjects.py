@@ -41,7 +41,7 @@ _VALIDATOR_BY_KIND = {
 }
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Subject:
     """A checked subject identifier."""
 

@@ -11,6 +11,7 @@ compiled policies read from a request's subject or resource attributes.
 from __future__ import annotations
 
 import functools
+import string
 from typing import Any
 
 # --- XACML categories and data types ---------------------------------------------------------
@@ -92,6 +93,9 @@ STATUS_SYNTAX_ERROR = "urn:oasis:names:tc:xacml:1.0:status:syntax-error"
 STATUS_PROCESSING_ERROR = "urn:oasis:names:tc:xacml:1.0:status:processing-error"
 #: A rule needed an attribute (MustBePresent) that neither the request nor the PIP has.
 STATUS_MISSING_ATTRIBUTE = "urn:oasis:names:tc:xacml:1.0:status:missing-attribute"
+#: The minor status code, under processing-error, of a request that states the subject's roles
+#: when its caller may not (`pdp.engine.request.DecisionRequest.roles_refused`).
+STATUS_STATED_ROLES_REFUSED = "urn:pdp:status:stated-roles-refused"
 
 # --- Altinn's identifiers of users, parties, system users and resources ----------------------
 # PEPs name subjects and parties by these as well as by national identity and organisation
@@ -116,6 +120,13 @@ RESOURCE_ID = "urn:altinn:resource"
 ORG_ID = "urn:altinn:org"
 #: An Altinn app's name, with `ORG_ID` naming the app.
 APP_ID = "urn:altinn:app"
+
+#: Every attribute id the context handler reads out of a request, canonically spelt.
+READ_ATTRIBUTE_IDS = (
+    *(SYSTEM_USER_UUID_ID, PERSON_ID, USERID_ID, PERSON_UUID_ID, ORGANIZATION_ID),
+    *(LEGACY_ORGANIZATION_NUMBER_ID, PARTY_UUID_ID, PARTYID_ID, ACTION_ID, RESOURCE_ID),
+    *(ORG_ID, APP_ID, PACKAGE_ID, ROLECODE_ID, CCR_ROLE_ID),
+)
 
 # --- service resources and their XACML policies -----------------------------------------------
 
@@ -156,6 +167,22 @@ def attribute_key(attribute_id: str) -> str:
         char if char.isascii() and char.isalnum() else _KEY_ESCAPES.get(char, f"_x{ord(char):x}_")
         for char in attribute_id
     )
+
+
+_ASCII_LOWER = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
+
+
+def ascii_lower(text: str) -> str:
+    """`text` with the ASCII letters A-Z lower-cased and every other character as it is: how
+    every case-insensitive comparison of the PDP folds what it compares (member names, attribute
+    ids, role codes, package names, actions, `string-equal-ignore-case` values).
+
+    Unicode's lower-casing and case folding make other characters ASCII: U+017F (long s)
+    folds to `s`, U+FB01 (the fi ligature) to `fi`, U+212A (the Kelvin sign) lowers to `k`; so
+    `Acce\u017f\u017fSubject` would be read as `AccessSubject` and `\u212aOMP` as the role
+    KOMP. Identifiers and names here are ASCII: anything else is a different, unknown name. (A
+    text that is ASCII, nearly always, is lower-cased by `str.lower` at C speed.)"""
+    return text.lower() if text.isascii() else text.translate(_ASCII_LOWER)
 
 
 def lowercase_attribute_key(attribute_id: str) -> str:

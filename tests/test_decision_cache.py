@@ -78,7 +78,8 @@ def ask(
     action: str = "access",
     claims: tuple[RoleClaim, ...] | None = None,
 ) -> DecisionRequest:
-    return DecisionRequest(subject, party, package, action, claims)
+    # Stated roles honoured, as for a caller given the right (tests/security/test_stated_roles).
+    return DecisionRequest(subject, party, package, action, claims, roles_refused=None)
 
 
 def outcome(result: Result) -> tuple[Any, ...]:

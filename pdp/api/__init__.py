@@ -20,7 +20,9 @@ from pdp.api import (
     decision,
     delegations,
     errors,
+    explain,
     health,
+    parties,
     policy_sets,
     register,
 )
@@ -57,6 +59,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     )
     app.extensions["pdp"] = Pdp.from_settings(settings)
     app.extensions["pdp.auth"] = verifier
+    app.extensions["pdp.stated_roles"] = settings.stated_roles
     app.extensions["pdp.limits"] = Limits.from_settings(settings)
     app.extensions["pdp.decision_log"] = DecisionLog(sink_for(settings.decision_log))
     app.extensions["pdp.audit_log"] = AuditLog(sink_for(settings.audit_log))
@@ -68,6 +71,9 @@ def create_app(settings: Settings | None = None) -> Flask:
         delegations.blp,
         policy_sets.blp,
         register.blp,
+        parties.altinn_blp,
+        parties.blp,
+        explain.blp,
         catalog.blp,
         health.blp,
     ):

@@ -47,7 +47,16 @@ XACML_RESPONSE = {
                             "StatusCode": {
                                 "type": "object",
                                 "required": ["Value"],
-                                "properties": {"Value": {"type": "string"}},
+                                "properties": {
+                                    "Value": {"type": "string"},
+                                    # A minor code saying more precisely why: e.g.
+                                    # urn:pdp:status:stated-roles-refused.
+                                    "StatusCode": {
+                                        "type": "object",
+                                        "required": ["Value"],
+                                        "properties": {"Value": {"type": "string"}},
+                                    },
+                                },
                             },
                             "StatusMessage": {"type": "string"},
                         },

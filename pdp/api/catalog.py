@@ -13,7 +13,7 @@ from flask_smorest.error_handler import ErrorSchema
 from marshmallow import Schema, fields
 
 from pdp import grants_table
-from pdp.api.auth import ALL_SCOPES
+from pdp.api.auth import ENDPOINT_SCOPES
 from pdp.api.common import current_pdp
 from pdp.api.security import requires
 from pdp.vocabulary import ACCESS, DELEGATE
@@ -72,7 +72,7 @@ class GrantListSchema(Schema):
 
 
 @blp.route("/packages")
-@requires(*ALL_SCOPES)
+@requires(*ENDPOINT_SCOPES)
 @blp.response(200, PackageListSchema)
 @blp.alt_response(503, schema=ErrorSchema, description=_UNAVAILABLE)
 def packages():
@@ -96,7 +96,7 @@ def packages():
 
 
 @blp.route("/roles")
-@requires(*ALL_SCOPES)
+@requires(*ENDPOINT_SCOPES)
 @blp.response(200, RoleListSchema)
 @blp.alt_response(503, schema=ErrorSchema, description=_UNAVAILABLE)
 def roles():
@@ -118,7 +118,7 @@ def roles():
 
 
 @blp.route("/grants")
-@requires(*ALL_SCOPES)
+@requires(*ENDPOINT_SCOPES)
 @blp.response(200, GrantListSchema)
 @blp.alt_response(
     200,

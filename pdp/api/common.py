@@ -18,10 +18,10 @@ from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from pdp.api.errors import answer_for
 from pdp.api.logs import AuditLog, DecisionBatch, DecisionLog
-from pdp.api.security import current_caller
+from pdp.api.security import current_caller, stated_roles_refused
 from pdp.duplicate_members import DuplicateMember, refuse_duplicates
 from pdp.engine import Result
-from pdp.engine.request import Request
+from pdp.engine.request import Request, stating_roles
 from pdp.errors import InvalidFields, PdpError
 from pdp.limits import LimitExceeded, Limits
 from pdp.service import Pdp
@@ -104,7 +104,11 @@ def _status(response: Any) -> int:
 
 
 def decide_and_log(requests: Sequence[Request]) -> list[Result]:
-    """Decide `requests` and hand them, with their results, to the decision log."""
+    """Decide `requests` as the current caller may make them (stated roles are honoured only
+    for a caller allowed to state them: `stated_roles_refused`) and hand them, with their
+    results, to the decision log."""
+    refused = stated_roles_refused()
+    requests = [stating_roles(request, refused) for request in requests]
     started, clock = time.time(), time.perf_counter()
     results = current_pdp().decide(requests)
     elapsed = time.perf_counter() - clock
@@ -173,6 +177,11 @@ def body_bytes() -> bytes:
 #: How much of a body of unannounced length is read at a time.
 _CHUNK = 64 * 1024
 
+
+#: The largest integer any parameter (an offset, a version number) may be: far above any real
+#: one, and within every database's INTEGER, so that no number a caller sends can overflow a
+#: query (SQLite refuses integers past 2**63 - 1 with an error, not an empty answer).
+MAX_INTEGER = 2**31 - 1
 
 #: The identifiers' form, for the OpenAPI document (their check digits are checked as well).
 ORGANIZATION_NUMBER_PATTERN = "^[0-9]{9}$"

@@ -9,7 +9,10 @@ For an access package:
      "context":  {}}
 
 `subject.attributes.roles` (ER role codes) may state the subject's roles for the party; without
-it they come from the register.
+it they come from the register. They are honoured only for a caller whose token has the scope
+`pdp:stated-roles` (and not at all with `PDP_STATED_ROLES=false`); for any other caller the
+answer is Indeterminate, processing-error, `minor_status` urn:pdp:status:stated-roles-refused,
+with a message saying why.
 
 For a service resource, decided under the resource's own XACML policy as
 `/authorization/api/v1/authorize` decides it:
@@ -117,7 +120,8 @@ class _SubjectAttributesSchema(Schema):
         fields.String(validate=validate.Length(min=1)),
         metadata={
             "description": "ER role codes the subject holds for the party (e.g. DAGL); for an "
-            "access package only (for a service resource the PDP works them out itself)"
+            "access package only (for a service resource the PDP works them out itself); "
+            "honoured only for a token with the scope pdp:stated-roles, else Indeterminate"
         },
     )
 
@@ -223,6 +227,13 @@ class DecisionResponseSchema(Schema):
         metadata={"description": "Permit, Deny, NotApplicable or Indeterminate"}
     )
     status = fields.String(metadata={"description": "XACML status code"})
+    minor_status = fields.String(
+        metadata={
+            "description": "a more precise status under `status`, when there is one: "
+            "urn:pdp:status:stated-roles-refused when the request states roles its caller may "
+            "not state"
+        }
+    )
     message = fields.String()
     policies = fields.List(fields.Nested(_PolicySchema))
     version = fields.Integer(allow_none=True, metadata={"description": "policy-set version"})
@@ -270,7 +281,7 @@ def decide():
     """Decide one request in py-abac's shape, for an access package or a service resource;
     the answer names the deciding policies and carries the obligations."""
     body = load_json(DecisionRequestSchema())
-    request = _request(body, current_pdp().identifier_rules)
+    request = engine_request(body, current_pdp().identifier_rules)
     (result,) = decide_and_log([request])
     if result.status == STATUS_SYNTAX_ERROR:
         raise RequestSyntaxError(result.message)
@@ -285,6 +296,8 @@ def decide():
     if isinstance(request, ResourceRequest):
         answer["obligations"] = [_expression(obligation) for obligation in result.obligations]
         answer["advice"] = [_expression(advice) for advice in result.advice]
+    if result.minor_status is not None:
+        answer["minor_status"] = result.minor_status
     if result.package:
         answer["package"] = result.package
     if result.message:
@@ -292,9 +305,11 @@ def decide():
     return answer
 
 
-def _request(body: dict[str, Any], rules: IdentifierRules) -> DecisionRequest | ResourceRequest:
-    """The engine's request for a loaded body; InvalidFields naming every field that cannot
-    be right for the kind of request it is."""
+def engine_request(
+    body: dict[str, Any], rules: IdentifierRules
+) -> DecisionRequest | ResourceRequest:
+    """The engine's request for a loaded body (also what `/api/v1/explain` explains);
+    InvalidFields naming every field that cannot be right for the kind of request it is."""
     resource = _service_resource(body["resource"]["id"], body["action"]["id"])
     errors: dict[str, Any] = {}
     request: DecisionRequest | ResourceRequest | None

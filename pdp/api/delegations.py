@@ -13,8 +13,9 @@ from flask_smorest import Blueprint
 from flask_smorest.error_handler import ErrorSchema
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates
 
-from pdp.api.auth import SCOPE_DELEGATIONS
+from pdp.api.auth import PERSON_CLAIM, SCOPE_DELEGATIONS, SCOPE_DELEGATIONS_ON_BEHALF
 from pdp.api.common import (
+    MAX_INTEGER,
     NATIONAL_IDENTITY_NUMBER_PATTERN,
     ORGANIZATION_NUMBER_PATTERN,
     audit_details,
@@ -93,7 +94,8 @@ class NewDelegationSchema(Schema):
         validate_national_identity_number,
         metadata={
             "description": "national identity number of the person delegating; taken from the "
-            "token's pid claim when it has one (and must then be that person, or be left out)",
+            "token's pid claim when it has one (and must then be that person, or be left out); "
+            "a token without pid needs the scope pdp:delegations.on-behalf to name one",
             "pattern": NATIONAL_IDENTITY_NUMBER_PATTERN,
         },
     )
@@ -140,7 +142,7 @@ class DelegationQuerySchema(Schema):
     package = fields.String(validate=validate.Length(min=1, max=300))
     include_revoked = fields.Boolean(load_default=False)
     limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
-    offset = fields.Integer(load_default=0, validate=validate.Range(min=0))
+    offset = fields.Integer(load_default=0, validate=validate.Range(min=0, max=MAX_INTEGER))
 
     @validates("recipient")
     def _valid_recipient(self, value: str, **_: Any) -> None:
@@ -155,7 +157,8 @@ class RevokeQuerySchema(Schema):
         validate_national_identity_number,
         metadata={
             "description": "national identity number of the person revoking; taken from the "
-            "token's pid claim when it has one (and must then be that person, or be left out)",
+            "token's pid claim when it has one (and must then be that person, or be left out); "
+            "a token without pid needs the scope pdp:delegations.on-behalf to name one",
             "pattern": NATIONAL_IDENTITY_NUMBER_PATTERN,
         },
     )
@@ -163,9 +166,11 @@ class RevokeQuerySchema(Schema):
 
 def acting_person(stated: str | None, field: str) -> Subject:
     """The person a delegation change is made by: the token's person when it names one (a
-    token cannot act for someone else), else the person the request states (`field`). Also
-    the console's rule."""
-    person = current_caller().person
+    token cannot act for someone else), else the person the request states (`field`), when
+    the token may act in another's name (`pdp:delegations.on-behalf`). Also the console's
+    rule."""
+    caller = current_caller()
+    person = caller.person
     if person is not None:
         if stated is not None and stated != person:
             raise ActingForAnother(f"{field} must be the token's person; a token acts for no other")
@@ -174,6 +179,11 @@ def acting_person(stated: str | None, field: str) -> Subject:
         raise InvalidFields(
             f"{field} is required when the token names no person",
             {field: ["Missing data for required field."]},
+        )
+    if SCOPE_DELEGATIONS_ON_BEHALF not in caller.scopes:
+        raise ActingForAnother(
+            f"the token names no person ({PERSON_CLAIM}), so it may act in the name of the "
+            f"{field} only with the scope {SCOPE_DELEGATIONS_ON_BEHALF}"
         )
     return Subject(PERSON, stated)
 
@@ -230,7 +240,10 @@ DELEGATION_EXAMPLE = {
     "user the party does not own",
 )
 @blp.alt_response(
-    403, schema=ErrorSchema, description="The delegator may not delegate this package for the party"
+    403,
+    schema=ErrorSchema,
+    description="The delegator may not delegate this package for the party, or the token may "
+    "not act in the delegator's name",
 )
 @blp.alt_response(
     409, schema=ErrorSchema, description="The recipient already holds the package by delegation"
@@ -288,7 +301,11 @@ def get_delegation(delegation_id: str):
 @audited("delegation.revoke")
 @blp.arguments(RevokeQuerySchema, location="query", error_status_code=400, unknown=RAISE)
 @blp.response(200, DelegationSchema)
-@blp.alt_response(403, schema=ErrorSchema, description="The person may not revoke this delegation")
+@blp.alt_response(
+    403,
+    schema=ErrorSchema,
+    description="The person may not revoke this delegation, or the token may not act in their name",
+)
 @blp.alt_response(404, schema=ErrorSchema, description="No delegation has this id")
 @blp.alt_response(409, schema=ErrorSchema, description="The delegation is already revoked")
 @blp.alt_response(503, schema=ErrorSchema, description="The PDP could not decide; nothing changed")

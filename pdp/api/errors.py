@@ -45,7 +45,8 @@ class BaseVersionRequired(PdpError):
 
 
 class ActingForAnother(PdpError):
-    """The request names a person other than the token's own: a token acts for no one else."""
+    """The request names a person other than the token's own (a token acts for no one else),
+    or names one for a token that names none and may not act on another's behalf."""
 
 
 def _message(error: PdpError) -> dict[str, Any]:

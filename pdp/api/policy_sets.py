@@ -22,7 +22,14 @@ from marshmallow import RAISE, Schema, fields, validate
 
 from pdp import catalog as catalog_module
 from pdp.api.auth import SCOPE_ADMIN
-from pdp.api.common import audit_details, audited, current_pdp, load_json, takes_json_body
+from pdp.api.common import (
+    MAX_INTEGER,
+    audit_details,
+    audited,
+    current_pdp,
+    load_json,
+    takes_json_body,
+)
 from pdp.api.errors import BaseVersionRequired, MalformedParameter
 from pdp.api.security import current_caller, requires
 from pdp.repository import VersionInfo
@@ -81,7 +88,7 @@ class PublishSchema(Schema):
     author = fields.String(load_default="", validate=validate.Length(max=200))
     base_version = fields.Integer(
         strict=True,
-        validate=validate.Range(min=0),
+        validate=validate.Range(min=0, max=MAX_INTEGER),
         metadata={"description": "the active version this change is based on (0: none yet)"},
     )
 
@@ -90,7 +97,7 @@ class ActivateSchema(Schema):
     class Meta:
         unknown = RAISE
 
-    base_version = fields.Integer(strict=True, validate=validate.Range(min=0))
+    base_version = fields.Integer(strict=True, validate=validate.Range(min=0, max=MAX_INTEGER))
 
 
 class PublishedSchema(Schema):
@@ -143,7 +150,7 @@ def get_active():
     return _with_source(current_pdp().version())
 
 
-@blp.route("/<int:number>", methods=["GET"])
+@blp.route(f"/<int(max={MAX_INTEGER}):number>", methods=["GET"])
 @requires(SCOPE_ADMIN)
 @blp.response(200, VersionSourceSchema)
 @blp.alt_response(404, schema=ErrorSchema, description="No such version")
@@ -192,12 +199,12 @@ def get_version(number: int):
 )
 def publish():
     """Validate a whole policy source and publish it as the new active version, or preview."""
-    dry_run = _flag("dry_run")
+    dry_run, limit = _flag("dry_run"), _limit()
     body = load_json(PublishSchema(), max_string_length=MAX_XML_BYTES)
     proposed = catalog_module.parse(body["source"])
     pdp = current_pdp()
     if dry_run:
-        return jsonify(preview_document(pdp.preview(proposed), _limit()))
+        return jsonify(preview_document(pdp.preview(proposed), limit))
     base = _base_version(body)
     result = pdp.publish(
         proposed,
@@ -211,7 +218,7 @@ def publish():
     return answer, 201 if result.created else 200, headers
 
 
-@blp.route("/<int:number>/activate", methods=["POST"])
+@blp.route(f"/<int(max={MAX_INTEGER}):number>/activate", methods=["POST"])
 @requires(SCOPE_ADMIN)
 @audited("policy_set.activate")
 @blp.doc(
@@ -365,7 +372,9 @@ def _limit() -> int:
     raw = request.args.get("limit")
     if raw is None:
         return DEFAULT_CHANGE_LIMIT
-    if not (raw.isascii() and raw.isdigit()) or int(raw) > MAX_CHANGE_LIMIT:
+    # Its length first: int() refuses text of more than 4300 digits with an error of its own.
+    digits = raw.isascii() and raw.isdigit() and len(raw) <= len(str(MAX_CHANGE_LIMIT))
+    if not digits or int(raw) > MAX_CHANGE_LIMIT:
         raise MalformedParameter(
             f"query parameter limit must be 0..{MAX_CHANGE_LIMIT}, got {raw!r}"
         )

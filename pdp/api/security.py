@@ -18,6 +18,7 @@ from flask_smorest import Blueprint
 from flask_smorest.error_handler import ErrorSchema
 
 from pdp.api.auth import (
+    SCOPE_STATED_ROLES,
     UNAUTHENTICATED,
     AuthenticationFailed,
     Caller,
@@ -83,6 +84,17 @@ def public(view: View) -> View:
 def current_caller() -> Caller:
     """The caller of the request being served (set by `requires`)."""
     return g.caller
+
+
+def stated_roles_refused() -> str | None:
+    """Why the current caller may not state a subject's roles in a decision request; None when
+    it may: when the PDP accepts stated roles (`PDP_STATED_ROLES`) and the caller's token has
+    the scope `pdp:stated-roles` (with authentication off, every caller has every scope)."""
+    if not current_app.extensions["pdp.stated_roles"]:
+        return "this PDP accepts no stated roles (PDP_STATED_ROLES=false)"
+    if SCOPE_STATED_ROLES not in current_caller().scopes:
+        return f"the caller's token lacks the scope {SCOPE_STATED_ROLES}"
+    return None
 
 
 def authenticate() -> Caller:

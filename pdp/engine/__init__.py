@@ -10,7 +10,8 @@
 - `decisions`: the `DecisionEngine` that resolves, reads facts, evaluates and caches;
 - `resources`: a service resource request decided under its policy (`pdp.combining`), with
   the packages it asks for decided by the same engine;
-- `result`: the answer (`Result`).
+- `result`: the answer (`Result`);
+- `trace`: what the engine did while deciding one request, noted when it is asked to explain.
 
 The engine knows nothing of HTTP or of the XACML wire format; `pdp.xacml` and `pdp.api` do.
 """

@@ -26,6 +26,7 @@ from dataclasses import dataclass, replace
 from typing import Any, cast
 
 from py_abac.context import EvaluationContext
+from py_abac.policy import Policy
 from py_abac.provider.base import AttributeProvider
 from py_abac.request import AccessRequest
 
@@ -40,6 +41,7 @@ from pdp.engine.request import DecisionRequest, Request, ResourceRequest, RoleCl
 from pdp.engine.resources import ResolvedResource, ResourceIndex, decide_resource
 from pdp.engine.result import Result, processing_error
 from pdp.engine.targets import AttributePath, Target, TargetIndex, TargetPolicies
+from pdp.engine.trace import PackageStep, Trace
 from pdp.errors import NoActivePolicySet, RequestSyntaxError
 from pdp.register import Register
 from pdp.repository import ActivePolicySet, PolicySet
@@ -55,7 +57,10 @@ from pdp.vocabulary import (
     RESOURCE_URN_PREFIX,
     ROLES_KEY,
     ROLES_PATH,
+    STATUS_PROCESSING_ERROR,
+    STATUS_STATED_ROLES_REFUSED,
     STATUS_SYNTAX_ERROR,
+    ascii_lower,
 )
 
 LOG = logging.getLogger(__name__)
@@ -113,6 +118,21 @@ class DecisionEngine:
     def decide(self, request: Request) -> Result:
         return self.decide_all([request])[0]
 
+    def explain(self, request: Request) -> tuple[Result, Trace]:
+        """Decide `request` as `decide_all` does without a cache, noting each step on a
+        `Trace` (`pdp.engine.trace`): the same path, so the same decision."""
+        trace = Trace()
+        try:
+            policy_set = self._policy_sets.current(self._changes.stamp())
+        except NoActivePolicySet as error:
+            return processing_error(str(error), None), trace
+        except Exception:
+            LOG.exception("could not load the active policy set")
+            return processing_error("the policy repository is unavailable", None), trace
+        trace.version = policy_set.version
+        (result,) = self._decide_fresh(policy_set, [request], trace)
+        return result, trace
+
     def decide_all(self, requests: Sequence[Request]) -> list[Result]:
         """Decide each request in order, all under one policy-set version.
 
@@ -132,9 +152,7 @@ class DecisionEngine:
             ]
         caches = self._caches
         if caches is None:
-            facts = Facts(self._register, self._delegations, policy_set)
-            resolved = self._resolve_all(policy_set, facts, requests)
-            return [self._decide(policy_set, each, facts, None) for each in resolved]
+            return self._decide_fresh(policy_set, requests, None)
         decisions = caches.decisions.kept_for(policy_set, stamp)
         remembered = [
             None if isinstance(request, Unreadable) else decisions.get(request)
@@ -162,6 +180,14 @@ class DecisionEngine:
                     decisions.remember(request, result, self._changes.stamp())
             results.append(result)
         return results
+
+    def _decide_fresh(
+        self, policy_set: PolicySet, requests: Sequence[Request], trace: Trace | None
+    ) -> list[Result]:
+        """Decide `requests` with no cache, the facts read for this batch alone."""
+        facts = Facts(self._register, self._delegations, policy_set)
+        resolved = self._resolve_all(policy_set, facts, requests)
+        return [self._decide(policy_set, each, facts, None, trace) for each in resolved]
 
     def _resolve_all(
         self,
@@ -209,6 +235,8 @@ class DecisionEngine:
                 )
             stated_roles = None
             if request.role_claims is not None:
+                if request.roles_refused is not None:
+                    return _roles_refused(request.roles_refused, version)
                 stated_roles = _resolve_roles(policy_set, request.role_claims)
             if package_urn_form(request.package) is None:
                 raise RequestSyntaxError(
@@ -243,7 +271,7 @@ class DecisionEngine:
                 version=policy_set.version,
             )
         try:
-            target = Target(f"{RESOURCE_URN_PREFIX}{request.resource}", request.action.lower())
+            target = Target(f"{RESOURCE_URN_PREFIX}{request.resource}", ascii_lower(request.action))
             return ResolvedResource(request, resource, targets.policies(target).candidates)
         except Exception:
             LOG.exception("could not resolve %r", request)
@@ -255,8 +283,10 @@ class DecisionEngine:
         resolved: _Resolved | ResolvedResource | Result,
         facts: Facts,
         evaluations: BoundedMap[EvaluationKey, Result] | None,
+        trace: Trace | None = None,
     ) -> Result:
-        """The Result of one request not answered from the cache."""
+        """The Result of one request not answered from the cache (each step noted on `trace`
+        when one is given)."""
         if isinstance(resolved, Result):
             return resolved
         try:
@@ -269,12 +299,13 @@ class DecisionEngine:
                         self._resolve(policy_set, self._indexes_of(policy_set)[0], asked),
                         facts,
                         evaluations,
+                        trace,
                     )
 
                 return decide_resource(
-                    resolved, facts, policy_set.catalog, held, policy_set.version
+                    resolved, facts, policy_set.catalog, held, policy_set.version, trace
                 )
-            return self._evaluate(policy_set, resolved, facts, evaluations)
+            return self._evaluate(policy_set, resolved, facts, evaluations, trace)
         except Exception:
             LOG.exception("decision failed for %r", resolved.request)
             return processing_error("evaluation failed inside the PDP", policy_set.version)
@@ -285,6 +316,7 @@ class DecisionEngine:
         resolved: _Resolved,
         facts: Facts,
         evaluations: BoundedMap[EvaluationKey, Result] | None,
+        trace: Trace | None = None,
     ) -> Result:
         request, target = resolved.request, resolved.target
         subject_attributes: dict[str, Any] = {}
@@ -292,12 +324,15 @@ class DecisionEngine:
             if facts.org_form(request.party) is None:
                 # Stated roles stand in for the register's, but only for a party it knows:
                 # roles "held" in an organisation that does not exist prove nothing.
-                return Result(
+                result = Result(
                     NOT_APPLICABLE,
                     message=f"party {request.party} is not in the register",
                     version=policy_set.version,
                     package=target.resource,
                 )
+                if trace is not None:
+                    trace.steps.append(_package_step(resolved, facts, (), result))
+                return result
             subject_attributes[ROLES_KEY] = resolved.stated_roles
         access_request = AccessRequest(
             subject={"id": request.subject.urn, "attributes": subject_attributes},
@@ -306,8 +341,38 @@ class DecisionEngine:
             context={},
         )
         provider = facts.provider(request.subject)
-        result = _evaluated(policy_set, resolved, access_request, provider, evaluations)
-        return replace(result, package=target.resource)
+        if trace is None:
+            result = _evaluated(policy_set, resolved, access_request, provider, evaluations)
+            return replace(result, package=target.resource)
+        # Traced: every candidate is fitted here, none taken from the evaluations kept.
+        fitted: list[Policy] = []
+        result = _evaluated(policy_set, resolved, access_request, provider, None, fitted)
+        result = replace(result, package=target.resource)
+        trace.steps.append(_package_step(resolved, facts, tuple(fitted), result))
+        return result
+
+
+def _package_step(
+    resolved: _Resolved, facts: Facts, fitting: tuple[Policy, ...], result: Result
+) -> PackageStep:
+    """A package decision as a trace notes it, with the facts the PIP holds for it (read
+    already, or read now from the same facts: they are what the decision was made on)."""
+    request = resolved.request
+    stated = resolved.stated_roles
+    roles = facts.roles(request.subject, request.party) if stated is None else frozenset(stated)
+    return PackageStep(
+        subject=request.subject,
+        party=request.party,
+        package=resolved.target.resource,
+        action=resolved.target.action,
+        stated_roles=None if stated is None else tuple(stated),
+        roles=roles,
+        delegated=frozenset(facts.delegated(request.subject, request.party)),
+        org_form=facts.org_form(request.party),
+        candidates=tuple(resolved.policies.candidates),
+        fitting=fitting,
+        result=result,
+    )
 
 
 def _evaluated(
@@ -316,15 +381,17 @@ def _evaluated(
     request: AccessRequest,
     provider: AttributeProvider,
     evaluations: BoundedMap[EvaluationKey, Result] | None,
+    fitted: list[Policy] | None = None,
 ) -> Result:
-    """The target's candidates evaluated for `request`; or, with `evaluations` to keep them in,
+    """The target's candidates evaluated for `request` (those that fit added to `fitted`, if
+    given); or, with `evaluations` to keep them in,
     when the target is decided by the values of the attributes its policies name, the
     evaluation of an earlier request alike in those values (people holding the same roles
     asking for the same package are decided alike)."""
     policies = resolved.policies
     if evaluations is None or not policies.decided_by_attributes:
         return combine(
-            policies.candidates, EvaluationContext(request, [provider]), policy_set.version
+            policies.candidates, EvaluationContext(request, [provider]), policy_set.version, fitted
         )
     context = EvaluationContext(request, [provider])
     try:
@@ -351,6 +418,19 @@ def _hashable(value: Any) -> Any:
         return tuple(_hashable(item) for item in value)
     hash(value)
     return value
+
+
+def _roles_refused(reason: str, version: int) -> Result:
+    """Indeterminate for a request that states roles its caller may not state: never decided
+    on the register's roles instead, which would hide from the caller that its word was not
+    taken."""
+    return Result(
+        INDETERMINATE,
+        STATUS_PROCESSING_ERROR,
+        f"the request states the subject's roles, but {reason}",
+        version=version,
+        minor_status=STATUS_STATED_ROLES_REFUSED,
+    )
 
 
 def _resolve_roles(policy_set: PolicySet, claims: Sequence[RoleClaim]) -> list[str]:

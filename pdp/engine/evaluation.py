@@ -30,9 +30,17 @@ def evaluate(
     return combine(candidates, context, policy_set.version)
 
 
-def combine(candidates: Sequence[Policy], context: EvaluationContext, version: int) -> Result:
-    """The candidates that fit `context`, combined deny-overrides, as a Result of `version`."""
+def combine(
+    candidates: Sequence[Policy],
+    context: EvaluationContext,
+    version: int,
+    fitted: list[Policy] | None = None,
+) -> Result:
+    """The candidates that fit `context`, combined deny-overrides, as a Result of `version`;
+    those that fit are also added to `fitted` when one is given (`pdp.engine.trace`)."""
     fitting = [policy for policy in candidates if policy.fits(context)]
+    if fitted is not None:
+        fitted += fitting
     denying = tuple(policy for policy in fitting if not policy.is_allowed)
     if denying:
         return Result(DENY, policies=denying, version=version)

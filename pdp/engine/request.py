@@ -9,7 +9,7 @@ under the resource's own XACML policy. A request the context handler could not r
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from pdp.identities import Identifier
@@ -25,13 +25,20 @@ class RoleClaim:
     value: str
 
 
+#: Why a request's stated roles are refused when nobody said its caller may state them.
+ROLES_NOT_PERMITTED = "its caller was given no right to state them"
+
+
 @dataclass(frozen=True)
 class DecisionRequest:
     """May `subject` perform `action` on access package `package` on behalf of `party`?
 
     `package` is a package URN or bare code as the caller wrote it. `role_claims`, when not
     None, are the subject's roles for the party as the caller states them, used instead of the
-    register's.
+    register's, but only when the caller may state them: `roles_refused` says why it may not
+    (None: it may). Stated roles make anyone hold any role, so by default they are refused,
+    and a request that states them is Indeterminate naming the reason; the caller's right is
+    given by whoever made the request (`stating_roles`).
     """
 
     subject: Subject
@@ -39,6 +46,7 @@ class DecisionRequest:
     package: str
     action: str
     role_claims: tuple[RoleClaim, ...] | None = None
+    roles_refused: str | None = ROLES_NOT_PERMITTED
 
 
 #: Attributes as a request gives them, for a policy to match: (attribute id, data type named in
@@ -82,3 +90,16 @@ class Unreadable:
 
 #: Anything the engine is asked to decide.
 Request = DecisionRequest | ResourceRequest | Unreadable
+
+
+def stating_roles(request: Request, refused: str | None) -> Request:
+    """`request` as its caller may make it: a package request that states roles with
+    `roles_refused` set to `refused` (None: honoured), anything else as it is. Requests that
+    state no roles are left alone, so their decisions are remembered alike for every caller."""
+    if (
+        type(request) is DecisionRequest
+        and request.role_claims is not None
+        and request.roles_refused != refused
+    ):
+        return replace(request, roles_refused=refused)
+    return request

@@ -36,6 +36,7 @@ from pdp.catalog import Catalog, Package
 from pdp.combining import Applies, combine
 from pdp.engine.request import GivenAttributes, ResourceRequest
 from pdp.engine.result import Result
+from pdp.engine.trace import ResourceStep, Trace
 from pdp.identities import REGISTER_IDENTIFIERS, Identified, Identifier, directly
 from pdp.resource_compiler import compiled_literal, compiled_path
 from pdp.resource_policies import Designator, Match, ResourcePolicy, Rule, app_of
@@ -54,6 +55,7 @@ from pdp.vocabulary import (
     STATUS_MISSING_ATTRIBUTE,
     STATUS_PROCESSING_ERROR,
     XML_STRING,
+    ascii_lower,
     attribute_key,
     attribute_path,
     lowercase_attribute_key,
@@ -146,15 +148,55 @@ class ResolvedResource:
 
 
 def decide_resource(
-    resolved: ResolvedResource, facts: Facts, catalog: Catalog, held: PackageDecision, version: int
+    resolved: ResolvedResource,
+    facts: Facts,
+    catalog: Catalog,
+    held: PackageDecision,
+    version: int,
+    trace: Trace | None = None,
 ) -> Result:
-    """The decision for one resolved resource request (see the module's docstring)."""
+    """The decision for one resolved resource request (see the module's docstring), noted on
+    `trace` when one is given."""
+    result, step = _decide_resource(resolved, facts, catalog, held, version)
+    if trace is not None:
+        trace.steps.append(
+            ResourceStep(
+                request=resolved.request,
+                policy=resolved.resource.policy,
+                subject=step.subject,
+                party=step.party,
+                rules=tuple(zip(resolved.resource.policy.rules, step.applies, strict=False)),
+                supplied=dict(step.supplied or {}),
+                result=result,
+            )
+        )
+    return result
+
+
+@dataclass
+class _Noted:
+    """What a resource decision found on its way, for a trace: who, for whom, how each rule
+    applied, what the PIP supplied."""
+
+    subject: Identified | None = None
+    party: Identified | None = None
+    #: How each rule of the policy applied, in rule order (empty if none was evaluated).
+    applies: list[Applies] = field(default_factory=list)
+    supplied: dict[str, Any] | None = None
+
+
+def _decide_resource(
+    resolved: ResolvedResource, facts: Facts, catalog: Catalog, held: PackageDecision, version: int
+) -> tuple[Result, _Noted]:
+    noted = _Noted()
     request = resolved.request
     resource = resolved.resource
     subject = _one_subject(facts, resource, request)
     if isinstance(subject, Result):
-        return _versioned(subject, version)
+        return _versioned(subject, version), noted
+    noted.subject = subject
     party = _identified(facts, resource, "resource", request.party)
+    noted.party = party
     others = {_identified(facts, resource, "resource", each) for each in request.other_parties}
     if any(other is None or party is None or other.subject != party.subject for other in others):
         given = ", ".join(
@@ -165,14 +207,14 @@ def decide_resource(
             STATUS_PROCESSING_ERROR,
             f"Resource: the identifiers {given} do not name one and the same party",
             version=version,
-        )
+        ), noted
     if request.party is not None and party is None:
         return Result(
             NOT_APPLICABLE,
             message=f"party {request.party.attribute_id} {request.party.value} is not in the "
             "register",
             version=version,
-        )
+        ), noted
     provider = _Pip(facts, catalog, resolved.resource, subject, party, held)
     parts = _request_parts(resolved, subject, party)
     context = EvaluationContext(AccessRequest(**parts), [provider])
@@ -186,6 +228,8 @@ def decide_resource(
         for rule in policy.rules
     ]
     combined = combine(policy, applies)
+    noted.applies = applies
+    noted.supplied = provider._memo
     deciding = {rule.number for rule in combined.rules}
     if combined.decision == INDETERMINATE:
         missing = ", ".join(
@@ -201,7 +245,7 @@ def decide_resource(
             f"resource {policy.resource_id}: a rule needs attributes that must be present: "
             f"{missing}",
             version=version,
-        )
+        ), noted
     policies = tuple(d for d in fitting if _rule_number(d) in deciding)
     # And the grants or delegations that gave a package a deciding rule asked for.
     asked = {code for number in deciding for code in resource.packages_of_rule[number]}
@@ -214,7 +258,7 @@ def decide_resource(
         version=version,
         obligations=combined.obligations,
         advice=combined.advice,
-    )
+    ), noted
 
 
 def _versioned(result: Result, version: int) -> Result:
@@ -271,7 +315,10 @@ def _request_parts(
             "id": resolved.resource.policy.resource_urn,
             "attributes": _bags(request.given("resource"), party, own),
         },
-        "action": {"id": request.action.lower(), "attributes": _bags(request.given("action"))},
+        "action": {
+            "id": ascii_lower(request.action),
+            "attributes": _bags(request.given("action")),
+        },
         "context": _bags(request.given("context")),
     }
 
@@ -299,7 +346,7 @@ def _bags(
         key = typed_attribute_key(attribute_id, data_type)
         bags[key] = bag
         if all(type(value) is str for value in bag):
-            bags[lowercase_attribute_key(attribute_id)] = [value.lower() for value in bag]
+            bags[lowercase_attribute_key(attribute_id)] = [ascii_lower(value) for value in bag]
     return bags
 
 
@@ -414,7 +461,7 @@ class _Pip(AttributeProvider):
             # Altinn's role data spells codes in lower case (`dagl`), the register in upper
             # case: a policy comparing either spelling case-sensitively matches.
             codes = sorted({*roles, *(code.lower() for code in roles)})
-        return codes if key in _EXACT_KEYS else sorted({c.lower() for c in codes})
+        return codes if key in _EXACT_KEYS else sorted({ascii_lower(c) for c in codes})
 
     def _roles(self, holding: tuple[Subject, str]) -> list[str]:
         return sorted(self.facts.roles(*holding))

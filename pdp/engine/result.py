@@ -29,6 +29,9 @@ class Result:
     package: str | None = None
     obligations: tuple[Expression, ...] = ()
     advice: tuple[Expression, ...] = ()
+    #: A minor status code under `status` that says more precisely why (XACML's nested
+    #: StatusCode), e.g. `urn:pdp:status:stated-roles-refused`; None for most results.
+    minor_status: str | None = None
 
 
 def processing_error(message: str, version: int | None) -> Result:

@@ -52,16 +52,17 @@ from pdp.vocabulary import (
     PARTYID_ID,
     PERSON_ID,
     PERSON_UUID_ID,
+    READ_ATTRIBUTE_IDS,
     RESOURCE_CATEGORY,
     RESOURCE_ID,
     ROLECODE_ID,
     SHORTHAND_CATEGORIES,
     STATUS_PROCESSING_ERROR,
-    STRING_TYPES,
     SUBJECT_CATEGORY,
     SYSTEM_USER_UUID_ID,
     USERID_ID,
     XML_STRING,
+    ascii_lower,
     typed_values,
 )
 from pdp.xacml.model import Category, Item
@@ -90,10 +91,9 @@ def decision_items(
         raise RequestSyntaxError(
             f"category Id used more than once: {', '.join(sorted(duplicates))}"
         )
-    readings: dict[int, _Reading] = {}
-    for_a_package = _asks_for_a_package(categories, readings)
+    for_a_package = _asks_for_a_package(categories)
     if references is None:
-        return (_single(categories, readings, rules, for_a_package),)
+        return (_single(categories, rules, for_a_package),)
     # A reference that picks the same categories as an earlier one is the same item.
     made: dict[tuple[str, ...], Item] = {}
     items = []
@@ -101,29 +101,25 @@ def decision_items(
         item = made.get(ids)  # type: ignore[call-overload]
         if item is None:
             item = made[ids] = _referenced(  # type: ignore[index]
-                by_id, list(ids), readings, rules, for_a_package
+                by_id, ids, rules, for_a_package
             )
+            request = item.request
+            if type(request) is Unreadable and request.status == STATUS_PROCESSING_ERROR:
+                # Altinn's PDP answers a MultiRequests with one result when a part of it is
+                # missing or mixed up (a processing-error): so does this one.
+                return (item,)
         items.append(item)
-    # Altinn's PDP answers a MultiRequests with one result when a part of it is missing or
-    # mixed up (a processing-error): so does this one.
-    pinned = next((item for item in items if _pinned(item.request)), None)
-    return (pinned,) if pinned is not None else tuple(items)
-
-
-def _pinned(request: Request) -> bool:
-    return isinstance(request, Unreadable) and request.status == STATUS_PROCESSING_ERROR
+    return tuple(items)
 
 
 def _single(
     categories: Sequence[Category],
-    readings: dict[int, _Reading],
     rules: IdentifierRules,
     for_a_package: bool,
 ) -> Item:
     """The one decision of a request without MultiRequests."""
     return _decision_item(
         categories,
-        readings,
         rules,
         for_a_package,
         lambda count, name: (
@@ -134,65 +130,70 @@ def _single(
 
 def _referenced(
     by_id: dict[str, Category],
-    ids: list[str],
-    readings: dict[int, _Reading],
+    ids: Sequence[str],
     rules: IdentifierRules,
     for_a_package: bool,
 ) -> Item:
     """The decision one `RequestReference` picks out of the categories by their Id."""
-    unknown = [reference_id for reference_id in ids if reference_id not in by_id]
-    if unknown:
+    try:
+        candidates = [by_id[reference_id] for reference_id in ids]
+    except KeyError:
+        unknown = next(reference_id for reference_id in ids if reference_id not in by_id)
         return Item(
-            _unreadable(f"RequestReference names unknown category Id {unknown[0]!r}", for_a_package)
+            _unreadable(f"RequestReference names unknown category Id {unknown!r}", for_a_package)
         )
     return _decision_item(
-        [by_id[reference_id] for reference_id in ids],
-        readings,
+        candidates,
         rules,
         for_a_package,
         lambda count, name: (
-            f"RequestReference {ids} picks {count} {name} categories; it must pick exactly one"
+            f"RequestReference {list(ids)} picks {count} {name} categories; it must pick "
+            "exactly one"
         ),
     )
 
 
 def _decision_item(
     candidates: Sequence[Category],
-    readings: dict[int, _Reading],
     rules: IdentifierRules,
     for_a_package: bool,
     mismatch: Callable[[int | str, str], str],
 ) -> Item:
-    """The decision of the one subject, resource and action among `candidates`; if there is not
-    exactly one of each, `mismatch(count, category name)` says why (with the statuses of a
-    package request when the request asks about one, else Altinn's)."""
+    """The decision of the one subject, resource and action among `candidates` (and the
+    environment, if one is among them); if there is not exactly one of each, `mismatch(count,
+    category name)` says why (with the statuses of a package request when the request asks
+    about one, else Altinn's)."""
+    picked: dict[str, Category] = {}
+    for category in candidates:
+        if category.category_id in picked:
+            break
+        picked[category.category_id] = category
+    else:
+        subject = picked.get(SUBJECT_CATEGORY)
+        resource = picked.get(RESOURCE_CATEGORY)
+        action = picked.get(ACTION_CATEGORY)
+        if subject is not None and resource is not None and action is not None:
+            return _item(subject, resource, action, picked.get(ENVIRONMENT_CATEGORY), rules)
+    # Not one of each (or a category given twice): counted, to say which.
     chosen = []
     for category_id in _ITEM_CATEGORIES:
         found = [category for category in candidates if category.category_id == category_id]
         if len(found) != 1:
             name = _CATEGORY_NAMES[category_id]
             return Item(_unreadable(mismatch(len(found) or "no", name), for_a_package))
-        chosen.append(_reading(found[0], readings))
+        chosen.append(found[0])
     environments = [c for c in candidates if c.category_id == ENVIRONMENT_CATEGORY]
     if len(environments) > 1:
         return Item(_unreadable(mismatch(len(environments), "Environment"), for_a_package))
-    environment = _reading(environments[0], readings) if environments else None
-    return _item(*chosen, environment, rules)
+    return _item(*chosen, environments[0] if environments else None, rules)
 
 
-def _reading(category: Category, readings: dict[int, _Reading]) -> _Reading:
-    reading = readings.get(id(category))
-    if reading is None:
-        reading = readings[id(category)] = _Reading(category)
-    return reading
-
-
-def _asks_for_a_package(candidates: Sequence[Category], readings: dict[int, _Reading]) -> bool:
+def _asks_for_a_package(candidates: Sequence[Category]) -> bool:
     """Whether a request with these categories asks about an access package (a resource
     category names one): the question this PDP answered before service resources, with its
     own statuses."""
     return any(
-        _PACKAGE in _reading(category, readings).values
+        _PACKAGE in category.values
         for category in candidates
         if category.category_id == RESOURCE_CATEGORY
     )
@@ -206,58 +207,32 @@ def _unreadable(message: str, asks_for_a_package: bool) -> Unreadable:
     return Unreadable(message, STATUS_PROCESSING_ERROR)
 
 
-class _Reading:
-    """A category as items read it, once however many items pick it: the values of its
-    attributes by case-folded AttributeId, bags flattened; for each such id, its first
-    attribute without a string DataType, if any; and its IncludeInResult echo."""
+def _values(category: Category, folded: str) -> list[Any]:
+    """All values of the category's attributes whose AttributeId folds to `folded`; each such
+    attribute must have a string DataType (or none)."""
+    if not category.mistyped:  # nearly always: no attribute names another data type
+        return category.values.get(folded, _NONE)
+    attribute = category.mistyped.get(folded)
+    if attribute is not None:
+        category_id = category.category_id
+        raise RequestSyntaxError(
+            f"{_CATEGORY_NAMES.get(category_id, category_id)} {attribute['AttributeId']}: "
+            f"DataType must be http://www.w3.org/2001/XMLSchema#string, "
+            f"got {attribute['DataType']!r}"
+        )
+    return category.values.get(folded, _NONE)
 
-    __slots__ = ("category", "echo", "mistyped", "values")
 
-    def __init__(self, category: Category):
-        self.category = category
-        self.values: dict[str, list[Any]] = {}
-        self.mistyped: dict[str, dict[str, Any]] = {}
-        echoed = []
-        for attribute in category.attributes:
-            folded = attribute["AttributeId"].casefold()
-            data_type = attribute.get("DataType")
-            if data_type is not None and data_type not in STRING_TYPES:
-                self.mistyped.setdefault(folded, attribute)
-            value = attribute["Value"]
-            if type(value) is list:
-                self.values.setdefault(folded, []).extend(value)
-            else:
-                self.values.setdefault(folded, []).append(value)
-            if attribute["IncludeInResult"]:
-                # As Altinn's PDP echoes it: with its data type, named in full when left out.
-                echoed.append(
-                    {
-                        "AttributeId": attribute["AttributeId"],
-                        "Value": value,
-                        "DataType": attribute.get("DataType") or XML_STRING,
-                    }
-                )
-        self.echo = {"CategoryId": category.category_id, "Attribute": echoed} if echoed else None
-
-    def get(self, folded: str) -> list[Any]:
-        """All values of the attributes whose AttributeId folds to `folded`; each such
-        attribute must have a string DataType (or none)."""
-        attribute = self.mistyped.get(folded)
-        if attribute is not None:
-            category_id = self.category.category_id
-            raise RequestSyntaxError(
-                f"{_CATEGORY_NAMES.get(category_id, category_id)} {attribute['AttributeId']}: "
-                f"DataType must be http://www.w3.org/2001/XMLSchema#string, "
-                f"got {attribute['DataType']!r}"
-            )
-        return self.values.get(folded, _NONE)
+def _echo(category: Category) -> dict[str, Any]:
+    """The result's `Category` entry echoing the category's IncludeInResult attributes."""
+    return {"CategoryId": category.category_id, "Attribute": list(category.echoed)}
 
 
 _NONE: list[Any] = []
 
 
 _PERSON, _ORGANIZATION, _PACKAGE, _ACTION, _ROLECODE, _CCR_ROLE, _RESOURCE, _ORG, _APP = (
-    attribute_id.casefold()
+    ascii_lower(attribute_id)
     for attribute_id in (
         PERSON_ID,
         ORGANIZATION_ID,
@@ -271,9 +246,9 @@ _PERSON, _ORGANIZATION, _PACKAGE, _ACTION, _ROLECODE, _CCR_ROLE, _RESOURCE, _ORG
     )
 )
 #: The attribute ids that name the subject of a service resource request, in the order they
-#: are read (by case-folded id).
+#: are read (by lower-cased id).
 _SUBJECT_IDENTIFIERS = {
-    attribute_id.casefold(): attribute_id
+    ascii_lower(attribute_id): attribute_id
     for attribute_id in (
         SYSTEM_USER_UUID_ID,
         PERSON_ID,
@@ -287,7 +262,7 @@ _SUBJECT_IDENTIFIERS = {
 }
 #: The attribute ids that name the party of a service resource request, the first given read.
 _PARTY_IDENTIFIERS = {
-    attribute_id.casefold(): attribute_id
+    ascii_lower(attribute_id): attribute_id
     for attribute_id in (
         PARTYID_ID,
         PARTY_UUID_ID,
@@ -296,24 +271,11 @@ _PARTY_IDENTIFIERS = {
         PERSON_ID,
     )
 }
-#: Every attribute id the reader reads, by its case-folded spelling: given attributes are
-#: passed on under these spellings.
-_READ_IDS = {
-    attribute_id.casefold(): attribute_id
-    for attribute_id in (
-        *_SUBJECT_IDENTIFIERS.values(),
-        *_PARTY_IDENTIFIERS.values(),
-        ACTION_ID,
-        RESOURCE_ID,
-        ORG_ID,
-        APP_ID,
-        PACKAGE_ID,
-        ROLECODE_ID,
-        CCR_ROLE_ID,
-    )
-}
+#: Every attribute id the reader reads, by its folded spelling: given attributes are passed on
+#: under these spellings.
+_READ_IDS = {ascii_lower(attribute_id): attribute_id for attribute_id in READ_ATTRIBUTE_IDS}
 #: Subject attributes the PIP owns: a request may not state them for a service resource.
-_OWNED_BY_THE_PIP = {attribute_id.casefold(): attribute_id for attribute_id in (PACKAGE_ID,)}
+_OWNED_BY_THE_PIP = {ascii_lower(attribute_id): attribute_id for attribute_id in (PACKAGE_ID,)}
 _STATED_ROLES = {_ROLECODE: ROLECODE_ID, _CCR_ROLE: CCR_ROLE_ID}
 
 
@@ -323,33 +285,35 @@ class _Pinned(Exception):
 
 
 def _item(
-    subject_read: _Reading,
-    resource_read: _Reading,
-    action_read: _Reading,
-    environment_read: _Reading | None,
+    subject_category: Category,
+    resource_category: Category,
+    action_category: Category,
+    environment_category: Category | None,
     rules: IdentifierRules,
 ) -> Item:
-    echoed = tuple(
-        reading.echo for reading in (subject_read, action_read, resource_read) if reading.echo
+    echoed = (
+        tuple(_echo(c) for c in (subject_category, action_category, resource_category) if c.echoed)
+        if subject_category.echoed or action_category.echoed or resource_category.echoed
+        else ()
     )
     request: Request
     try:
-        if _PACKAGE in resource_read.values:
-            if _RESOURCE in resource_read.values or _ORG in resource_read.values:
+        if _PACKAGE in resource_category.values:
+            if _RESOURCE in resource_category.values or _ORG in resource_category.values:
                 raise RequestSyntaxError(
                     f"Resource names both an access package ({PACKAGE_ID}) and a service "
                     f"resource ({RESOURCE_ID} or {ORG_ID}): ask about one of them"
                 )
             request = DecisionRequest(
-                subject=_subject(subject_read, rules),
-                party=_party(resource_read, rules),
-                package=_single_string(resource_read, _PACKAGE, PACKAGE_ID),
-                action=_single_string(action_read, _ACTION, ACTION_ID),
-                role_claims=_role_claims(subject_read),
+                subject=_subject(subject_category, rules),
+                party=_party(resource_category, rules),
+                package=_single_string(resource_category, _PACKAGE, PACKAGE_ID),
+                action=_single_string(action_category, _ACTION, ACTION_ID),
+                role_claims=_role_claims(subject_category),
             )
         else:
             request = _resource_request(
-                subject_read, resource_read, action_read, environment_read, rules
+                subject_category, resource_category, action_category, environment_category, rules
             )
     except RequestSyntaxError as error:
         request = Unreadable(str(error))
@@ -358,11 +322,11 @@ def _item(
     return Item(request, echoed)
 
 
-def _subject(reading: _Reading, rules: IdentifierRules) -> Subject:
-    people, organizations = reading.get(_PERSON), reading.get(_ORGANIZATION)
+def _subject(category: Category, rules: IdentifierRules) -> Subject:
+    people, organizations = _values(category, _PERSON), _values(category, _ORGANIZATION)
     if len(people) + len(organizations) != 1:
         if not people and not organizations:
-            attributes = reading.category.attributes
+            attributes = category.attributes
             others = sorted({attribute["AttributeId"] for attribute in attributes})
             got = f"; got {', '.join(others)}" if others else ""
             raise RequestSyntaxError(f"AccessSubject has no {PERSON_ID} or {ORGANIZATION_ID}{got}")
@@ -380,8 +344,8 @@ def _subject(reading: _Reading, rules: IdentifierRules) -> Subject:
         raise RequestSyntaxError(f"AccessSubject {attribute_id}: {error}") from None
 
 
-def _party(reading: _Reading, rules: IdentifierRules) -> str:
-    value = _single_string(reading, _ORGANIZATION, ORGANIZATION_ID)
+def _party(category: Category, rules: IdentifierRules) -> str:
+    value = _single_string(category, _ORGANIZATION, ORGANIZATION_ID)
     try:
         return _checked(rules, ORGANIZATION_ID, value)
     except InvalidIdentifier as error:
@@ -389,49 +353,49 @@ def _party(reading: _Reading, rules: IdentifierRules) -> str:
 
 
 def _resource_request(
-    subject_read: _Reading,
-    resource_read: _Reading,
-    action_read: _Reading,
-    environment_read: _Reading | None,
+    subject_category: Category,
+    resource_category: Category,
+    action_category: Category,
+    environment_category: Category | None,
     rules: IdentifierRules,
 ) -> ResourceRequest:
     """A service resource request, or the reason it cannot be read."""
-    resource = _resource_id(resource_read)
-    subject = _subject_identifiers(subject_read, rules)
+    resource = _resource_id(resource_category)
+    subject = _subject_identifiers(subject_category, rules)
     for folded, attribute_id in (_OWNED_BY_THE_PIP | _STATED_ROLES).items():
-        if folded in subject_read.values:
+        if folded in subject_category.values:
             raise RequestSyntaxError(
                 f"AccessSubject {attribute_id}: a request may not state it for a service "
                 "resource; the PDP works out the packages and roles the subject holds for the "
                 "party itself"
             )
-    party, *other_parties = _party_identifiers(resource_read, rules) or (None,)
+    party, *other_parties = _party_identifiers(resource_category, rules) or (None,)
     attributes = [
-        ("action", _given(action_read)),
-        ("resource", _given(resource_read)),
-        ("subject", _given(subject_read)),
+        ("action", _given(action_category)),
+        ("resource", _given(resource_category)),
+        ("subject", _given(subject_category)),
     ]
-    if environment_read is not None:
-        attributes.insert(1, ("context", _given(environment_read)))
+    if environment_category is not None:
+        attributes.insert(1, ("context", _given(environment_category)))
     return ResourceRequest(
         subject=subject,
         party=party,
         resource=resource,
-        action=_single_string(action_read, _ACTION, ACTION_ID),
+        action=_single_string(action_category, _ACTION, ACTION_ID),
         attributes=tuple(attributes),
         other_parties=tuple(other_parties),
     )
 
 
-def _resource_id(reading: _Reading) -> str:
+def _resource_id(category: Category) -> str:
     """The resource id: `urn:altinn:resource`, else `app_<org>_<app>` for an app named by
     `urn:altinn:org` and `urn:altinn:app` (Altinn's own mapping)."""
-    named = reading.values
+    named = category.values
     if _RESOURCE in named:
-        resource = _single_string(reading, _RESOURCE, RESOURCE_ID)
+        resource = _single_string(category, _RESOURCE, RESOURCE_ID)
     elif _ORG in named and _APP in named:
-        org = _single_string(reading, _ORG, ORG_ID)
-        resource = f"{APP_RESOURCE_PREFIX}{org}_{_single_string(reading, _APP, APP_ID)}"
+        org = _single_string(category, _ORG, ORG_ID)
+        resource = f"{APP_RESOURCE_PREFIX}{org}_{_single_string(category, _APP, APP_ID)}"
     else:
         raise RequestSyntaxError(
             f"Resource has no {PACKAGE_ID} or {RESOURCE_ID} (nor {ORG_ID} and {APP_ID}): name "
@@ -445,39 +409,41 @@ def _resource_id(reading: _Reading) -> str:
     return resource
 
 
-def _subject_identifiers(reading: _Reading, rules: IdentifierRules) -> tuple[Identifier, ...]:
+def _subject_identifiers(category: Category, rules: IdentifierRules) -> tuple[Identifier, ...]:
     """Every identifier naming the subject, checked; a system user's must stand alone."""
     found = [
-        Identifier(attribute_id, _identifier(reading, folded, attribute_id, rules, "AccessSubject"))
+        Identifier(
+            attribute_id, _identifier(category, folded, attribute_id, rules, "AccessSubject")
+        )
         for folded, attribute_id in _SUBJECT_IDENTIFIERS.items()
-        if folded in reading.values
+        if folded in category.values
     ]
     if not found:
-        attributes = sorted({a["AttributeId"] for a in reading.category.attributes})
+        attributes = sorted({a["AttributeId"] for a in category.attributes})
         got = f"; got {', '.join(attributes)}" if attributes else ""
         raise _Pinned(f"AccessSubject names no subject{got}")
-    if found[0].attribute_id == SYSTEM_USER_UUID_ID and len(reading.category.attributes) > 1:
+    if found[0].attribute_id == SYSTEM_USER_UUID_ID and len(category.attributes) > 1:
         raise _Pinned(
             f"AccessSubject: {SYSTEM_USER_UUID_ID} must be the only subject attribute, got "
-            + ", ".join(a["AttributeId"] for a in reading.category.attributes)
+            + ", ".join(a["AttributeId"] for a in category.attributes)
         )
     return tuple(found)
 
 
-def _party_identifiers(reading: _Reading, rules: IdentifierRules) -> list[Identifier]:
+def _party_identifiers(category: Category, rules: IdentifierRules) -> list[Identifier]:
     """Every identifier naming the party the resource is acted on for, checked (they must name
     one party: the engine checks)."""
     return [
-        Identifier(attribute_id, _identifier(reading, folded, attribute_id, rules, "Resource"))
+        Identifier(attribute_id, _identifier(category, folded, attribute_id, rules, "Resource"))
         for folded, attribute_id in _PARTY_IDENTIFIERS.items()
-        if folded in reading.values
+        if folded in category.values
     ]
 
 
 def _identifier(
-    reading: _Reading, folded: str, attribute_id: str, rules: IdentifierRules, where: str
+    category: Category, folded: str, attribute_id: str, rules: IdentifierRules, where: str
 ) -> str:
-    value = _single_string(reading, folded, attribute_id)
+    value = _single_string(category, folded, attribute_id)
     try:
         return _checked(rules, attribute_id, value)
     except InvalidIdentifier as error:
@@ -490,8 +456,15 @@ def _checked(rules: IdentifierRules, attribute_id: str, value: Any) -> str:
     remembered): the same people and parties ask again and again, and checking check digits
     costs more than all the rest of reading a request item."""
     if type(value) is str:
-        return _checked_string(rules, attribute_id, value)
+        return _checked_string(rules.check_digits, attribute_id, value)
     return _check(rules, attribute_id, value)
+
+
+@functools.lru_cache(maxsize=65536)
+def _checked_string(check_digits: bool, attribute_id: str, value: str) -> str:
+    """`_check` of a string, remembered (keyed by the rules' one setting: cheaper to hash than
+    the rules)."""
+    return _check(IdentifierRules(check_digits), attribute_id, value)
 
 
 def _check(rules: IdentifierRules, attribute_id: str, value: Any) -> str:
@@ -505,21 +478,18 @@ def _check(rules: IdentifierRules, attribute_id: str, value: Any) -> str:
         if not (value.isascii() and value.isdigit()) or len(value) > 18:
             raise InvalidIdentifier(f"must be a number of at most 18 digits, got {value!r}")
         return value
-    return validate_uuid(value.lower())
+    return validate_uuid(ascii_lower(value))
 
 
-_checked_string = functools.lru_cache(maxsize=65536)(_check)
-
-
-def _given(reading: _Reading) -> GivenAttributes:
+def _given(category: Category) -> GivenAttributes:
     """The category's attributes as given, for a policy to match: each id as the reader reads
     it (a known id in any casing is the known id, so that what the reader read is what the
     rules see), with its data type (`typed_values`) and its values of that type."""
     values: dict[tuple[str, str], list[Any]] = {}
-    where = _CATEGORY_NAMES.get(reading.category.category_id, reading.category.category_id)
-    for attribute in reading.category.attributes:
+    where = _CATEGORY_NAMES.get(category.category_id, category.category_id)
+    for attribute in category.attributes:
         attribute_id = attribute["AttributeId"]
-        attribute_id = _READ_IDS.get(attribute_id.casefold(), attribute_id)
+        attribute_id = _READ_IDS.get(ascii_lower(attribute_id), attribute_id)
         value = attribute["Value"]
         data_type, typed = typed_values(
             attribute.get("DataType"), value if type(value) is list else [value]
@@ -538,21 +508,23 @@ def _given(reading: _Reading) -> GivenAttributes:
     )
 
 
-def _role_claims(reading: _Reading) -> tuple[RoleClaim, ...] | None:
+def _role_claims(category: Category) -> tuple[RoleClaim, ...] | None:
     """The roles the subject states, if it states any: an empty bag states none (and so
     holds none, rather than the register's)."""
-    if _ROLECODE not in reading.values and _CCR_ROLE not in reading.values:
+    if _ROLECODE not in category.values and _CCR_ROLE not in category.values:
         return None
     return tuple(
         RoleClaim(attribute_id, _string(value, f"AccessSubject {attribute_id}"))
         for attribute_id, folded in ((ROLECODE_ID, _ROLECODE), (CCR_ROLE_ID, _CCR_ROLE))
-        for value in reading.get(folded)
+        for value in _values(category, folded)
     )
 
 
-def _single_string(reading: _Reading, folded: str, attribute_id: str) -> str:
-    where = _CATEGORY_NAMES[reading.category.category_id]
-    values = reading.get(folded)
+def _single_string(category: Category, folded: str, attribute_id: str) -> str:
+    values = _values(category, folded)
+    if len(values) == 1 and type(values[0]) is str:
+        return values[0]
+    where = _CATEGORY_NAMES[category.category_id]
     if len(values) != 1:
         if not values:
             raise RequestSyntaxError(f"{where} has no {attribute_id} attribute")

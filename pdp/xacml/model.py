@@ -1,8 +1,7 @@
 """The request model of the context handler: what an XACML JSON request says, once read.
 
-An attribute is kept as the JSON profile names its members (`AttributeId`, `Value`, `DataType`
-when given, `IncludeInResult`, `Issuer` when given), keys in their canonical casing: that is
-the form echoed back in a result's `Category`.
+An attribute is kept as the JSON profile names its members (`AttributeId`, `Value`, and
+`DataType`, `IncludeInResult` and `Issuer` when given), keys in their canonical casing.
 """
 
 from __future__ import annotations
@@ -15,13 +14,19 @@ from pdp.engine.request import Request
 
 class Category(NamedTuple):
     """One attribute category of the request: the category it is (`CategoryId`, shorthand
-    members already resolved), its `Id` for MultiRequests, and its attributes. (Categories and
-    items are named tuples: every request makes several, and a tuple is made in half the time
-    of a frozen dataclass.)"""
+    members already resolved), its `Id` for MultiRequests, and its attributes, read once
+    however many items pick it: the values of its attributes by folded AttributeId
+    (`pdp.vocabulary.ascii_lower`), bags flattened; for each such id, its first attribute without a
+    string DataType, if any; and its IncludeInResult attributes. (Categories and items are
+    named tuples: every request makes several, and a tuple is made in half the time of a
+    frozen dataclass.)"""
 
     category_id: str
     id: str | None
     attributes: tuple[dict[str, Any], ...]
+    values: dict[str, list[Any]]
+    mistyped: dict[str, dict[str, Any]]
+    echoed: tuple[dict[str, Any], ...]
 
 
 class Item(NamedTuple):

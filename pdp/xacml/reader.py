@@ -27,7 +27,14 @@ from pdp.engine.request import Unreadable
 from pdp.errors import RequestSyntaxError, problems_from_messages
 from pdp.identifiers import CHECKED, IdentifierRules
 from pdp.limits import DEFAULT_LIMITS, Limits, Where
-from pdp.vocabulary import SHORTHAND_CATEGORIES, XACML_REQUEST_MEMBERS
+from pdp.vocabulary import (
+    READ_ATTRIBUTE_IDS,
+    SHORTHAND_CATEGORIES,
+    STRING_TYPES,
+    XACML_REQUEST_MEMBERS,
+    XML_STRING,
+    ascii_lower,
+)
 from pdp.xacml.items import decision_items
 from pdp.xacml.model import Category, Item, ParsedRequest
 
@@ -47,8 +54,9 @@ FALSY = frozenset({"f", "F", "false", "False", "FALSE", "off", "Off", "OFF", "n"
 FALSY |= {"NO", "0", 0}
 
 KNOWN_KEYS = frozenset(XACML_REQUEST_MEMBERS)
-#: Each member name by its case-folded spelling: the name any spelling of it is read as.
-CANONICAL_KEYS = {key.casefold(): key for key in XACML_REQUEST_MEMBERS}
+#: Each member name by its lower-cased spelling (ASCII only: `vocabulary.ascii_lower`): the
+#: name any spelling of it is read as.
+CANONICAL_KEYS = {ascii_lower(key): key for key in XACML_REQUEST_MEMBERS}
 _LONGEST_KNOWN_KEY = max(map(len, XACML_REQUEST_MEMBERS))
 
 
@@ -117,7 +125,7 @@ def _clash_path(where: Where) -> str:
         if isinstance(step, int):
             steps.append(f"[{step}]")
         else:
-            steps.append(f".{CANONICAL_KEYS.get(step.casefold(), step)}")
+            steps.append(f".{CANONICAL_KEYS.get(ascii_lower(step), step)}")
     return "$" + "".join(reversed(steps))
 
 
@@ -161,7 +169,7 @@ class _Walk:
         that name is a clash."""
         if len(key) > self.longest:
             self.limits.too_long(key, where)
-        name = key if key in KNOWN_KEYS else CANONICAL_KEYS.get(key.casefold(), key)
+        name = key if key in KNOWN_KEYS else CANONICAL_KEYS.get(ascii_lower(key), key)
         if name in seen:
             if self.clash is None:
                 self.clash = f"{_clash_path(where)}: key {name!r} appears more than once"
@@ -275,7 +283,13 @@ class _Walk:
         for key, value in node.items():
             name = key if names is None else self.name(key, where, names)
             if name in _CATEGORY_MEMBERS:
-                entry = read[name] = self.one_or_many(key, value, depth + 1, where, self.category)
+                category_id = SHORTHAND_CATEGORIES.get(name)
+                entry = self.plain_categories(key, value, depth + 1, where, category_id)
+                if entry is None:
+                    entry = self.one_or_many(
+                        key, value, depth + 1, where, self.category, category_id
+                    )
+                read[name] = entry
             elif name == "MultiRequests":
                 entry = read[name] = self.nested(key, value, depth + 1, where, self.multi_requests)
             elif name == "ReturnPolicyIdList" or name == "CombinedDecision":
@@ -293,16 +307,14 @@ class _Walk:
                 }
             )
         categories: list[Category] = []
-        for name, category_id in SHORTHAND_CATEGORIES.items():
-            for _, identifier, attributes in read.get(name, ()):
-                categories.append(Category(category_id, identifier, attributes))
+        for name in SHORTHAND_CATEGORIES:
+            categories.extend(read.get(name, ()))
         missing = []
-        for index, (category_id, identifier, attributes) in enumerate(read.get("Category", ())):
-            if category_id is None:
+        for index, category in enumerate(read.get("Category", ())):
+            if category.category_id is None:
                 missing.append(index)
             else:
-                category_id = SHORTHAND_CATEGORIES.get(category_id, category_id)
-                categories.append(Category(category_id, identifier, attributes))
+                categories.append(category)
         return _Request(
             read.get("ReturnPolicyIdList", False),
             read.get("CombinedDecision", False),
@@ -312,12 +324,13 @@ class _Walk:
         )
 
     def one_or_many(
-        self, key: str, value: Any, depth: int, parent: Where, level: Any
+        self, key: str, value: Any, depth: int, parent: Where, level: Any, *extra: Any
     ) -> list[Any] | _Invalid:
-        """A member that may be one object of `level` or a list of them."""
+        """A member that may be one object of `level` or a list of them (`level` is given
+        each object, and `extra`)."""
         where = (parent, key)
         if type(value) is dict:
-            entry = level(value, depth, where)
+            entry = level(value, depth, where, *extra)
             return _Invalid({0: entry.messages}) if type(entry) is _Invalid else [entry]
         if type(value) is not list:
             return (
@@ -332,7 +345,7 @@ class _Walk:
         depth += 1
         for index, item in enumerate(value):
             if type(item) is dict:
-                entry = level(item, depth, (where, index))
+                entry = level(item, depth, (where, index), *extra)
             else:
                 entry = self.not_object(item, depth, (where, index))
             if type(entry) is _Invalid:
@@ -349,11 +362,13 @@ class _Walk:
         return _Invalid(_NOT_OBJECT)
 
     def category(
-        self, node: dict[str, Any], depth: int, where: Where
-    ) -> tuple[str | None, str | None, tuple[dict[str, Any], ...]] | _Invalid:
+        self, node: dict[str, Any], depth: int, where: Where, category_id: str | None
+    ) -> Category | _Invalid:
+        """A category that is `category_id` (a shorthand member's), or else what its
+        `CategoryId` says (None if it names none)."""
         names = self.enter(node, depth, where)
-        category_id = identifier = _ABSENT
-        attributes: Any = ()
+        given_id = identifier = _ABSENT
+        attributes = ()
         for key, value in node.items():
             name = key if names is None else self.name(key, where, names)
             if name == "Attribute":
@@ -363,32 +378,99 @@ class _Walk:
             if name == "Id":
                 identifier = value
             elif name == "CategoryId":
-                category_id = value
+                given_id = value
         if identifier is not _ABSENT and identifier is not None and type(identifier) is not str:
             identifier = _Invalid(_NOT_STRING)
-        if category_id is not _ABSENT:
-            category_id = _string(category_id)
+        if given_id is not _ABSENT:
+            given_id = _string(given_id)
         if (
             type(attributes) is _Invalid
             or type(identifier) is _Invalid
-            or type(category_id) is _Invalid
+            or type(given_id) is _Invalid
         ):
             return _Invalid(
                 {
                     name: read.messages
                     for name, read in (
-                        ("CategoryId", category_id),
+                        ("CategoryId", given_id),
                         ("Id", identifier),
                         ("Attribute", attributes),
                     )
                     if type(read) is _Invalid
                 }
             )
-        return (
-            None if category_id is _ABSENT else category_id,
+        if category_id is None and given_id is not _ABSENT:
+            category_id = SHORTHAND_CATEGORIES.get(given_id, given_id)
+        return Category(
+            category_id,  # type: ignore[arg-type]
             None if identifier is _ABSENT else identifier,
             tuple(attributes),
+            *_bags(attributes),
         )
+
+    def plain_categories(
+        self, key: str, nodes: Any, depth: int, parent: Where, category_id: str | None
+    ) -> list[Category] | None:
+        """Member `key`, a list of categories at `depth`, as nearly every request gives them,
+        read at a glance: each with canonical keys and a list of attributes, each attribute a
+        string `AttributeId` and a string `Value` alone, all within the limits. None for any
+        other (read then member by member, by `category`, for its messages)."""
+        if type(nodes) is not list or depth + 3 >= self.deepest or not self.known_keys_fit:
+            return None
+        self.list_limits(key, nodes, parent)
+        short = self.short_list
+        longest = self.longest
+        members = 0
+        read = []
+        for node in nodes:
+            if type(node) is not dict or not _CATEGORY_KEYS.issuperset(node):
+                return None
+            attributes = node.get("Attribute")
+            if type(attributes) is not list or len(attributes) > short:
+                return None
+            values: dict[str, list[Any]] = {}
+            for attribute in attributes:
+                if type(attribute) is not dict or len(attribute) != 2:
+                    return None
+                attribute_id = attribute.get("AttributeId")
+                value = attribute.get("Value")
+                if (
+                    type(attribute_id) is not str
+                    or type(value) is not str
+                    or not 0 < len(attribute_id) <= longest
+                    or len(value) > longest
+                ):
+                    return None
+                lowered = _LOWERED.get(attribute_id)
+                if lowered is None:
+                    lowered = ascii_lower(attribute_id)
+                bag = values.get(lowered)
+                if bag is None:
+                    values[lowered] = [value]
+                else:
+                    bag.append(value)
+            given_id = node.get("CategoryId")
+            identifier = node.get("Id")
+            if (given_id is None and "CategoryId" in node) or not (
+                (given_id is None or (type(given_id) is str and len(given_id) <= longest))
+                and (identifier is None or (type(identifier) is str and len(identifier) <= longest))
+            ):
+                return None
+            members += len(node) + 2 * len(attributes)
+            read.append(
+                Category(
+                    category_id  # type: ignore[arg-type]
+                    if category_id is not None or given_id is None
+                    else SHORTHAND_CATEGORIES.get(given_id, given_id),
+                    identifier,
+                    tuple(attributes),
+                    values,
+                    _NO_MISTYPED,
+                    (),
+                )
+            )
+        self.members += members
+        return read
 
     def attribute(
         self, node: dict[str, Any], depth: int, where: Where
@@ -459,6 +541,9 @@ class _Walk:
             self.member(key, value, depth, parent)
             return _Invalid(_NOT_LIST)
         self.list_limits(key, value, parent)
+        plain = self.plain_references(value, depth)
+        if plain is not None:
+            return plain
         where = (parent, key)
         if depth >= self.deepest:
             self.limits.too_deep(where)
@@ -479,6 +564,28 @@ class _Walk:
         if errors:
             return _Invalid(errors)
         return tuple(read) if read else _Invalid(_TOO_SHORT)
+
+    def plain_references(self, nodes: list[Any], depth: int) -> tuple[tuple[str, ...], ...] | None:
+        """`RequestReference` at `depth` (within the list limits) as every MultiRequests gives
+        it, read at a glance: objects of one `ReferenceId`, a list of strings, all within the
+        limits. None for any other (read then member by member, by `reference`, for its
+        messages)."""
+        short, longest = self.short_list, self.longest
+        if not nodes or depth + 2 >= self.deepest:
+            return None
+        read = []
+        for node in nodes:
+            if type(node) is not dict or len(node) != 1:
+                return None
+            ids = node.get("ReferenceId")
+            if type(ids) is not list or not ids or len(ids) > short:
+                return None
+            for reference_id in ids:
+                if type(reference_id) is not str or len(reference_id) > longest:
+                    return None
+            read.append(tuple(ids))
+        self.members += len(nodes)
+        return tuple(read)
 
     def reference(
         self, node: dict[str, Any], depth: int, where: Where
@@ -509,6 +616,10 @@ class _Walk:
 
 
 _PLAIN_ATTRIBUTE = frozenset({"AttributeId", "Value"})
+_CATEGORY_KEYS = frozenset({"Attribute", "Id", "CategoryId"})
+#: The ids the context handler reads, by each one's canonical spelling: lower-cased.
+_LOWERED = {attribute_id: ascii_lower(attribute_id) for attribute_id in READ_ATTRIBUTE_IDS}
+_NO_MISTYPED: dict[str, dict[str, Any]] = {}
 _CATEGORY_MEMBERS = frozenset({*SHORTHAND_CATEGORIES, "Category"})
 #: The members of `Request` the schema read, in its order (which its messages follow).
 _REQUEST_FIELDS = (
@@ -544,6 +655,36 @@ def _attribute(attribute_id: Any, value: Any, others: dict[str, Any]) -> dict[st
         if type(attribute.get(name)) is _Invalid:
             errors[name] = attribute[name].messages
     return _Invalid(errors) if errors else attribute
+
+
+def _bags(
+    attributes: list[dict[str, Any]],
+) -> tuple[dict[str, list[Any]], dict[str, dict[str, Any]], tuple[dict[str, Any], ...]]:
+    """Read attributes' values by folded AttributeId, bags flattened; for each folded id, its
+    first attribute whose DataType is not a string type; and the IncludeInResult attributes,
+    as Altinn's PDP echoes them (with their data type, named in full when left out)."""
+    values: dict[str, list[Any]] = {}
+    mistyped: dict[str, dict[str, Any]] = {}
+    echoed = []
+    for attribute in attributes:
+        folded = ascii_lower(attribute["AttributeId"])
+        data_type = attribute.get("DataType")
+        if data_type is not None and data_type not in STRING_TYPES:
+            mistyped.setdefault(folded, attribute)
+        value = attribute["Value"]
+        if type(value) is list:
+            values.setdefault(folded, []).extend(value)
+        else:
+            values.setdefault(folded, []).append(value)
+        if attribute.get("IncludeInResult"):
+            echoed.append(
+                {
+                    "AttributeId": attribute["AttributeId"],
+                    "Value": value,
+                    "DataType": data_type or XML_STRING,
+                }
+            )
+    return values, mistyped, tuple(echoed)
 
 
 def _string(value: Any, *, allow_none: bool = False) -> Any:

@@ -23,6 +23,7 @@ from pdp.vocabulary import (
     STATUS_OK,
     STATUS_PROCESSING_ERROR,
     XML_STRING,
+    ascii_lower,
 )
 from pdp.xacml.model import Item, ParsedRequest
 
@@ -63,7 +64,7 @@ def _renamed_package_advice(item: Item, result: Result) -> dict[str, Any]:
     ):
         return {}
     named = package_urn_form(item.request.package)
-    if named is None or named.casefold() == result.package.casefold():
+    if named is None or ascii_lower(named) == ascii_lower(result.package):
         return {}
     return {
         "AssociatedAdvice": [
@@ -108,6 +109,8 @@ def _render_result(
     result: Result, echoed: tuple[dict[str, Any], ...], return_policy_ids: bool
 ) -> dict[str, Any]:
     status: dict[str, Any] = {"StatusCode": {"Value": result.status}}
+    if result.minor_status is not None:
+        status["StatusCode"]["StatusCode"] = {"Value": result.minor_status}
     if result.message and result.status != STATUS_OK:
         status["StatusMessage"] = result.message
     rendered: dict[str, Any] = {"Decision": result.decision, "Status": status}

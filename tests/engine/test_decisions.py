@@ -7,7 +7,7 @@ from py_abac.policy import Policy
 
 from pdp import compiler
 from pdp.engine import DecisionEngine, DecisionRequest, RoleClaim
-from pdp.engine.request import Unreadable
+from pdp.engine.request import Unreadable, stating_roles
 from pdp.errors import NoActivePolicySet
 from pdp.repository import PolicySet
 from pdp.subjects import subject
@@ -17,6 +17,7 @@ from pdp.vocabulary import (
     NOT_APPLICABLE,
     PERMIT,
     STATUS_PROCESSING_ERROR,
+    STATUS_STATED_ROLES_REFUSED,
     STATUS_SYNTAX_ERROR,
 )
 
@@ -75,12 +76,13 @@ def policy_set(catalog, *extra_policies) -> PolicySet:
     return PolicySet(7, catalog, [*compiler.compile_catalog(catalog), *extra_policies])
 
 
-def engine(catalog, register, *extra_policies, delegations=None) -> DecisionEngine:
+def engine(catalog, register, *extra_policies, delegations=None, cache_size=0) -> DecisionEngine:
     return DecisionEngine(
         FixedPolicySets(policy_set(catalog, *extra_policies)),
         register,
         delegations or NoDelegations(),
         NoChanges(),
+        cache_size,
     )
 
 
@@ -179,12 +181,33 @@ def test_each_register_fact_is_read_once_per_decision(catalog):
     assert register.reads == {"roles_held": 1, "organization": 1}
 
 
-def test_claimed_roles_are_used_instead_of_the_register(catalog):
+def test_claimed_roles_are_used_instead_of_the_register_when_the_caller_may_state_them(catalog):
     register = CountingRegister([])
     claims = (RoleClaim("urn:altinn:rolecode", "bobe"),)
-    result = engine(catalog, register).decide(request(role_claims=claims))
+    result = engine(catalog, register).decide(request(role_claims=claims, roles_refused=None))
     assert result.decision == PERMIT
     assert register.reads["roles_held"] == 0
+
+
+def test_claimed_roles_are_refused_unless_the_caller_was_given_the_right(catalog):
+    register = CountingRegister(["DAGL"])
+    claims = (RoleClaim("urn:altinn:rolecode", "dagl"),)
+    result = engine(catalog, register).decide(request(role_claims=claims))
+    assert (result.decision, result.status) == (INDETERMINATE, STATUS_PROCESSING_ERROR)
+    assert result.minor_status == STATUS_STATED_ROLES_REFUSED
+    assert result.message == (
+        "the request states the subject's roles, but its caller was given no right to state them"
+    )
+    # Not decided on the register's roles instead: the caller learns its word was not taken.
+    assert register.reads == {"roles_held": 0, "organization": 0}
+
+
+def test_a_refusal_is_not_remembered_for_a_caller_who_may_state_roles(catalog):
+    decide = engine(catalog, CountingRegister([]), cache_size=100).decide
+    refused = request(role_claims=(RoleClaim("urn:altinn:rolecode", "dagl"),))
+    assert decide(refused).decision == INDETERMINATE
+    assert decide(stating_roles(refused, None)).decision == PERMIT
+    assert decide(refused).decision == INDETERMINATE
 
 
 def test_a_malformed_package_name_is_a_syntax_error_an_unknown_one_not_applicable(catalog):

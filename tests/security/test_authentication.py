@@ -18,7 +18,14 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
 
-from pdp.api.auth import SCOPE_ADMIN, SCOPE_AUTHORIZE, SCOPE_DELEGATIONS
+from pdp.api.auth import (
+    SCOPE_ADMIN,
+    SCOPE_AUTHORIZE,
+    SCOPE_AUTHORIZED_PARTIES,
+    SCOPE_DELEGATIONS,
+    SCOPE_DELEGATIONS_ON_BEHALF,
+)
+from pdp.api.common import MAX_INTEGER
 from tests.conftest import REGISTER
 from tests.helpers import package_request
 from tests.security.tokens import AUDIENCE, ISSUER, Issuer, bearer
@@ -76,10 +83,16 @@ ENDPOINTS: list[tuple[str, str, str, str, Any]] = [
     ("GET", "/api/v1/policy-sets", SCOPE_ADMIN, "/api/v1/policy-sets", None),
     ("POST", "/api/v1/policy-sets", SCOPE_ADMIN, "/api/v1/policy-sets", {"source": {}}),
     ("GET", "/api/v1/policy-sets/active", SCOPE_ADMIN, "/api/v1/policy-sets/active", None),
-    ("GET", "/api/v1/policy-sets/<int:number>", SCOPE_ADMIN, "/api/v1/policy-sets/1", None),
+    (
+        "GET",
+        f"/api/v1/policy-sets/<int(max={MAX_INTEGER}):number>",
+        SCOPE_ADMIN,
+        "/api/v1/policy-sets/1",
+        None,
+    ),
     (
         "POST",
-        "/api/v1/policy-sets/<int:number>/activate",
+        f"/api/v1/policy-sets/<int(max={MAX_INTEGER}):number>/activate",
         SCOPE_ADMIN,
         "/api/v1/policy-sets/1/activate",
         {"base_version": 1},
@@ -90,6 +103,27 @@ ENDPOINTS: list[tuple[str, str, str, str, Any]] = [
         SCOPE_ADMIN,
         "/api/v1/register/imports",
         {"organizations": []},
+    ),
+    (
+        "POST",
+        "/accessmanagement/api/v1/resourceowner/authorizedparties",
+        SCOPE_AUTHORIZED_PARTIES,
+        "/accessmanagement/api/v1/resourceowner/authorizedparties",
+        {"type": "urn:altinn:person:identifier-no", "value": DAGL},
+    ),
+    (
+        "GET",
+        "/api/v1/parties/<organization>/holders",
+        SCOPE_ADMIN,
+        f"/api/v1/parties/{REGISTER.as_org}/holders?package={PACKAGE}",
+        None,
+    ),
+    (
+        "POST",
+        "/api/v1/explain",
+        SCOPE_ADMIN,
+        "/api/v1/explain",
+        package_request(DAGL, REGISTER.as_org, PACKAGE),
     ),
     ("GET", "/api/v1/packages", SCOPE_AUTHORIZE, "/api/v1/packages", None),
     ("GET", "/api/v1/roles", SCOPE_AUTHORIZE, "/api/v1/roles", None),
@@ -208,6 +242,8 @@ def test_a_token_without_the_scope_is_403_insufficient_scope(
     )
     if rule.startswith("/api/v1/packages") or rule in ("/api/v1/roles", "/api/v1/grants"):
         others = "openid altinn:instances.read"  # the catalog views take any PDP scope
+    if scope == SCOPE_AUTHORIZED_PARTIES:  # Altinn's scope, or pdp:admin
+        others = f"openid {SCOPE_AUTHORIZE} {SCOPE_DELEGATIONS}"
     response = _call(secured_client, method, path, body, bearer(issuer.token(scopes=others)))
     challenge = _assert_refused(response, 403)
     assert 'error="insufficient_scope"' in challenge
@@ -219,7 +255,9 @@ def test_a_token_without_the_scope_is_403_insufficient_scope(
 def test_a_valid_token_with_the_scope_gets_through(
     secured_client, issuer, method, rule, scope, path, body, algorithm
 ):
-    token = issuer.token(scopes=scope, algorithm=algorithm)
+    # As the person the delegation endpoints' requests name (acting in another's name needs a
+    # scope of its own).
+    token = issuer.token(scopes=scope, algorithm=algorithm, person=DAGL)
     response = _call(secured_client, method, path, body, bearer(token))
     assert response.status_code not in (401, 403), response.get_data(as_text=True)
     assert response.status_code < 500
@@ -299,6 +337,37 @@ class TestDelegatingWithAPersonToken:
         response = secured_client.post("/api/v1/delegations", json=body, headers=token)
         assert response.status_code == 400
         assert "delegator" in response.get_json()["errors"]
+
+    def test_a_token_without_a_person_may_not_delegate_in_a_named_persons_name(
+        self, secured_client, issuer
+    ):
+        token = bearer(issuer.token(scopes=SCOPE_DELEGATIONS))
+        response = secured_client.post(
+            "/api/v1/delegations", json=_delegation_body(), headers=token
+        )
+        assert response.status_code == 403
+        assert response.get_json()["message"] == (
+            "the token names no person (pid), so it may act in the name of the delegator only "
+            f"with the scope {SCOPE_DELEGATIONS_ON_BEHALF}"
+        )
+        listing = secured_client.get("/api/v1/delegations", headers=token).get_json()
+        assert listing["total"] == 0
+
+    def test_a_token_with_the_on_behalf_scope_delegates_and_revokes_in_a_named_persons_name(
+        self, secured_client, issuer
+    ):
+        token = bearer(issuer.token(scopes=f"{SCOPE_DELEGATIONS} {SCOPE_DELEGATIONS_ON_BEHALF}"))
+        made = secured_client.post("/api/v1/delegations", json=_delegation_body(), headers=token)
+        assert made.status_code == 201, made.get_json()
+        assert made.get_json()["delegator"] == DAGL
+        path = f"/api/v1/delegations/{made.get_json()['id']}?revoked_by={DAGL}"
+        without = bearer(issuer.token(scopes=SCOPE_DELEGATIONS))
+        refused = secured_client.delete(path, headers=without)
+        assert refused.status_code == 403
+        assert SCOPE_DELEGATIONS_ON_BEHALF in refused.get_json()["message"]
+        revoked = secured_client.delete(path, headers=token)
+        assert revoked.status_code == 200
+        assert revoked.get_json()["revoked_by"] == DAGL
 
     def test_revoking_is_done_as_the_token_person(self, secured_client, issuer):
         body = _delegation_body()

@@ -46,6 +46,7 @@ from hypothesis.stateful import (
 from pdp.api import create_app
 from pdp.config import Settings
 from pdp.service import Pdp
+from pdp.vocabulary import PACKAGE_URN_PREFIX
 from tests.conftest import POLICY_DIR, REGISTER
 from tests.helpers import ACTION_ID, ORGANIZATION_ID, PACKAGE_ID, PERSON_ID
 from tests.security.oracle import (
@@ -120,7 +121,11 @@ ORACLE = Oracle(POLICY_DIR, REGISTER.document, DELEGATIONS)
 @pytest.fixture(scope="module")
 def pdp_client(tmp_path_factory, catalog):
     """A test client of a PDP with the shipped policies, the test register and DELEGATIONS."""
-    directory = tmp_path_factory.mktemp("properties")
+    yield from serving(tmp_path_factory.mktemp("properties"), catalog)
+
+
+def serving(directory, catalog) -> Iterator[Any]:
+    """`pdp_client`'s client, for other modules' fixtures: a PDP in `directory`."""
     configuration = Settings(
         database_url=f"sqlite:///{directory / 'pdp.sqlite3'}",
         policy_refresh_seconds=0,
@@ -1222,6 +1227,11 @@ def _party_with_a_bad_check_digit(draw, body):
 def _unknown_action_id(draw, body):
     action = draw(st.text(max_size=12) | st.sampled_from(ACTIONS).flatmap(recased))
     body["action"]["id"] = action + " " if action in ACTIONS else action
+    # A bare code asked with an action no package has names a service resource (answered
+    # NotApplicable when there is none): only the package's URN keeps it a package request.
+    package = body["resource"]["id"]
+    if not package.lower().startswith(PACKAGE_URN_PREFIX):
+        body["resource"]["id"] = PACKAGE_URN_PREFIX + package
 
 
 def _action_attributes(draw, body):
