@@ -1,5 +1,6 @@
 """Ask: a question to the PDP (subject, party, package or resource, action; or a pasted XACML
-request) and its answer, with the exact XACML JSON request and response a PEP would exchange.
+request) and its answer, with the exact XACML JSON request and response a PEP would exchange,
+and, for `pdp:admin`, why (`Pdp.explain`, as `POST /api/v1/explain` gives it).
 
 The form is turned into the XACML 3.0 JSON request an Altinn PEP sends, and that request goes
 the way `POST /authorization/api/v1/authorize` takes: read by `pdp.xacml` within the same limits,
@@ -17,14 +18,15 @@ import orjson
 from flask import current_app, render_template, request
 
 from pdp import xacml
-from pdp.api.auth import SCOPE_AUTHORIZE
+from pdp.api.auth import SCOPE_ADMIN, SCOPE_AUTHORIZE
 from pdp.api.common import current_pdp, decide_and_log
 from pdp.catalog import Catalog
-from pdp.console.access import console_requires
+from pdp.console.access import console_requires, may
 from pdp.console.blueprint import blueprint
 from pdp.duplicate_members import DuplicateMember, refuse_duplicates
 from pdp.engine import DecisionRequest
 from pdp.engine.request import ResourceRequest
+from pdp.explain import Explanation
 from pdp.identifiers import IdentifierRules, InvalidIdentifier, validate_uuid
 from pdp.limits import LimitExceeded, Limits
 from pdp.vocabulary import (
@@ -171,6 +173,9 @@ class Answer:
     policies: list[tuple[str, str]]
     #: The organisation numbers of the parties asked about.
     parties: frozenset[str]
+    #: Why, per individual request (`Pdp.explain`), for callers that may ask it (`pdp:admin`,
+    #: as `POST /api/v1/explain`); None for others.
+    explanations: list[Explanation] | None
 
 
 def _decide(document: Any, raw: bytes | None, question: Question) -> Answer | None:
@@ -186,8 +191,10 @@ def _decide(document: Any, raw: bytes | None, question: Question) -> Answer | No
     except (LimitExceeded, DuplicateMember) as error:
         question.errors["xacml"] = str(error)
         return None
-    results = decide_and_log([item.request for item in parsed.items])
+    requests = [item.request for item in parsed.items]
+    results = decide_and_log(requests)
     rendered = xacml.render(parsed, results)
+    explanations = [pdp.explain(each) for each in requests] if may(SCOPE_ADMIN) else None
     policies = {
         policy.uid: policy.description or "" for result in results for policy in result.policies
     }
@@ -196,7 +203,8 @@ def _decide(document: Any, raw: bytes | None, question: Question) -> Answer | No
         response=_pretty(rendered),
         results=rendered["Response"],
         policies=sorted(policies.items()),
-        parties=frozenset(_organization_numbers(item.request for item in parsed.items)),
+        parties=frozenset(_organization_numbers(requests)),
+        explanations=explanations,
     )
 
 

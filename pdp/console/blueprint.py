@@ -27,9 +27,10 @@ from werkzeug.exceptions import HTTPException, NotFound
 from werkzeug.http import HTTP_STATUS_CODES
 
 from pdp.api.auth import (
-    ALL_SCOPES,
+    ENDPOINT_SCOPES,
     SCOPE_ADMIN,
     SCOPE_AUTHORIZE,
+    SCOPE_AUTHORIZED_PARTIES,
     SCOPE_DELEGATIONS,
     AuthenticationFailed,
     InsufficientScope,
@@ -48,10 +49,11 @@ blueprint = Blueprint("console", __name__, url_prefix="/console", template_folde
 
 #: The navigation: endpoint, label, and the scopes the page needs (any one of them).
 NAVIGATION: tuple[tuple[str, str, tuple[str, ...]], ...] = (
-    ("console.overview", "Overview", ALL_SCOPES),
-    ("console.grants", "Grants", ALL_SCOPES),
-    ("console.resources", "Resources", ALL_SCOPES),
+    ("console.overview", "Overview", ENDPOINT_SCOPES),
+    ("console.grants", "Grants", ENDPOINT_SCOPES),
+    ("console.resources", "Resources", ENDPOINT_SCOPES),
     ("console.ask", "Ask", (SCOPE_AUTHORIZE,)),
+    ("console.parties", "Parties", (SCOPE_AUTHORIZED_PARTIES, SCOPE_ADMIN)),
     ("console.delegations", "Delegations", (SCOPE_DELEGATIONS,)),
     ("console.versions", "Versions", (SCOPE_ADMIN,)),
 )

@@ -6,7 +6,7 @@ from __future__ import annotations
 from flask import render_template, request
 
 from pdp import catalog as catalog_module
-from pdp.api.auth import ALL_SCOPES, SCOPE_ADMIN, InsufficientScope
+from pdp.api.auth import ENDPOINT_SCOPES, SCOPE_ADMIN, InsufficientScope
 from pdp.api.common import current_pdp
 from pdp.api.errors import MalformedParameter
 from pdp.console.access import console_requires, may
@@ -15,7 +15,7 @@ from pdp.console.matrix import matrix
 
 
 @blueprint.route("/grants")
-@console_requires(*ALL_SCOPES)
+@console_requires(*ENDPOINT_SCOPES)
 def grants():
     pdp = current_pdp()
     number = _version_argument()

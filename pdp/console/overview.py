@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from flask import current_app, render_template
 
-from pdp.api.auth import ALL_SCOPES, SCOPE_ADMIN
+from pdp.api.auth import ENDPOINT_SCOPES, SCOPE_ADMIN
 from pdp.api.common import current_pdp
 from pdp.api.logs import AuditLog
 from pdp.console.access import console_requires, may
@@ -16,7 +16,7 @@ AUDIT_EVENTS = 12
 
 
 @blueprint.route("/")
-@console_requires(*ALL_SCOPES)
+@console_requires(*ENDPOINT_SCOPES)
 def overview():
     pdp = current_pdp()
     readiness = pdp.readiness()

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from flask import render_template
 
-from pdp.api.auth import ALL_SCOPES
+from pdp.api.auth import ENDPOINT_SCOPES
 from pdp.api.common import current_pdp
 from pdp.console.access import console_requires
 from pdp.console.blueprint import blueprint
@@ -14,7 +14,7 @@ from pdp.resource_policies import resource_file
 
 
 @blueprint.route("/resources")
-@console_requires(*ALL_SCOPES)
+@console_requires(*ENDPOINT_SCOPES)
 def resources():
     policy_set = current_pdp().active_policy_set()
     catalog = policy_set.catalog
@@ -26,7 +26,7 @@ def resources():
 
 
 @blueprint.route("/resources/<resource_id>/policy.xml")
-@console_requires(*ALL_SCOPES)
+@console_requires(*ENDPOINT_SCOPES)
 def resource_source(resource_id: str):
     """A resource's policy as its author wrote it, shown as text."""
     policy_set = current_pdp().active_policy_set()

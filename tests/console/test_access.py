@@ -7,24 +7,38 @@ import re
 
 import pytest
 
-from pdp.api.auth import ALL_SCOPES, SCOPE_ADMIN, SCOPE_AUTHORIZE, SCOPE_DELEGATIONS
+from pdp.api.auth import (
+    ENDPOINT_SCOPES,
+    SCOPE_ADMIN,
+    SCOPE_AUTHORIZE,
+    SCOPE_AUTHORIZED_PARTIES,
+    SCOPE_DELEGATIONS,
+)
 from pdp.console.access import CONTENT_SECURITY_POLICY, CSRF_COOKIE, TOKEN_COOKIE
 from tests.console.conftest import csrf, text_of
 
 #: Every guarded console page: (method, URL rule, the scopes it accepts, a path to open). A
 #: POST that got through would change something (activate version 1, revoke, delegate).
 PAGES: list[tuple[str, str, tuple[str, ...], str]] = [
-    ("GET", "/console/", ALL_SCOPES, "/console/"),
-    ("GET", "/console/grants", ALL_SCOPES, "/console/grants"),
-    ("GET", "/console/resources", ALL_SCOPES, "/console/resources"),
+    ("GET", "/console/", ENDPOINT_SCOPES, "/console/"),
+    ("GET", "/console/grants", ENDPOINT_SCOPES, "/console/grants"),
+    ("GET", "/console/resources", ENDPOINT_SCOPES, "/console/resources"),
     (
         "GET",
         "/console/resources/<resource_id>/policy.xml",
-        ALL_SCOPES,
+        ENDPOINT_SCOPES,
         "/console/resources/ttd-example-api/policy.xml",
     ),
     ("GET", "/console/ask", (SCOPE_AUTHORIZE,), "/console/ask"),
     ("POST", "/console/ask", (SCOPE_AUTHORIZE,), "/console/ask"),
+    ("GET", "/console/parties", (SCOPE_AUTHORIZED_PARTIES, SCOPE_ADMIN), "/console/parties"),
+    ("POST", "/console/parties", (SCOPE_AUTHORIZED_PARTIES, SCOPE_ADMIN), "/console/parties"),
+    (
+        "GET",
+        "/console/parties/holders",
+        (SCOPE_ADMIN,),
+        "/console/parties/holders?party=910459880&package=maskinlesbarehendelser",
+    ),
     ("GET", "/console/delegations", (SCOPE_DELEGATIONS,), "/console/delegations"),
     ("POST", "/console/delegations/new", (SCOPE_DELEGATIONS,), "/console/delegations/new"),
     (
@@ -79,7 +93,7 @@ def test_every_page_sends_a_browser_without_a_token_to_sign_in(
 
 
 #: The pages not every scope may open.
-SCOPED = [page for page in PAGES if set(page[2]) != set(ALL_SCOPES)]
+SCOPED = [page for page in PAGES if set(page[2]) != set(ENDPOINT_SCOPES)]
 
 
 @pytest.mark.parametrize(
@@ -88,7 +102,7 @@ SCOPED = [page for page in PAGES if set(page[2]) != set(ALL_SCOPES)]
 def test_every_page_refuses_a_token_without_its_scope(
     secured_client, issuer, pdp, method, rule, scopes, path
 ):
-    others = [scope for scope in ALL_SCOPES if scope not in scopes]
+    others = [scope for scope in ENDPOINT_SCOPES if scope not in scopes]
     _sign_in(secured_client, issuer.token(" ".join(others)))
     response = _open(secured_client, method, path)
     assert response.status_code == 403 and "This page is not for your token" in response.text

@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from pdp.api.auth import SCOPE_AUTHORIZE
 from tests.conftest import EXAMPLES_DIR
 from tests.console.conftest import csrf, text_of
 
@@ -78,3 +79,37 @@ def test_a_pasted_request_that_is_not_json_or_names_a_member_twice_is_refused_at
     assert status == 400 and "not valid JSON" in text_of(page, "xacml-error")
     status, page = _ask(client, xacml='{"Request": {}, "Request": {}}')
     assert status == 400 and "Request" in text_of(page, "xacml-error")
+
+
+def test_an_administrator_is_told_why_with_the_decision_asked(client, register_facts):
+    facts = register_facts
+    status, page = _ask(
+        client,
+        subject=facts.stranger,
+        party=facts.as_org,
+        target="maskinlesbarehendelser",
+        action="access",
+    )
+    assert status == 200 and 'data-decision="NotApplicable"' in page
+    why = text_of(page, "why-1")
+    assert "holds no ER role" in why and "The decision is NotApplicable." in why
+
+
+def test_the_explanation_is_only_for_tokens_that_may_ask_for_it(
+    secured_client, issuer, register_facts
+):
+    token = issuer.token(SCOPE_AUTHORIZE)
+    secured_client.post(
+        "/console/sign-in",
+        data={"token": token, "csrf_token": csrf(secured_client, "/console/sign-in")},
+    )
+    facts = register_facts
+    status, page = _ask(
+        secured_client,
+        subject=facts.stranger,
+        party=facts.as_org,
+        target="maskinlesbarehendelser",
+        action="access",
+    )
+    assert status == 200 and 'data-decision="NotApplicable"' in page
+    assert 'id="why-1"' not in page and "shown to tokens with" in page

@@ -160,6 +160,9 @@ def test_asking_a_question_shows_the_decision_and_the_exact_xacml(browser, conso
     assert request["Request"]["AccessSubject"][0]["Attribute"][0]["Value"] == PAULA
     assert response["Response"][0]["Decision"] == "Permit"
     assert "ØRSTA OG HEGGEDAL REGNSKAP AS" in browser.find_element(By.CSS_SELECTOR, ".answer").text
+    assert "Grant policy grant:maskinlesbarehendelser:DAGL:access" in (
+        browser.find_element(By.ID, "why-1").text
+    )
     screenshot(browser, console.screenshots, "ask")
     screenshot(browser, console.screenshots, "ask-narrow", width=390)
 
@@ -205,6 +208,10 @@ def test_a_delegation_made_and_revoked_changes_the_next_decision(browser, consol
     assert "created" in wait_for(browser, ".notice.ok").text
     screenshot(browser, console.screenshots, "delegations")
     assert _ask(browser, console, **question, action="access") == "Permit"
+    browser.get(console.url(f"/parties/holders?party={PARTY}&package=maskinlesbarehendelser"))
+    elena = wait_for(browser, "#holders").text
+    assert f"person {ELENA}\ndelegation" in elena and f"from {PAULA}" in elena
+    screenshot(browser, console.screenshots, "holders")
 
     browser.get(console.url("/delegations"))
     browser.find_element(By.CSS_SELECTOR, "table.delegations a.danger").click()
@@ -213,6 +220,18 @@ def test_a_delegation_made_and_revoked_changes_the_next_decision(browser, consol
     browser.find_element(By.CSS_SELECTOR, "main form button.danger").click()
     assert "revoked" in wait_for(browser, ".notice.ok").text
     assert _ask(browser, console, **question, action="access") == "NotApplicable"
+
+
+def test_the_parties_a_person_may_act_for_are_listed_with_what_they_hold(browser, console):
+    browser.get(console.url("/parties"))
+    fill(browser, {"value": PAULA})
+    browser.find_element(By.CSS_SELECTOR, "main form button[type=submit]").click()
+    parties = wait_for(browser, "#parties").text
+    assert "may act for 1 party" in parties
+    assert (
+        f"{PARTY} ØRSTA OG HEGGEDAL REGNSKAP AS" in parties and "Maskinlesbare hendelser" in parties
+    )
+    screenshot(browser, console.screenshots, "parties")
 
 
 def test_previewing_a_version_shows_its_impact_and_activating_it_rolls_back(browser, console):
