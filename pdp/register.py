@@ -30,6 +30,7 @@ from sqlalchemy import (
     and_,
     bindparam,
     delete,
+    func,
     insert,
     literal,
     select,
@@ -340,6 +341,11 @@ class Register:
                 number: next((form for (form,) in lookup(_ORG_FORM, {"number": number})), None)
                 for number in set(numbers)
             }
+
+    def organization_count(self) -> int:
+        """How many organisations the register holds."""
+        with self._engine.connect() as connection:
+            return connection.execute(select(func.count()).select_from(organizations)).scalar_one()
 
     def org_forms(self) -> dict[str, str]:
         """Every organisation's form, by organisation number (for whole-register analyses)."""

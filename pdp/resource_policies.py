@@ -182,6 +182,8 @@ class Rule:
     obligations: tuple[Expression, ...]
     advice: tuple[Expression, ...]
     line: int
+    #: The rule's `Description`, as its author wrote it (for people; it decides nothing).
+    description: str = ""
 
 
 @dataclass(frozen=True)
@@ -211,6 +213,8 @@ class ResourcePolicy:
     rules: tuple[Rule, ...]
     obligations: tuple[Expression, ...]
     advice: tuple[Expression, ...]
+    #: The policy's `Description`, as its author wrote it (for people; it decides nothing).
+    description: str = ""
 
     @property
     def resource_urn(self) -> str:
@@ -420,6 +424,11 @@ _REASONS = {
 }
 
 
+def _description(elements: list[safe_xml.Element] | None) -> str:
+    """The text of a `Description` element (its whitespace runs made single spaces)."""
+    return " ".join(elements[0].text.split()) if elements else ""
+
+
 class _Reader:
     """Walks a parsed policy, building the model and noting every problem with its line."""
 
@@ -517,6 +526,7 @@ class _Reader:
             rules=rules,
             obligations=obligations,
             advice=advice,
+            description=_description(children.get("Description")),
         )
         for rule in rules:
             terms = 1
@@ -560,6 +570,7 @@ class _Reader:
             obligations,
             advice,
             element.line,
+            _description(children.get("Description")),
         )
 
     def _target(self, elements: list[safe_xml.Element] | None) -> Target:

@@ -9,7 +9,7 @@ active policy set read again), is decided here, once.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -41,7 +41,7 @@ from pdp.identifiers import IdentifierRules
 from pdp.identities import Identifier, identify
 from pdp.impact import Impact, impact
 from pdp.progress import Progress
-from pdp.register import ImportSummary, Register
+from pdp.register import ImportSummary, Organization, Register
 from pdp.register_file import sections_in
 from pdp.repository import (
     ActivePolicySet,
@@ -91,6 +91,15 @@ class Readiness:
 
     version: int | None
     problem: str | None = None
+
+
+@dataclass(frozen=True)
+class RegisterCounts:
+    """How much the register and the delegations hold, for an overview."""
+
+    organizations: int
+    #: Delegations in force (not revoked).
+    delegations: int
 
 
 @dataclass(frozen=True)
@@ -357,6 +366,16 @@ class Pdp:
             self.identifier_rules,
             progress or Progress(),
         )
+
+    def register_counts(self) -> RegisterCounts:
+        return RegisterCounts(
+            self.register.organization_count(), self.delegations.find(limit=1).total
+        )
+
+    def organizations(self, numbers: Iterable[str]) -> dict[str, Organization | None]:
+        """The register's organisation (its name and form) for each organisation number
+        (None: not in the register)."""
+        return self.register.organizations_by("organization_number", numbers)
 
     # --- delegations ----------------------------------------------------------------------------
 

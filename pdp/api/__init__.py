@@ -1,8 +1,9 @@
 """The PEP-facing HTTP API: a Flask app factory and its blueprints.
 
 `create_app(settings)` builds one `Pdp` for the process, the token verifier, the limits and the
-logs, and registers the blueprints; the OpenAPI document is served at `/openapi.json`. Run it
-with `pdp serve` (development) or `gunicorn 'pdp.api:create_app()'` (production).
+logs, and registers the blueprints; the OpenAPI document is served at `/openapi.json`, the
+console's pages under `/console/` (`pdp.console`). Run it with `pdp serve` (development) or
+`gunicorn 'pdp.api:create_app()'` (production).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import logging
 from flask import Flask, Response, g
 from flask_smorest import Api
 
+from pdp import console
 from pdp.api import (
     authorize,
     catalog,
@@ -79,6 +81,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         metrics.blp,
     ):
         api.register_blueprint(blueprint)
+    app.register_blueprint(console.blueprint)
     errors.register(app)
     metrics.install(pdp)
     check_every_view_is_guarded(app)

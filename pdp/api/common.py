@@ -58,18 +58,18 @@ def audited(action: str) -> Callable[[View], View]:
             except PdpError as error:
                 entry = answer_for(error)
                 if entry is None:
-                    _audit(action, 500, "unexpected failure")
+                    record_audit(action, 500, "unexpected failure")
                 else:
-                    _audit(action, entry.status, entry.body(error)["message"])
+                    record_audit(action, entry.status, entry.body(error)["message"])
                 raise
             except HTTPException as error:
                 message = (getattr(error, "data", None) or {}).get("message", error.description)
-                _audit(action, error.code or 500, message)
+                record_audit(action, error.code or 500, message)
                 raise
             except Exception:
-                _audit(action, 500, "unexpected failure")
+                record_audit(action, 500, "unexpected failure")
                 raise
-            _audit(action, _status(response), None)
+            record_audit(action, _status(response), None)
             return response
 
         return logged  # type: ignore[return-value]
@@ -82,7 +82,10 @@ def audit_details(**details: Any) -> None:
     g.audit_details.update(details)
 
 
-def _audit(action: str, outcome: int, problem: Any) -> None:
+def record_audit(action: str, outcome: int, problem: Any) -> None:
+    """Write the current request's audit line: `action` with HTTP status `outcome`, what
+    `audit_details` added, and `problem` (the refusal's message) for a refused change. The
+    console's forms, which answer refusals with pages, call this themselves."""
     details = dict(g.get("audit_details", {}))
     if outcome >= 400 and isinstance(problem, str):
         details["problem"] = problem

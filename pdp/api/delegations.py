@@ -164,10 +164,11 @@ class RevokeQuerySchema(Schema):
     )
 
 
-def _acting_person(stated: str | None, field: str) -> Subject:
+def acting_person(stated: str | None, field: str) -> Subject:
     """The person a delegation change is made by: the token's person when it names one (a
-    token cannot act for someone else), else the person the request states, when the token
-    may act in another's name (`pdp:delegations.on-behalf`)."""
+    token cannot act for someone else), else the person the request states (`field`), when
+    the token may act in another's name (`pdp:delegations.on-behalf`). Also the console's
+    rule."""
     caller = current_caller()
     person = caller.person
     if person is not None:
@@ -251,7 +252,7 @@ DELEGATION_EXAMPLE = {
 def create_delegation():
     """Delegate an access package, if the PDP permits the delegator action `delegate`."""
     body = load_json(NewDelegationSchema())
-    delegator = _acting_person(body.get("delegator"), "delegator")
+    delegator = acting_person(body.get("delegator"), "delegator")
     recipient = subject_of(body["recipient"])
     audit_details(
         party=body["party"],
@@ -310,6 +311,6 @@ def get_delegation(delegation_id: str):
 @blp.alt_response(503, schema=ErrorSchema, description="The PDP could not decide; nothing changed")
 def revoke_delegation(query: dict[str, Any], delegation_id: str):
     """Revoke a delegation (its delegator, or anyone permitted to delegate the package)."""
-    revoker = _acting_person(query.get("revoked_by"), "revoked_by")
+    revoker = acting_person(query.get("revoked_by"), "revoked_by")
     audit_details(revoked_by=revoker.identifier)
     return _render(current_pdp().revoke(delegation_id, revoker))

@@ -253,3 +253,35 @@ class AuditLog:
             },
         }
         self._sink.write([entry])
+
+    def latest(self, count: int) -> list[dict[str, Any]] | None:
+        """The last `count` audit lines written to the log's file, newest first (lines of other
+        logs sharing the file are skipped); None when the log is not a file (stdout, stderr,
+        off), where nothing can be read back."""
+        if self._sink is None or self._sink.target in _STANDARD_STREAMS:
+            return None
+        try:
+            with open(self._sink.target, "rb") as file:
+                file.seek(0, os.SEEK_END)
+                start = max(0, file.tell() - _TAIL_BYTES)
+                file.seek(start)
+                lines = file.read().splitlines()
+        except FileNotFoundError:
+            return []
+        if start > 0:
+            lines = lines[1:]  # the first line read may be cut
+        entries = []
+        for line in reversed(lines):
+            try:
+                entry = orjson.loads(line)
+            except orjson.JSONDecodeError:
+                continue
+            if isinstance(entry, dict) and entry.get("log") == "audit":
+                entries.append(entry)
+                if len(entries) == count:
+                    break
+        return entries
+
+
+#: How much of the end of an audit log file `AuditLog.latest` reads.
+_TAIL_BYTES = 256 * 1024
