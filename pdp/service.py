@@ -368,6 +368,8 @@ class Pdp:
         )
 
     def register_counts(self) -> RegisterCounts:
+        """How many organisations the register holds and how many delegations are in force
+        (the console's overview)."""
         return RegisterCounts(
             self.register.organization_count(), self.delegations.find(limit=1).total
         )
