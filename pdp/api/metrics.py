@@ -262,7 +262,12 @@ def watch_database(engine: Engine) -> None:
 
 
 def _database_error(context: Any) -> None:
-    DATABASE_ERRORS.labels(type(context.original_exception).__name__).inc()
+    """Count an error by its DB-API class as SQLAlchemy wraps it (`OperationalError`,
+    `ProgrammingError`, ...): the same few kinds whatever the driver, where the driver's own
+    classes (psycopg's `UndefinedTable`, say) would be many."""
+    wrapped = context.sqlalchemy_exception
+    kind = wrapped if wrapped is not None else context.original_exception
+    DATABASE_ERRORS.labels(type(kind).__name__).inc()
 
 
 def install(pdp: Pdp) -> None:
