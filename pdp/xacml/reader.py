@@ -411,13 +411,18 @@ class _Walk:
     def plain_categories(
         self, key: str, nodes: Any, depth: int, parent: Where, category_id: str | None
     ) -> list[Category] | None:
-        """Member `key`, a list of categories at `depth`, as nearly every request gives them,
-        read at a glance: each with canonical keys and a list of attributes, each attribute a
-        string `AttributeId` and a string `Value` alone, all within the limits. None for any
-        other (read then member by member, by `category`, for its messages)."""
-        if type(nodes) is not list or depth + 3 >= self.deepest or not self.known_keys_fit:
+        """Member `key`, a category or a list of them at `depth`, as nearly every request gives
+        them, read at a glance: each with canonical keys and a list of attributes, each
+        attribute a string `AttributeId` and a string `Value` alone, all within the limits.
+        None for any other (read then member by member, by `category`, for its messages)."""
+        if depth + 3 >= self.deepest or not self.known_keys_fit:
             return None
-        self.list_limits(key, nodes, parent)
+        if type(nodes) is dict:
+            nodes = [nodes]
+        elif type(nodes) is list:
+            self.list_limits(key, nodes, parent)
+        else:
+            return None
         short = self.short_list
         longest = self.longest
         members = 0
@@ -475,18 +480,6 @@ class _Walk:
     def attribute(
         self, node: dict[str, Any], depth: int, where: Where
     ) -> dict[str, Any] | _Invalid:
-        if node.keys() == _PLAIN_ATTRIBUTE and self.known_keys_fit and depth < self.deepest:
-            # The attribute nearly every request is made of, read at a glance.
-            attribute_id, value = node["AttributeId"], node["Value"]
-            longest = self.longest
-            if (
-                type(attribute_id) is str
-                and 0 < len(attribute_id) <= longest
-                and type(value) is str
-                and len(value) <= longest
-            ):
-                self.members += 2
-                return {"AttributeId": attribute_id, "Value": value, "IncludeInResult": False}
         names = self.enter(node, depth, where)
         attribute_id = value = _ABSENT
         others: dict[str, Any] = {}
@@ -615,7 +608,6 @@ class _Walk:
         return tuple(ids)
 
 
-_PLAIN_ATTRIBUTE = frozenset({"AttributeId", "Value"})
 _CATEGORY_KEYS = frozenset({"Attribute", "Id", "CategoryId"})
 #: The ids the context handler reads, by each one's canonical spelling: lower-cased.
 _LOWERED = {attribute_id: ascii_lower(attribute_id) for attribute_id in READ_ATTRIBUTE_IDS}
