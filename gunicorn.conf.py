@@ -10,6 +10,8 @@
   costs a buffer, not a thread. A request's head must arrive within
   `PDP_HEADER_TIMEOUT_SECONDS` (10) and its body within `PDP_BODY_TIMEOUT_SECONDS` (30), else
   `408`. Idle kept-alive connections close after 5 s; at most 1000 connections per worker.
+  A worker holding more connections than a sibling leaves new ones to it, so a client's few
+  kept-alive connections are served by several workers.
 - Metrics: `prometheus_client`'s multiprocess mode (`pdp.api.metrics`). Its directory is
   `PROMETHEUS_MULTIPROC_DIR` when set, else a temporary one made here; it is emptied when the
   server starts (counts of an earlier run would add up with this one's), a dead worker's live

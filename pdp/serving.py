@@ -16,6 +16,17 @@ thread at once, where the app refuses it from its `Content-Length` (`413`) witho
 `Expect: 100-continue` is answered by the loop itself (and the header taken out of the request
 the app sees), so a client waiting for it sends its body to the buffer, not to a thread.
 
+Connections are spread over the workers. Every worker waits on the same listening socket and
+gthread's would accept whatever it sees, so two connections opened together (a PEP's small pool,
+wrk's two) often both land on one worker while another idles, for as long as they are kept
+alive. Here the workers publish how many connections each holds (`WorkerLoads`, memory the
+master shares with them), and a worker that holds more than a sibling leaves a new connection
+to it, looking again every `ACCEPT_RECHECK_SECONDS`; after `MAX_ACCEPT_WAIT_SECONDS` (a sibling
+stuck, or too busy to wake) it takes the connection itself. A worker that holds as many as its
+least loaded sibling looks once more after `ACCEPT_RECHECK_SECONDS` (a count can lag behind a
+close the sibling has not read yet) and then accepts: when every worker is busy, a new
+connection waits at most that long.
+
 TLS is not read ahead (the bytes would still be encrypted): this worker refuses a `certfile`;
 terminate TLS in front of it, or use `gthread` there.
 """
@@ -24,11 +35,14 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import multiprocessing
 import os
 import re
+import select
 import selectors
 import socket
 import time
+from concurrent import futures
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
@@ -44,6 +58,14 @@ BODY_TIMEOUT_SECONDS = 30.0
 MAX_BODY_BYTES = 1024 * 1024
 #: The longest head read ahead; a longer one goes to gunicorn's parser, which refuses it.
 MAX_HEAD_BYTES = 64 * 1024
+#: How often a worker that leaves a new connection to a less loaded sibling looks again.
+ACCEPT_RECHECK_SECONDS = 0.001
+#: The longest a worker leaves a new connection to a less loaded sibling.
+MAX_ACCEPT_WAIT_SECONDS = 0.02
+#: Workers whose loads are shared; more (after `TTIN` signals) accept as gthread does.
+LOAD_SLOTS = 256
+#: Seconds the event loop waits for an event when nothing is due sooner (as gthread).
+_SELECT_SECONDS = 1.0
 
 _HEAD_END = b"\r\n\r\n"
 _CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
@@ -63,14 +85,52 @@ class _Reading:
     continued: bool = False
 
 
+class WorkerLoads:
+    """How many connections each worker of a server holds: a table in memory that the master
+    makes before it forks the workers, each worker writing its own slot."""
+
+    def __init__(self, slots: int = LOAD_SLOTS):
+        self._pids = multiprocessing.RawArray("i", slots)
+        self._counts = multiprocessing.RawArray("i", slots)
+        self._claiming = multiprocessing.Lock()
+
+    def claim(self, pid: int) -> int | None:
+        """A slot for the worker `pid`: a free one, or one whose worker is gone; None if
+        every slot is taken."""
+        with self._claiming:
+            for slot, owner in enumerate(self._pids):
+                if owner == 0 or not _alive(owner):
+                    self._counts[slot] = 0
+                    self._pids[slot] = pid
+                    return slot
+        return None
+
+    def publish(self, slot: int, count: int) -> None:
+        self._counts[slot] = count
+
+    def least_elsewhere(self, slot: int) -> int | None:
+        """The fewest connections a live sibling of `slot` holds; None without siblings."""
+        fewest = None
+        for other, (pid, count) in enumerate(zip(self._pids, self._counts, strict=True)):
+            if pid == 0:  # slots are claimed first to last: the rest were never used
+                break
+            if other != slot and (fewest is None or count < fewest) and _alive(pid):
+                fewest = count
+        return fewest
+
+
 class ReadAheadWorker(ThreadWorker):
     """gunicorn's `gthread` worker, each request read whole by the event loop first."""
+
+    #: The loads of this server's workers (made by `check_config`, in the master).
+    loads: WorkerLoads | None = None
 
     @classmethod
     def check_config(cls, cfg: Any, log: Any) -> None:
         super().check_config(cfg, log)
         if cfg.is_ssl:
             raise RuntimeError("pdp.serving.ReadAheadWorker serves plain HTTP: no certfile")
+        cls.loads = WorkerLoads()
 
     def __init__(self, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
@@ -78,9 +138,68 @@ class ReadAheadWorker(ThreadWorker):
         self.body_timeout = _seconds("PDP_BODY_TIMEOUT_SECONDS", BODY_TIMEOUT_SECONDS)
         self.max_body_bytes = int(_seconds("PDP_MAX_BODY_BYTES", MAX_BODY_BYTES))
         self._reading: dict[TConn, _Reading] = {}
+        #: Each listening socket's accept callback, to register it again after a wait.
+        self._acceptors: dict[socket.socket, Any] = {}
+        #: This worker's slot in `loads` (None: it does not take part).
+        self._slot: int | None = None
+        #: Since when (monotonic) this worker has left a waiting connection to a sibling.
+        self._waiting_since: float | None = None
+        #: When it looks at the listening sockets again, while it leaves them alone.
+        self._look_again_at: float | None = None
+
+    def run(self) -> None:
+        """gthread's event loop, with this worker's load published and accepting paused and
+        resumed (`accept`), and finished requests found without building a waiter on every
+        turn."""
+        if self.loads is not None and self.cfg.workers > 1:
+            self._slot = self.loads.claim(os.getpid())
+        for sock in self.sockets:
+            sock.setblocking(False)
+            acceptor = partial(self.accept, sock.getsockname())
+            self._acceptors[sock] = acceptor
+            self.poller.register(sock, selectors.EVENT_READ, acceptor)
+        while self.alive:
+            self.notify()
+            self._publish_load()
+            timeout = _SELECT_SECONDS
+            if self._look_again_at is not None:
+                timeout = self._look_again_at - time.monotonic()
+                if timeout <= 0:
+                    self._look_again()
+            if self.nr_conns < self.worker_connections:
+                for key, _ in self.poller.select(min(max(timeout, 0), _SELECT_SECONDS)):
+                    key.data(key.fileobj)
+                done = [future for future in self.futures if future.done()]
+            else:
+                done = futures.wait(
+                    self.futures, timeout=1.0, return_when=futures.FIRST_COMPLETED
+                ).done
+            for future in done:
+                self.futures.remove(future)
+            if not self.is_parent_alive():
+                break
+            self.murder_keepalived()
 
     def accept(self, server: Any, listener: socket.socket) -> None:
-        """Accept as gthread does; the new connection's deadlines start now."""
+        """Accept as gthread does, unless a sibling holds fewer connections: then leave the
+        connection to it for a while (see the module's docstring). A new connection's
+        deadlines start now."""
+        if self._slot is not None and self.nr_conns:
+            fewest = self.loads.least_elsewhere(self._slot)
+            now = time.monotonic()
+            if self._waiting_since is None:
+                self._waiting_since = now
+            waited = now - self._waiting_since
+            if fewest is not None and (
+                (fewest < self.nr_conns and waited < MAX_ACCEPT_WAIT_SECONDS)
+                or (fewest == self.nr_conns and waited < ACCEPT_RECHECK_SECONDS)
+            ):
+                self._look_again_at = now + ACCEPT_RECHECK_SECONDS
+                with self._lock:
+                    for sock in self._acceptors:
+                        self.poller.unregister(sock)
+                return
+        self._waiting_since = None
         try:
             sock, client = listener.accept()
         except OSError as error:
@@ -89,11 +208,29 @@ class ReadAheadWorker(ThreadWorker):
             return
         conn = TConn(self.cfg, sock, client, server)
         self.nr_conns += 1
+        self._publish_load()
         self._reading[conn] = _Reading(time.monotonic())
         with self._lock:
             self.poller.register(
                 conn.sock, selectors.EVENT_READ, partial(self.on_client_socket_readable, conn)
             )
+
+    def _publish_load(self) -> None:
+        """Tell the siblings how many connections this worker holds: on every turn of the
+        loop (gthread counts connections in several places) and at once on accepting one."""
+        if self._slot is not None:
+            self.loads.publish(self._slot, self.nr_conns)
+
+    def _look_again(self) -> None:
+        """Listen again; if no connection is waiting any more (a sibling took it), the next
+        one is new, and this worker's wait for it starts afresh."""
+        self._look_again_at = None
+        waiting, _, _ = select.select(list(self._acceptors), [], [], 0)
+        if not waiting:
+            self._waiting_since = None
+        with self._lock:
+            for sock, acceptor in self._acceptors.items():
+                self.poller.register(sock, selectors.EVENT_READ, acceptor)
 
     def on_client_socket_readable(self, conn: TConn, client: Any) -> None:
         """Read what the connection sent; hand the request over once it is whole. (gthread
@@ -151,6 +288,7 @@ class ReadAheadWorker(ThreadWorker):
         with self._lock, contextlib.suppress(KeyError, ValueError, OSError):
             self.poller.unregister(conn.sock)
         self.nr_conns -= 1
+        self._publish_load()
         conn.close()
 
 
@@ -210,6 +348,16 @@ def _send_quietly(sock: socket.socket, data: bytes) -> None:
     """Send a short answer on a non-blocking socket; a client that cannot take it gets none."""
     with contextlib.suppress(OSError):
         sock.send(data)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process: the pid was reused, but it is alive
+        pass
+    return True
 
 
 def _seconds(name: str, default: float) -> float:
