@@ -148,3 +148,32 @@ def test_a_chunked_delegation_over_the_limit_is_not_stored(client, app):
     assert response.status_code == 413
     stored = client.get(DELEGATIONS).get_json()
     assert REGISTER.stranger not in json.dumps(stored)
+
+
+# --- bodies of announced length (Content-Length) ----------------------------------------------
+
+
+def test_a_body_shorter_than_its_content_length_is_400_and_not_decided(client, app, monkeypatch):
+    def decide_all(*_: object) -> None:
+        raise AssertionError("a body not read whole was decided")
+
+    monkeypatch.setattr(app.extensions["pdp"].engine, "decide_all", decide_all)
+    body = json.dumps(permit_request()).encode()
+    response = client.post(
+        AUTHORIZE,
+        input_stream=io.BytesIO(body),
+        content_type="application/json",
+        environ_overrides={"CONTENT_LENGTH": str(len(body) + 10)},
+    )
+    assert response.status_code == 400
+
+
+def test_a_body_over_the_limit_by_its_content_length_is_413_unread(client, app):
+    limit = app.config["MAX_CONTENT_LENGTH"]
+    response = client.post(
+        AUTHORIZE,
+        input_stream=io.BytesIO(b""),
+        content_type="application/json",
+        environ_overrides={"CONTENT_LENGTH": str(limit + 1)},
+    )
+    assert response.status_code == 413
