@@ -23,8 +23,9 @@ import multiprocessing
 import os
 import statistics
 import tempfile
+from collections import Counter
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from benchmarks import floor_app, loadgen, ours, workload
@@ -69,6 +70,10 @@ class Bodies:
     #: MultiRequests of `MULTI_SIZE`: consecutive slices of the stream.
     multis: list[bytes]
     expected: list[str]
+    #: One MultiRequests of `MULTI_SIZE` in the shape Altinn's PEPs send (one subject, shared
+    #: categories: `workload.xacml_one_subject_body`), and the engine's decisions for it.
+    one_subject: bytes
+    one_subject_expected: list[str]
 
 
 @dataclass
@@ -118,11 +123,13 @@ def prepare(organizations: int, database: Path) -> Bodies:
     stream as bodies, with the in-process engine's decisions."""
     catalog = catalog_module.load(ours.POLICY_DIR)
     load = workload.build(catalog, organizations, asks=2000)
+    one_subject = _one_subject_asks(load.stream)
     pdp = ours.open_pdp(database)
     try:
         ours.fill(pdp, load)
         prepare = ours.contender(pdp).prepare
         expected = [pdp.engine.decide(prepare(ask)).decision for ask in load.stream]
+        one_subject_expected = [pdp.engine.decide(prepare(ask)).decision for ask in one_subject]
     finally:
         pdp.close()
     singles = [_encode(workload.xacml_body(ask)) for ask in load.stream]
@@ -130,7 +137,27 @@ def prepare(organizations: int, database: Path) -> Bodies:
         _encode(workload.xacml_multi_body(load.stream[i : i + MULTI_SIZE]))
         for i in range(0, len(load.stream), MULTI_SIZE)
     ]
-    return Bodies(singles, multis, expected)
+    return Bodies(
+        singles,
+        multis,
+        expected,
+        _encode(workload.xacml_one_subject_body(one_subject)),
+        one_subject_expected,
+    )
+
+
+def _one_subject_asks(stream: list[workload.Ask]) -> list[workload.Ask]:
+    """`MULTI_SIZE` asks of one subject, as a PEP asks them for one user: the stream's most
+    frequent subject, its own asks in the stream (some of them hers to do) and then the
+    stream's first asks, asked by her."""
+    counts = Counter((ask.subject_kind, ask.subject_id) for ask in stream)
+    (kind, subject_id), _ = counts.most_common(1)[0]
+    own = [ask for ask in stream if (ask.subject_kind, ask.subject_id) == (kind, subject_id)]
+    others = [
+        replace(ask, subject_kind=kind, subject_id=subject_id)
+        for ask in stream[: MULTI_SIZE - len(own)]
+    ]
+    return (own + others)[:MULTI_SIZE]
 
 
 def _load(settings: Settings, series: list[_Series]) -> None:

@@ -165,6 +165,36 @@ def xacml_multi_body(asks: list[Ask]) -> dict[str, Any]:
     }
 
 
+def xacml_one_subject_body(asks: list[Ask]) -> dict[str, Any]:
+    """The requests as one MultiRequests body in the shape Altinn's PEPs send: one subject (all
+    `asks` must share it), each distinct resource and action given once, and a reference per
+    request picking its three."""
+    subjects = {(ask.subject_kind, ask.subject_id) for ask in asks}
+    if len(subjects) != 1:
+        raise ValueError(f"the asks name {len(subjects)} subjects; one subject body has one")
+    subject, _, _ = _xacml_categories(asks[0])
+    resources: dict[tuple[str, str], dict[str, Any]] = {}
+    actions: dict[str, dict[str, Any]] = {}
+    references = []
+    for ask in asks:
+        _, resource, action = _xacml_categories(ask)
+        resource_id = f"r{len(resources)}"
+        resource_id = resources.setdefault(
+            (ask.package, ask.party), {"Id": resource_id, **resource}
+        )["Id"]
+        action_id = actions.setdefault(ask.action, {"Id": f"a{len(actions)}", **action})["Id"]
+        references.append({"ReferenceId": ["s", action_id, resource_id]})
+    return {
+        "Request": {
+            "ReturnPolicyIdList": True,
+            "AccessSubject": [{"Id": "s", **subject}],
+            "Action": list(actions.values()),
+            "Resource": list(resources.values()),
+            "MultiRequests": {"RequestReference": references},
+        }
+    }
+
+
 def _xacml_categories(ask: Ask) -> tuple[dict[str, Any], ...]:
     subject_attribute = PERSON_URN if ask.subject_kind == "person" else ORGANIZATION_URN
     return (

@@ -16,10 +16,13 @@ same requests and ignores the token.
 
 Load: wrk with 2 threads and 2 connections; a Lua script POSTs one body with `Content-Type:
 application/json` and the `Authorization` header on every request and prints requests,
-duration, errors and latency percentiles when done. Three series, each warmed up once, then
-interleaved round by round: floor and single decisions (one Permit request), and MultiRequests
-of 100 (mixed Permit and NotApplicable). Before any timing, each body's answer is checked once:
-the decisions the in-process engine gives, and 401 without the token.
+duration, errors and latency percentiles when done. Four series, each warmed up once, then
+interleaved round by round: floor and single decisions (one Permit request), and two
+MultiRequests of 100 (mixed Permit and NotApplicable): one whose references each pick their own
+three categories (the target's, the most reading per decision), and one in the shape Altinn's
+PEPs send (one subject; each resource and action given once and picked by the references).
+Before any timing, each body's answer is checked once: the decisions the in-process engine
+gives, and 401 without the token.
 
 wrk's latency runs from writing a request to the end of its answer; wrk keeps its connections
 alive, as the configuration lets it.
@@ -38,7 +41,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from benchmarks import floor_app, ours
-from benchmarks.http import AUTHORIZE, MULTI_SIZE, prepare
+from benchmarks.http import AUTHORIZE, MULTI_SIZE, Bodies, prepare
 from benchmarks.report import Part, load_average
 from benchmarks.stats import median_spread, number, plural
 from benchmarks.table import markdown, met, throughput_target
@@ -141,6 +144,7 @@ def run(settings: Settings) -> Part:
         authorization = f"Bearer {token}"
         single_script = _script(directory, "single", bodies.singles[single], authorization)
         multi_script = _script(directory, "multi", bodies.multis[0], authorization)
+        one_subject_script = _script(directory, "one-subject", bodies.one_subject, authorization)
         load_before = load_average()
         started: list[launcher.Server] = []
         try:
@@ -156,14 +160,26 @@ def run(settings: Settings) -> Part:
                     authorization,
                     bodies.expected[:MULTI_SIZE],
                 ),
+                *_check(
+                    pdp_server.port,
+                    bodies.one_subject,
+                    authorization,
+                    bodies.one_subject_expected,
+                ),
             ]
             series = [
                 _Series("floor: constant JSON (Flask)", floor.port, single_script, 1),
                 _Series("ours: single decision (Permit)", pdp_server.port, single_script, 1),
                 _Series(
-                    f"ours: MultiRequests of {MULTI_SIZE}",
+                    f"ours: MultiRequests of {MULTI_SIZE}, each its own categories",
                     pdp_server.port,
                     multi_script,
+                    MULTI_SIZE,
+                ),
+                _Series(
+                    f"ours: MultiRequests of {MULTI_SIZE}, one subject (a PEP's shape)",
+                    pdp_server.port,
+                    one_subject_script,
                     MULTI_SIZE,
                 ),
             ]
@@ -175,7 +191,7 @@ def run(settings: Settings) -> Part:
         logged = _lines(decision_log)
     if problems:
         return Part("wrk", "", ["not timed: answers differ from what was expected", *problems])
-    notes = _notes(wrk, settings, series, logged, load_before, bodies.expected[:MULTI_SIZE])
+    notes = _notes(wrk, settings, series, logged, load_before, bodies)
     return Part("wrk", _table(series), notes)
 
 
@@ -328,13 +344,15 @@ def _notes(
     series: list[_Series],
     logged: int,
     load_before: str,
-    multi_expected: list[str],
+    bodies: Bodies,
 ) -> list[str]:
     version = subprocess.run([wrk, "--version"], capture_output=True, text=True, check=False)
     # "wrk debian/4.1.0-3+b2 [epoll] Copyright (C) 2012 Will Glozer"
     named = version.stdout.split(" [", 1)[0].strip() or "wrk"
-    permits = multi_expected.count(PERMIT)
-    floor, singles, multis = series
+    permits = bodies.expected[:MULTI_SIZE].count(PERMIT)
+    one_subject_permits = bodies.one_subject_expected.count(PERMIT)
+    shared = json.loads(bodies.one_subject)["Request"]
+    floor, singles, multis, one_subject = series
     return [
         f"{named}: {THREADS} threads, "
         f"{CONNECTIONS} connections; {plural(settings.rounds, 'round')} of "
@@ -347,17 +365,23 @@ def _notes(
         f"token (ES256, scope {SCOPE_AUTHORIZE}) checked on every request, the same token "
         "each time (the token cache is hit); decision log to a file; SQLite; "
         f"{settings.organizations:,} organisations. The floor gets the same requests.",
-        f"Bodies: one Permit request; one MultiRequests of {MULTI_SIZE} "
-        f"({permits} Permit, {MULTI_SIZE - permits} NotApplicable). Each answer checked once "
+        f"Bodies: one Permit request; one MultiRequests of {MULTI_SIZE} whose references "
+        f"each pick their own three categories ({permits} Permit, {MULTI_SIZE - permits} "
+        f"NotApplicable); one MultiRequests of {MULTI_SIZE} as Altinn's PEPs send them, one "
+        f"subject and the {len(shared['Resource'])} resources and {len(shared['Action'])} "
+        f"actions its references pick ({one_subject_permits} Permit, "
+        f"{MULTI_SIZE - one_subject_permits} NotApplicable). Each answer checked once "
         "before timing against the in-process engine, and 401 without the token: all as "
         f"expected. The decision log holds {logged:,} lines at the end.",
-        "Round by round, req/s (floor / single / MultiRequests) and single as a share of the "
-        "floor in the same round, less disturbed by other work on a shared machine than the "
-        "medians: "
+        "Round by round, req/s (floor / single / MultiRequests / one-subject MultiRequests) "
+        "and single as a share of the floor in the same round, less disturbed by other work "
+        "on a shared machine than the medians: "
         + "; ".join(
-            f"{number(f.per_second)} / {number(s.per_second)} / {number(m.per_second)}, "
-            f"{s.per_second / f.per_second:.0%}"
-            for f, s, m in zip(floor.runs, singles.runs, multis.runs, strict=True)
+            f"{number(f.per_second)} / {number(s.per_second)} / {number(m.per_second)} / "
+            f"{number(o.per_second)}, {s.per_second / f.per_second:.0%}"
+            for f, s, m, o in zip(
+                floor.runs, singles.runs, multis.runs, one_subject.runs, strict=True
+            )
         )
         + ".",
         f"Load average before: {load_before}; after: {load_average()} (2 CPUs, shared).",
