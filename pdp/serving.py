@@ -179,6 +179,12 @@ class ReadAheadWorker(ThreadWorker):
             if not self.is_parent_alive():
                 break
             self.murder_keepalived()
+        # As gthread ends: requests in progress get the graceful timeout to finish.
+        self.tpool.shutdown(False)
+        self.poller.close()
+        for sock in self.sockets:
+            sock.close()
+        futures.wait(self.futures, timeout=self.cfg.graceful_timeout)
 
     def accept(self, server: Any, listener: socket.socket) -> None:
         """Accept as gthread does, unless a sibling holds fewer connections: then leave the

@@ -1,6 +1,9 @@
-"""Connections are spread over the workers (`pdp.serving.ReadAheadWorker`): a worker that holds
-a connection leaves the next one to an idle sibling, so a client's two kept-alive connections
-are served by two workers, not queued on one while the other idles.
+"""The shipped worker class (`pdp.serving.ReadAheadWorker`) with real gunicorn servers: how it
+spreads connections over the workers, and that it lets requests in progress finish on a stop.
+
+Connections are spread: a worker that holds a connection leaves the next one to an idle
+sibling, so a client's two kept-alive connections are served by two workers, not queued on one
+while the other idles.
 
 A real gunicorn with the shipped configuration and two workers serves an app that answers with
 its worker's pid. Each round opens two connections together and asks on each, both kept alive.
@@ -13,6 +16,7 @@ from __future__ import annotations
 
 import http.client
 import os
+import signal
 import time
 from collections.abc import Iterator
 
@@ -72,3 +76,18 @@ def _pids_of_a_round(server: launcher.Server) -> set[int]:
 def test_a_second_connection_goes_to_the_idle_worker(server):
     spread = sum(len(_pids_of_a_round(server)) == 2 for _ in range(ROUNDS))
     assert spread >= SPREAD_AT_LEAST, f"{spread} of {ROUNDS} rounds used both workers"
+
+
+def test_a_request_in_progress_is_answered_when_the_server_is_told_to_stop():
+    started = launcher.start(pid_app.APP, os.environ, cwd=PROJECT_ROOT, workers=1)
+    connection = http.client.HTTPConnection(launcher.HOST, started.port, timeout=10)
+    try:
+        connection.request("GET", "/?sleep=1")
+        time.sleep(0.3)  # the request is in the worker's hands
+        started.process.send_signal(signal.SIGTERM)
+        response = connection.getresponse()
+        assert response.status == 200
+        assert int(response.read()) > 0
+    finally:
+        connection.close()
+        launcher.stop(started)
