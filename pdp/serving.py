@@ -74,6 +74,9 @@ _TIMED_OUT = (
     b'Content-Length: 54\r\n\r\n{"message": "the request did not arrive whole in time"}'
 )
 _EXPECT_CONTINUE = re.compile(rb"\r\nexpect:[ \t]*100-continue[ \t]*(?=\r\n)", re.IGNORECASE)
+#: In a lower-cased head: each Content-Length's value, and whether the body is chunked.
+_CONTENT_LENGTH = re.compile(rb"\r\ncontent-length:[ \t]*([^\r]*)")
+_CHUNKED = re.compile(rb"\r\ntransfer-encoding:[^\r]*chunked")
 
 
 @dataclass
@@ -311,8 +314,8 @@ def _whole(data: bytes | bytearray, max_body_bytes: int) -> bool | str:
         return len(data) > MAX_HEAD_BYTES
     head = bytes(data[:end]).lower()
     body = memoryview(data)[end + len(_HEAD_END) :]
-    lengths = re.findall(rb"\r\ncontent-length:[ \t]*([^\r]*)", head)
-    chunked = re.search(rb"\r\ntransfer-encoding:[^\r]*chunked", head) is not None
+    lengths = _CONTENT_LENGTH.findall(head)
+    chunked = _CHUNKED.search(head) is not None
     if chunked:
         return lengths != [] or _chunked_whole(body, max_body_bytes)
     if not lengths:
