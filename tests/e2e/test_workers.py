@@ -1,5 +1,6 @@
-"""The shipped worker class (`pdp.serving.ReadAheadWorker`) with real gunicorn servers: how it
-spreads connections over the workers, and that it lets requests in progress finish on a stop.
+"""The shipped worker class (`pdp.serving.ReadAheadWorker`) and configuration
+(`gunicorn.conf.py`) with real gunicorn servers: how connections are spread over the workers,
+that requests in progress finish on a stop, and that the workers freeze what they built.
 
 Connections are spread: a worker that holds a connection leaves the next one to an idle
 sibling, so a client's two kept-alive connections are served by two workers, not queued on one
@@ -91,3 +92,14 @@ def test_a_request_in_progress_is_answered_when_the_server_is_told_to_stop():
     finally:
         connection.close()
         launcher.stop(started)
+
+
+def test_what_a_worker_built_at_start_is_frozen_out_of_the_garbage_collectors_sight(server):
+    """`gunicorn.conf.py`'s `post_worker_init`: the app's own objects are not scanned by every
+    full collection a request triggers."""
+    connection = http.client.HTTPConnection(launcher.HOST, server.port, timeout=5)
+    try:
+        connection.request("GET", "/?frozen")
+        assert int(connection.getresponse().read()) > 1000
+    finally:
+        connection.close()
