@@ -70,9 +70,9 @@ def rebuilt(connection: Connection, table: str, fill: Callable[[str], None]) -> 
         run(f"GRANT {privilege} ON {new} TO {grantee}{option}")
     for column, sequence in sequences:
         run(f"ALTER SEQUENCE {sequence} OWNED BY {new}.{column}")
+    # Statistics for the planner's next plans, gathered while readers still read the old table.
+    run(f"ANALYZE {new}")
     run(f"DROP TABLE {table}")
     run(f"ALTER TABLE {new} RENAME TO {table}")
     for temporary, name in renames:
         run(f"ALTER INDEX {temporary} RENAME TO {name}")
-    # The new table has no statistics yet; the planner needs them for the next decisions.
-    run(f"ANALYZE {table}")
