@@ -41,6 +41,7 @@ from benchmarks.report import Part, load_average
 from benchmarks.stats import number, summarise
 from benchmarks.table import markdown, met
 from pdp.db import delegations, make_engine, metadata
+from pdp.schema import VERSION_TABLE
 
 PACKAGE = "urn:altinn:accesspackage:maskinlesbarehendelser"
 IMPORT_TARGET_S = {"postgresql": 180.0, "sqlite": 300.0}
@@ -134,7 +135,7 @@ def _empty(url: str) -> None:
     try:
         if engine.dialect.name == "postgresql":
             with engine.begin() as connection:
-                connection.execute(text("DROP TABLE IF EXISTS alembic_version"))
+                connection.execute(text(f"DROP TABLE IF EXISTS {VERSION_TABLE}"))
         metadata.drop_all(engine)
     finally:
         engine.dispose()
