@@ -6,6 +6,8 @@ table without them, then its indexes in one sort each and its foreign keys in on
 several times faster. Dropping the indexes of the table in place would save the same, but
 lock out every reader (a decision reading roles) from the drop until the commit; here readers
 keep reading the old table until the swap, which takes milliseconds just before the commit.
+Writers to the table wait for the commit from the start, so that none writes to the old table
+what the new one would not have.
 The new table has the old one's columns, defaults, checks, indexes, constraints (under the same
 names) and privileges, read from the catalog, so what the migrations and the operators made is
 what remains. (Triggers, policies and comments are not carried over: pdp makes none.)
@@ -26,6 +28,9 @@ def rebuilt(connection: Connection, table: str, fill: Callable[[str], None]) -> 
     """Replace `table` by a new table of the same definition that `fill` fills (it is given
     the new table's name), in the connection's transaction: all or nothing with the rest."""
     new = f"{table}_rebuilt"
+    # Writers wait from here to the commit (readers go on): a row written to the old table
+    # after `fill` read it would be lost with it.
+    connection.exec_driver_sql(f"LOCK TABLE {table} IN SHARE MODE")
     constraints = connection.exec_driver_sql(
         "SELECT conname, contype, pg_get_constraintdef(oid) FROM pg_constraint"
         f" WHERE conrelid = '{table}'::regclass AND contype IN {_CARRIED} ORDER BY conname"

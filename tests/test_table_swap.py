@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 from sqlalchemy import Connection
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from pdp.table_swap import rebuilt
 
@@ -79,3 +79,19 @@ def test_a_failed_rebuild_leaves_the_old_table(postgresql):
     with postgresql.connect() as connection:
         assert described(connection) == before
         assert connection.exec_driver_sql("SELECT count(*) FROM role_assignments").scalar() == 1
+
+
+def test_while_it_is_rebuilt_readers_read_the_old_table_and_writers_wait(postgresql):
+    seen = {}
+
+    def fill(name: str) -> None:
+        with postgresql.connect() as other:
+            seen["read"] = other.exec_driver_sql("SELECT count(*) FROM role_assignments").scalar()
+            other.exec_driver_sql("SET lock_timeout = '200ms'")
+            with pytest.raises(OperationalError, match="lock timeout"):
+                other.exec_driver_sql("DELETE FROM role_assignments")
+        copy_of_old(connection)(name)
+
+    with postgresql.begin() as connection:
+        rebuilt(connection, "role_assignments", fill)
+    assert seen == {"read": 1}
