@@ -35,9 +35,10 @@ from sqlalchemy import (
     literal,
     select,
 )
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.sql import column
+from sqlalchemy.sql import table as table_clause
 
 from pdp.catalog import Catalog
 from pdp.changes import ChangeLog
@@ -62,6 +63,7 @@ from pdp.register_document import (
     check_document,
 )
 from pdp.subjects import ORGANIZATION, PERSON, SYSTEM_USER, Subject
+from pdp.table_swap import rebuilt
 
 #: Rows per statement when writing or deleting in bulk (keeps IN lists within driver limits).
 _CHUNK = 500
@@ -71,6 +73,11 @@ _WRITE_CHUNK = 5_000
 _MOST_PROBLEMS = 100
 #: Entries of an import checked and written at a time.
 IMPORT_CHUNK = 10_000
+#: Role assignments an import brings from which it may rebuild the table rather than insert
+#: into it (`_replace_roles`; smaller imports are quick either way).
+REBUILD_FROM_ROWS = 100_000
+#: PostgreSQL settings for the statements that apply an import (`_replace_roles`).
+_BULK_SETTINGS = ("enable_seqscan = on", "work_mem = '64MB'", "maintenance_work_mem = '256MB'")
 
 #: What a person, an organisation, a party (either) may be looked up by.
 PersonKey = Literal["national_id", "user_id", "party_id", "party_uuid", "person_uuid"]
@@ -267,10 +274,13 @@ class Register:
         catalog: Catalog,
         rules: IdentifierRules = CHECKED,
         chunk: int = IMPORT_CHUNK,
+        rebuild_from: int = REBUILD_FROM_ROWS,
     ) -> ImportSummary:
         """`import_document` for a document read a section at a time (`sections_of`,
         `pdp.register_file`), in bounded memory: `chunk` entries at a time are checked
-        (`check_document`) and written, all in one transaction.
+        (`check_document`) and written, all in one transaction; the role assignments replace
+        the organisations' old ones once all are checked (`_replace_roles`, which may rebuild
+        the table for an import of at least `rebuild_from` of them).
 
         A document of at most `chunk` entries is checked as a whole. In a larger one, the
         entries of earlier parts are in the register, as this transaction sees it, when a
@@ -281,9 +291,9 @@ class Register:
         totals = ImportSummary(0, 0)
         try:
             with self._changes.writing(lambda: write_transaction(self._engine)) as connection:
-                _SEEN.create(connection)
+                for table in _STAGING[connection.dialect.name]:
+                    table.create(connection)
                 if connection.dialect.name == "postgresql":
-                    _ORGANIZATIONS_STAGED.create(connection)
                     # The tables grow during an import faster than their statistics: without
                     # this, a part's look-ups by key may scan all that earlier parts wrote.
                     connection.exec_driver_sql("SET LOCAL enable_seqscan = off")
@@ -305,9 +315,9 @@ class Register:
                 if problems:
                     more = [Problem("", "", f"... and {unlisted:,} more problems")]
                     raise RegisterImportError(problems + (more if unlisted else []))
-                _SEEN.drop(connection)
-                if connection.dialect.name == "postgresql":
-                    _ORGANIZATIONS_STAGED.drop(connection)
+                _replace_roles(connection, totals.role_assignments, rebuild_from)
+                for table in _STAGING[connection.dialect.name]:
+                    table.drop(connection)
         except (IntegrityError, self._engine.dialect.loaded_dbapi.IntegrityError):
             # Another import gave an identifier away between the check and this write (COPY
             # on PostgreSQL raises the driver's own error, not SQLAlchemy's).
@@ -566,9 +576,10 @@ def _replace_identities(connection: Connection, document: RegisterDocument) -> N
 
 def _store(connection: Connection, document: RegisterDocument) -> ImportSummary:
     """Write a checked document (or a chunk of one) in the import's transaction: its
-    organisations replace their names, forms and roles, its persons and system users theirs."""
+    organisations replace their names and forms, its persons and system users theirs; its
+    role assignments are staged, to replace the organisations' roles at the end
+    (`_replace_roles`)."""
     entries = document.organizations
-    numbers = [entry["organization_number"] for entry in entries]
     role_rows = [
         {
             "organization_number": entry["organization_number"],
@@ -585,27 +596,69 @@ def _store(connection: Connection, document: RegisterDocument) -> ImportSummary:
     ]
     if connection.dialect.name == "postgresql":
         # psycopg's executemany sends a statement per row; COPY (of the organisations into a
-        # staging table, to replace their roles and upsert them from there) is several times
-        # faster.
+        # staging table, to upsert them from there) is several times faster.
         connection.exec_driver_sql(f"TRUNCATE {_ORGANIZATIONS_STAGED.name}")
         _copy(connection, _ORGANIZATIONS_STAGED, organization_rows)
-        connection.exec_driver_sql(_DELETE_STAGED_ROLES)
         connection.exec_driver_sql(_UPSERT_STAGED)
-        _copy(connection, role_assignments, role_rows)
+        _copy(connection, _ROLES_STAGED, role_rows)
     else:
-        for chunk in _chunks(numbers):
-            connection.execute(
-                delete(role_assignments).where(role_assignments.c.organization_number.in_(chunk))
-            )
         upsert = _UPSERT_ORGANIZATIONS[connection.dialect.name]
         for chunk in _chunks(organization_rows, _WRITE_CHUNK):
             connection.execute(upsert, chunk)
         for chunk in _chunks(role_rows, _WRITE_CHUNK):
-            connection.execute(insert(role_assignments), chunk)
+            connection.execute(insert(_ROLES_STAGED), chunk)
     _replace_identities(connection, document)
     return ImportSummary(
         len(entries), len(role_rows), len(document.persons), len(document.system_users)
     )
+
+
+def _replace_roles(connection: Connection, staged: int, rebuild_from: int) -> None:
+    """Replace the roles of every organisation the import gave (the keys it has seen) by the
+    `staged` role assignments, once every part is checked.
+
+    Over the whole import at once, not a part at a time: the database deletes and inserts in
+    bulk (a hash join, one sort), the staged rows in the order of the table's unique index so
+    that its pages fill one after another. On PostgreSQL, where an import brings at least half
+    as many rows as the table holds (a national register, whole), the table is rebuilt beside
+    itself with the rows it keeps and the new ones (`pdp.table_swap`): inserting them one by
+    one into its indexes, each checked against its organisation, took most of such an import.
+    """
+    imported = select(_SEEN.c.key).where(_SEEN.c.section == "organizations")
+    if connection.dialect.name == "postgresql":
+        # Temporary tables are never analysed by themselves: without statistics, and with
+        # sequential scans still off, the plans for millions of rows would be poor. Memory
+        # for the joins, sorts and index builds is the server's, for this transaction only.
+        connection.exec_driver_sql(f"ANALYZE {_SEEN.name}, {_ROLES_STAGED.name}")
+        for setting in _BULK_SETTINGS:
+            connection.exec_driver_sql(f"SET LOCAL {setting}")
+        if staged >= max(rebuild_from, _rows_estimated(connection, role_assignments) // 2):
+            rebuilt(connection, role_assignments.name, lambda name: _fill(connection, name))
+            return
+    connection.execute(
+        delete(role_assignments).where(role_assignments.c.organization_number.in_(imported))
+    )
+    connection.execute(insert(role_assignments).from_select(_STAGED_COLUMNS, _STAGED_IN_ORDER))
+
+
+def _fill(connection: Connection, name: str) -> None:
+    """Fill the rebuilt role table `name`: the rows of organisations the import does not
+    give, then the staged ones (see `_replace_roles`)."""
+    target = table_clause(name, *(column(each.name) for each in role_assignments.c))
+    imported = select(_SEEN.c.key).where(
+        _SEEN.c.section == "organizations", _SEEN.c.key == role_assignments.c.organization_number
+    )
+    kept = select(role_assignments).where(~imported.exists())
+    connection.execute(insert(target).from_select(list(role_assignments.c.keys()), kept))
+    connection.execute(insert(target).from_select(_STAGED_COLUMNS, _STAGED_IN_ORDER))
+
+
+def _rows_estimated(connection: Connection, of: Table) -> int:
+    """The planner's estimate of the rows in `of` (PostgreSQL): 0 if it has none yet."""
+    estimate = connection.exec_driver_sql(
+        "SELECT reltuples FROM pg_class WHERE oid = %s::regclass", (of.name,)
+    ).scalar_one()
+    return max(int(estimate), 0)
 
 
 def _copy(connection: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
@@ -639,16 +692,23 @@ _ORGANIZATIONS_STAGED = Table(
     Column("org_form", String(10)),
     prefixes=["TEMPORARY"],
 )
-_DELETE_STAGED_ROLES = (
-    "DELETE FROM role_assignments r USING register_import_organizations s"
-    " WHERE r.organization_number = s.organization_number"
-)
 _UPSERT_STAGED = (
     "INSERT INTO organizations (organization_number, name, org_form)"
     " SELECT organization_number, name, org_form FROM register_import_organizations"
     " ON CONFLICT (organization_number) DO UPDATE"
     " SET name = excluded.name, org_form = excluded.org_form"
 )
+
+#: The role assignments of an import's organisations on their way in (see `_replace_roles`).
+_ROLES_STAGED = Table(
+    "register_import_roles",
+    MetaData(),
+    *(Column(column.name, column.type) for column in role_assignments.c if column.name != "id"),
+    prefixes=["TEMPORARY"],
+)
+_STAGED_COLUMNS = list(_ROLES_STAGED.c.keys())
+#: In the order of the role table's unique index (see `_replace_roles`).
+_STAGED_IN_ORDER = select(_ROLES_STAGED).order_by(*_ROLES_STAGED.c)
 
 #: The keys of the entries an import has seen, with their positions: an entry given twice in
 #: different chunks is found here.
@@ -660,11 +720,19 @@ _SEEN = Table(
     Column("position", Integer, nullable=False),
     prefixes=["TEMPORARY"],
 )
-#: Remember keys not seen yet; gives back those it added (not those seen before).
-_REMEMBER_SEEN = {
-    name: dialect_insert(_SEEN).on_conflict_do_nothing().returning(_SEEN.c.key)
-    for name, dialect_insert in (("sqlite", sqlite_insert), ("postgresql", postgresql_insert))
+#: The temporary tables an import works with, by dialect (dropped when it is done).
+_STAGING = {
+    "sqlite": (_SEEN, _ROLES_STAGED),
+    "postgresql": (_SEEN, _ROLES_STAGED, _ORGANIZATIONS_STAGED),
 }
+#: Remember keys not seen yet; gives back those it added (not those seen before). On
+#: PostgreSQL a part's keys and positions come as two arrays, in one statement.
+_REMEMBER_SEEN = sqlite_insert(_SEEN).on_conflict_do_nothing().returning(_SEEN.c.key)
+_REMEMBER_SEEN_ARRAYS = (
+    f"INSERT INTO {_SEEN.name} (section, key, position)"
+    " SELECT %s, key, position FROM unnest(%s::varchar[], %s::integer[]) AS part(key, position)"
+    " ON CONFLICT DO NOTHING RETURNING key"
+)
 _SECTION_KEYS = {
     "organizations": "organization_number",
     "persons": "national_id",
@@ -732,11 +800,7 @@ def _seen_before(
         value = entry.get(key) if isinstance(entry, dict) else None
         if isinstance(value, str) and len(value) <= 36:
             keys.setdefault(value, start + offset)
-    rows = [{"section": section, "key": value, "position": at} for value, at in keys.items()]
-    remember = _REMEMBER_SEEN[connection.dialect.name]
-    added: set[str] = set()
-    for chunk in _chunks(rows):
-        added.update(connection.execute(remember, chunk).scalars())
+    added = _remember(connection, section, keys)
     problems = []
     for chunk in _chunks([value for value in keys if value not in added]):
         found = connection.execute(
@@ -753,6 +817,20 @@ def _seen_before(
             for value, first in found
         ]
     return problems
+
+
+def _remember(connection: Connection, section: str, keys: dict[str, int]) -> set[str]:
+    """Remember the keys of `section` (with their positions); those not seen before."""
+    if connection.dialect.name == "postgresql":
+        # psycopg parses an executemany's long statements one by one, in Python: most of the
+        # time this took, when it was one.
+        parameters = (section, list(keys), list(keys.values()))
+        return set(connection.exec_driver_sql(_REMEMBER_SEEN_ARRAYS, parameters).scalars())
+    rows = [{"section": section, "key": value, "position": at} for value, at in keys.items()]
+    added: set[str] = set()
+    for chunk in _chunks(rows):
+        added.update(connection.execute(_REMEMBER_SEEN, chunk).scalars())
+    return added
 
 
 def _rebased(problem: Problem, starts: dict[str, int]) -> Problem:

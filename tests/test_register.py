@@ -6,7 +6,8 @@ import json
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, inspect, select
+from sqlalchemy.exc import DBAPIError
 
 from pdp.catalog import Catalog
 from pdp.db import organizations, role_assignments
@@ -20,6 +21,7 @@ from pdp.register import (
     Person,
     Register,
     SystemUser,
+    sections_of,
 )
 from pdp.subjects import SYSTEM_USER, Subject
 from tests.conftest import EXAMPLES_DIR
@@ -216,6 +218,67 @@ def test_reimport_leaves_organisations_not_in_the_document_alone(register, catal
     register.import_document(document(org(ORG)), catalog)
     assert roles_of(register, PERSON, PERSON_B, OTHER_ORG) == frozenset({"DAGL"})
     assert organization(register, FIRM) == Organization(FIRM, "FIRMA AS", "AS")
+
+
+# --- large imports: the role table rebuilt beside itself (PostgreSQL) -----------------------
+
+
+def table_definition(engine) -> dict[str, Any]:
+    """The role table's indexes and constraints, by name, as the database describes them."""
+    found = inspect(engine)
+    table = role_assignments.name
+    return {
+        "primary key": found.get_pk_constraint(table),
+        "indexes": found.get_indexes(table),
+        "unique": found.get_unique_constraints(table),
+        "foreign keys": found.get_foreign_keys(table),
+        "checks": found.get_check_constraints(table),
+    }
+
+
+def test_a_large_import_replaces_the_roles_it_gives_and_keeps_the_others(register, catalog, engine):
+    register.import_document(VALID, catalog)
+    before = table_definition(engine)
+    newcomer = new_organization()
+    roles = [{"code": "DAGL", "person": PERSON_B}, {"code": "REGN", "organization": FIRM}]
+    large = document(org(ORG, roles), org(newcomer, roles))
+    # `rebuild_from=0`: imported as one of a million role assignments is (on PostgreSQL,
+    # the table rebuilt with the roles it keeps and the new ones, and swapped in).
+    summary = register.import_sections(sections_of(large), catalog, rebuild_from=0)
+    assert summary == ImportSummary(2, 4)
+    assert roles_of(register, PERSON, PERSON_A, ORG) == frozenset()
+    assert roles_of(register, PERSON, PERSON_B, ORG) == frozenset({"DAGL"})
+    assert roles_of(register, ORGANIZATION, FIRM, newcomer) == frozenset({"REGN"})
+    assert roles_of(register, PERSON, PERSON_B, OTHER_ORG) == frozenset({"DAGL"})
+    assert row_counts(engine) == (4, 5)
+    assert table_definition(engine) == before
+    # The table works as the old one did: its ids go on, its organisations' roles go with
+    # them.
+    register.import_document(document(org(OTHER_ORG, roles)), catalog)
+    assert roles_of(register, ORGANIZATION, FIRM, OTHER_ORG) == frozenset({"REGN"})
+    with engine.begin() as connection:
+        connection.execute(delete(organizations).where(organizations.c.organization_number == ORG))
+    assert row_counts(engine) == (3, 4)
+
+
+def test_a_large_import_that_fails_while_applied_leaves_the_register_and_its_table(
+    register, catalog, engine
+):
+    if engine.dialect.name != "postgresql":
+        pytest.skip("only PostgreSQL rebuilds the table")
+    register.import_document(VALID, catalog)
+    before = table_definition(engine)
+    # Something else depends on the table, so the old table cannot be dropped for the new.
+    with engine.begin() as connection:
+        connection.exec_driver_sql("CREATE VIEW held_roles AS SELECT * FROM role_assignments")
+    large = document(org(ORG, [{"code": "DAGL", "person": PERSON_B}]), org(new_organization()))
+    with pytest.raises(DBAPIError, match="depend"):
+        register.import_sections(sections_of(large), catalog, rebuild_from=0)
+    assert row_counts(engine) == (3, 5)
+    assert roles_of(register, PERSON, PERSON_A, ORG) == frozenset({"DAGL", "LEDE"})
+    assert table_definition(engine) == before
+    with engine.begin() as connection:
+        connection.exec_driver_sql("DROP VIEW held_roles")
 
 
 # --- refused documents ----------------------------------------------------------------------

@@ -1,0 +1,97 @@
+"""Rebuilding a PostgreSQL table beside itself: the new table is the old one's in all but its
+rows, and nothing of it is left if the transaction fails."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import Connection
+from sqlalchemy.exc import IntegrityError, OperationalError
+
+from pdp.table_swap import rebuilt
+
+#: What the catalog says of a table, by name: constraints, indexes, privileges, sequences.
+_DESCRIPTION = (
+    "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint"
+    " WHERE conrelid = 'role_assignments'::regclass ORDER BY 1",
+    "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'role_assignments' ORDER BY 1",
+    "SELECT privilege_type, grantee FROM aclexplode("
+    "(SELECT relacl FROM pg_class WHERE relname = 'role_assignments')) ORDER BY 1, 2",
+    "SELECT pg_get_serial_sequence('role_assignments', 'id')",
+)
+
+
+@pytest.fixture
+def postgresql(engine):
+    if engine.dialect.name != "postgresql":
+        pytest.skip("a PostgreSQL table")
+    with engine.begin() as connection:
+        connection.exec_driver_sql("GRANT SELECT ON role_assignments TO PUBLIC")
+        connection.exec_driver_sql(
+            "INSERT INTO organizations (organization_number, name, org_form)"
+            " VALUES ('910459880', 'X AS', 'AS')"
+        )
+        connection.exec_driver_sql(
+            "INSERT INTO role_assignments (organization_number, role_code, holder_kind,"
+            " holder_id) VALUES ('910459880', 'DAGL', 'person', '02056260016')"
+        )
+    return engine
+
+
+def described(connection: Connection) -> list[list[tuple]]:
+    return [[tuple(row) for row in connection.exec_driver_sql(query)] for query in _DESCRIPTION]
+
+
+def copy_of_old(connection: Connection):
+    def fill(name: str) -> None:
+        connection.exec_driver_sql(f"INSERT INTO {name} SELECT * FROM role_assignments")
+
+    return fill
+
+
+def test_the_rebuilt_table_has_the_old_ones_definition_names_and_privileges(postgresql):
+    with postgresql.begin() as connection:
+        before = described(connection)
+        rebuilt(connection, "role_assignments", copy_of_old(connection))
+        assert described(connection) == before
+    with postgresql.begin() as connection:
+        assert described(connection) == before
+        # Its ids go on from the old table's sequence; its constraints hold.
+        connection.exec_driver_sql(
+            "INSERT INTO role_assignments (organization_number, role_code, holder_kind,"
+            " holder_id) VALUES ('910459880', 'LEDE', 'person', '02056260016')"
+        )
+        ids = connection.exec_driver_sql("SELECT id FROM role_assignments ORDER BY id").scalars()
+        assert list(ids) == [1, 2]
+        connection.exec_driver_sql("DELETE FROM organizations")
+        count = connection.exec_driver_sql("SELECT count(*) FROM role_assignments").scalar()
+        assert count == 0
+
+
+def test_a_failed_rebuild_leaves_the_old_table(postgresql):
+    with postgresql.connect() as connection:
+        before = described(connection)
+
+    def fill(name: str) -> None:
+        connection.exec_driver_sql(f"INSERT INTO {name} (id) VALUES (1)")  # NOT NULL fails
+
+    with pytest.raises(IntegrityError, match="null value"), postgresql.begin() as connection:
+        rebuilt(connection, "role_assignments", fill)
+    with postgresql.connect() as connection:
+        assert described(connection) == before
+        assert connection.exec_driver_sql("SELECT count(*) FROM role_assignments").scalar() == 1
+
+
+def test_while_it_is_rebuilt_readers_read_the_old_table_and_writers_wait(postgresql):
+    seen = {}
+
+    def fill(name: str) -> None:
+        with postgresql.connect() as other:
+            seen["read"] = other.exec_driver_sql("SELECT count(*) FROM role_assignments").scalar()
+            other.exec_driver_sql("SET lock_timeout = '200ms'")
+            with pytest.raises(OperationalError, match="lock timeout"):
+                other.exec_driver_sql("DELETE FROM role_assignments")
+        copy_of_old(connection)(name)
+
+    with postgresql.begin() as connection:
+        rebuilt(connection, "role_assignments", fill)
+    assert seen == {"read": 1}
