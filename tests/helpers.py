@@ -22,6 +22,13 @@ PERSON_ID = "urn:altinn:person:identifier-no"
 ORGANIZATION_ID = "urn:altinn:organization:identifier-no"
 PACKAGE_ID = "urn:altinn:accesspackage"
 
+#: How many sessions on this test's own database wait for a lock. pg_locks shows the whole
+#: server's, and other test processes (pytest-xdist's workers) take locks in their own databases.
+LOCK_WAITERS = text(
+    "SELECT count(*) FROM pg_locks JOIN pg_stat_activity USING (pid) "
+    "WHERE NOT granted AND datname = current_database()"
+)
+
 _people = count(1)
 _organizations = count(1)
 
