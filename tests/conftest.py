@@ -17,7 +17,7 @@ from pdp.changes import ChangeLog
 from pdp.config import Settings
 from pdp.db import make_engine
 from pdp.service import Pdp
-from tests.helpers import drop_schema, new_organization, new_person, open_settings
+from tests.helpers import drop_schema, new_organization, new_person, open_settings, postgresql_url
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 POLICY_DIR = PROJECT_ROOT / "policies"
@@ -34,6 +34,15 @@ RESOURCE_DOCUMENTS = 6
 NON_GRANTING_ROLES = ("MEDL", "REVI", "REGN", "NEST", "VARA", "KONT", "KNUF")
 
 
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int | None:
+    """`-n auto` (setup.cfg) runs the suite on a pytest-xdist worker per core, but a command
+    that names single tests (`tests/x.py::test_y`) runs them in this process: starting and
+    preparing workers would take longer than the tests. None: pytest-xdist counts the cores."""
+    if config.args and all("::" in argument for argument in config.args):
+        return 0
+    return None
+
+
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     """Run every test that asks for `database_url` on SQLite, and on PostgreSQL if configured."""
     if "database_url" in metafunc.fixturenames:
@@ -47,7 +56,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'pdp.sqlite3'}"
-    url = os.environ["PDP_TEST_DATABASE_URL"]
+    url = postgresql_url()
     engine = make_engine(url)
     drop_schema(engine)  # a clean schema for each test
     engine.dispose()

@@ -3,12 +3,14 @@ policy sources written out as directories."""
 
 from __future__ import annotations
 
+import os
+from functools import cache
 from itertools import count
 from pathlib import Path
 from typing import Any
 
 import yaml
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, create_engine, make_url, text
 
 from pdp.config import Settings
 from pdp.db import metadata
@@ -19,6 +21,13 @@ ACTION_ID = "urn:oasis:names:tc:xacml:1.0:action:action-id"
 PERSON_ID = "urn:altinn:person:identifier-no"
 ORGANIZATION_ID = "urn:altinn:organization:identifier-no"
 PACKAGE_ID = "urn:altinn:accesspackage"
+
+#: How many sessions on this test's own database wait for a lock. pg_locks shows the whole
+#: server's, and other test processes (pytest-xdist's workers) take locks in their own databases.
+LOCK_WAITERS = text(
+    "SELECT count(*) FROM pg_locks JOIN pg_stat_activity USING (pid) "
+    "WHERE NOT granted AND datname = current_database()"
+)
 
 _people = count(1)
 _organizations = count(1)
@@ -42,6 +51,32 @@ def drop_schema(engine: Engine) -> None:
     metadata.drop_all(engine)
     with engine.begin() as connection:
         connection.execute(text(f"DROP TABLE IF EXISTS {VERSION_TABLE}"))
+
+
+@cache
+def postgresql_url() -> str:
+    """The PostgreSQL database this test process runs its PostgreSQL tests on: the one
+    PDP_TEST_DATABASE_URL names, or under pytest-xdist a database of the worker's own beside it
+    (`<database>_<worker>`, made here if missing), since the workers run tests at the same time
+    and tests drop pdp's tables and listen for the database's notifications. An unreachable
+    server fails the test that asks, each time: it does not skip, and nothing is cached."""
+    url = os.environ["PDP_TEST_DATABASE_URL"]
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not worker:
+        return url
+    shared = make_url(url)
+    own = shared.set(database=f"{shared.database}_{worker}")
+    engine = create_engine(shared, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as connection:
+            exists = connection.execute(
+                text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": own.database}
+            ).first()
+            if exists is None:
+                connection.execute(text(f'CREATE DATABASE "{own.database}"'))
+    finally:
+        engine.dispose()
+    return own.render_as_string(hide_password=False)
 
 
 def write_source(directory: Path, source: dict[str, Any]) -> Path:

@@ -18,14 +18,14 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
-from sqlalchemy import text, update
+from sqlalchemy import update
 
 from pdp import catalog as catalog_module
 from pdp import grants_table
 from pdp.cli import main
 from pdp.db import active_policy_set, make_engine, write_transaction
 from tests.conftest import POLICY_DIR, RESOURCE_DOCUMENTS, RegisterFacts
-from tests.helpers import write_source
+from tests.helpers import LOCK_WAITERS, write_source
 from tests.test_readme import readme_table
 
 INTEGRASJONER = "packages/integrasjoner.yaml"
@@ -399,9 +399,7 @@ def _wait_until_someone_waits_for_a_lock(engine) -> None:
     deadline = time.monotonic() + 10
     with engine.connect() as observer:
         while time.monotonic() < deadline:
-            waiting = observer.execute(
-                text("SELECT count(*) FROM pg_locks WHERE NOT granted")
-            ).scalar()
+            waiting = observer.execute(LOCK_WAITERS).scalar()
             if waiting:
                 return
             observer.rollback()

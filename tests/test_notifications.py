@@ -20,7 +20,7 @@ from pdp import schema
 from pdp.changes import ChangeLog, NothingChanged
 from pdp.db import make_engine
 from pdp.notifications import APPLICATION_NAME, ChangeListener, connector_for
-from tests.helpers import drop_schema
+from tests.helpers import drop_schema, postgresql_url
 
 HOUR = 3600.0
 
@@ -32,7 +32,7 @@ postgresql_only = pytest.mark.skipif(
 
 @pytest.fixture
 def postgresql() -> Iterator[Engine]:
-    engine = make_engine(os.environ["PDP_TEST_DATABASE_URL"])
+    engine = make_engine(postgresql_url())
     drop_schema(engine)
     schema.prepare(engine)
     yield engine

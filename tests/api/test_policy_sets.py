@@ -21,7 +21,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from sqlalchemy import text, update
+from sqlalchemy import update
 
 from pdp import catalog as catalog_module
 from pdp.api import create_app
@@ -34,7 +34,7 @@ from tests.conftest import (
     RESOURCE_POLICIES,
     RegisterFacts,
 )
-from tests.helpers import open_settings, package_request
+from tests.helpers import LOCK_WAITERS, open_settings, package_request
 
 POLICY_SETS = "/api/v1/policy-sets"
 AUTHORIZE = "/authorization/api/v1/authorize"
@@ -895,7 +895,7 @@ def wait_until_someone_waits_for_a_lock(engine) -> None:
     deadline = time.monotonic() + 10
     with engine.connect() as observer:
         while time.monotonic() < deadline:
-            if observer.execute(text("SELECT count(*) FROM pg_locks WHERE NOT granted")).scalar():
+            if observer.execute(LOCK_WAITERS).scalar():
                 return
             observer.rollback()
             time.sleep(0.02)

@@ -37,7 +37,7 @@ from pdp import catalog as catalog_module
 from pdp.db import change_counter, delegations, make_engine
 from tests.conftest import POLICY_DIR
 from tests.e2e.servers import ServerProcess, killable_server, prepared_database_at
-from tests.helpers import drop_schema, new_organization, new_person
+from tests.helpers import drop_schema, new_organization, new_person, postgresql_url
 
 API = "urn:altinn:accesspackage:programmeringsgrensesnitt"
 EVENTS = "urn:altinn:accesspackage:maskinlesbarehendelser"
@@ -76,7 +76,7 @@ def servers(request: pytest.FixtureRequest, tmp_path_factory) -> Iterator[Server
     if request.param == "sqlite":
         url = f"sqlite:///{workdir / 'pdp.sqlite3'}"
     else:
-        url = os.environ["PDP_TEST_DATABASE_URL"]
+        url = postgresql_url()
         database = make_engine(url)
         drop_schema(database)
         database.dispose()

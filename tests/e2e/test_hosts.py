@@ -42,7 +42,7 @@ from tests.e2e.hosts import (
     two_hosts,
 )
 from tests.e2e.servers import ServerProcess
-from tests.helpers import drop_schema, new_person
+from tests.helpers import drop_schema, new_person, postgresql_url
 
 pytestmark = pytest.mark.skipif(
     not os.environ.get("PDP_TEST_DATABASE_URL"),
@@ -59,7 +59,7 @@ ORJAN, KARLSTAD, MARGRETHE = "27099450067", "810418672", "01025181049"
 
 @pytest.fixture(scope="module")
 def database() -> Iterator[Engine]:
-    engine = make_engine(os.environ["PDP_TEST_DATABASE_URL"])
+    engine = make_engine(postgresql_url())
     drop_schema(engine)
     yield engine
     engine.dispose()
