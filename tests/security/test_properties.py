@@ -1157,10 +1157,16 @@ def decision_body(ask: Ask) -> dict[str, Any]:
 
 
 def decision_answer(response) -> dict[str, Any]:
-    """A 200 answer of /api/v1/decision, checked for its shape."""
+    """A 200 answer of /api/v1/decision, checked for its shape: a request whose resource names
+    a service resource (a package id mangled into a resource id, say) is answered with that
+    resource's `obligations` and `advice` too, as lists (README, "Service resources")."""
     assert response.status_code == 200
     answer = json.loads(response.get_data())
-    assert set(answer) <= {"decision", "status", "message", "policies", "version", "package"}
+    assert set(answer) <= {
+        *("decision", "status", "message", "policies", "version", "package"),
+        *("obligations", "advice"),
+    }
+    assert all(isinstance(answer[key], list) for key in ("obligations", "advice") if key in answer)
     assert answer["decision"] in (PERMIT, DENY, NOT_APPLICABLE, INDETERMINATE)
     assert answer["status"] in (OK, PROCESSING_ERROR)
     assert (answer["status"] == OK) == (answer["decision"] != INDETERMINATE)
