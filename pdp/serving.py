@@ -64,6 +64,10 @@ ACCEPT_RECHECK_SECONDS = 0.001
 MAX_ACCEPT_WAIT_SECONDS = 0.02
 #: Workers whose loads are shared; more (after `TTIN` signals) accept as gthread does.
 LOAD_SLOTS = 256
+#: How long a worker waits to claim its slot before it takes no part.
+CLAIM_TIMEOUT_SECONDS = 1.0
+#: The load a worker publishes once it stops accepting (shutting down): more than any other.
+LEAVING = 2**31 - 1
 #: Seconds the event loop waits for an event when nothing is due sooner (as gthread).
 _SELECT_SECONDS = 1.0
 
@@ -100,12 +104,17 @@ class WorkerLoads:
     def claim(self, pid: int) -> int | None:
         """A slot for the worker `pid`: a free one, or one whose worker is gone; None if
         every slot is taken."""
-        with self._claiming:
+        # A worker killed while claiming would hold the lock for ever: then take no part.
+        if not self._claiming.acquire(timeout=CLAIM_TIMEOUT_SECONDS):
+            return None
+        try:
             for slot, owner in enumerate(self._pids):
-                if owner == 0 or not _alive(owner):
+                if owner in (0, pid) or not _alive(owner):  # pid: reused, its slot is stale
                     self._counts[slot] = 0
                     self._pids[slot] = pid
                     return slot
+        finally:
+            self._claiming.release()
         return None
 
     def publish(self, slot: int, count: int) -> None:
@@ -182,7 +191,10 @@ class ReadAheadWorker(ThreadWorker):
             if not self.is_parent_alive():
                 break
             self.murder_keepalived()
-        # As gthread ends: requests in progress get the graceful timeout to finish.
+        # As gthread ends: requests in progress get the graceful timeout to finish. Meanwhile
+        # this worker takes no connections, so no sibling should leave any to it.
+        if self._slot is not None:
+            self.loads.publish(self._slot, LEAVING)
         self.tpool.shutdown(False)
         self.poller.close()
         for sock in self.sockets:
@@ -193,6 +205,8 @@ class ReadAheadWorker(ThreadWorker):
         """Accept as gthread does, unless a sibling holds fewer connections: then leave the
         connection to it for a while (see the module's docstring). A new connection's
         deadlines start now."""
+        if self._look_again_at is not None:
+            return  # waiting already: another listener, ready in the same turn, waits too
         if self._slot is not None and self.nr_conns:
             fewest = self.loads.least_elsewhere(self._slot)
             now = time.monotonic()

@@ -1,7 +1,7 @@
 """When the read-ahead worker hands a request to a thread (`pdp.serving._whole`): once it is
 whole, or at once when a thread must see it now (gunicorn's parser refuses it, or the app
 refuses its size from the head alone). How workers see each other's loads (`WorkerLoads`);
-that connections are spread by them is `tests/e2e/test_connection_spread.py`."""
+that connections are spread by them is `tests/e2e/test_workers.py`."""
 
 from __future__ import annotations
 
@@ -78,3 +78,11 @@ def test_when_every_slot_is_taken_a_worker_gets_none():
     loads = WorkerLoads(slots=1)
     loads.claim(os.getpid())
     assert loads.claim(os.getppid()) is None
+
+
+def test_a_worker_whose_pid_holds_a_stale_slot_takes_that_slot_again():
+    loads = WorkerLoads(slots=2)
+    first = loads.claim(os.getpid())
+    loads.publish(first, 7)
+    assert loads.claim(os.getpid()) == first
+    assert loads.least_elsewhere(first) is None

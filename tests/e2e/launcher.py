@@ -77,10 +77,12 @@ def start(
     port: int | None = None,
     log: Path | None = None,
     threads: int | None = None,
+    also_port: int | None = None,
 ) -> Server:
     """`gunicorn -c gunicorn.conf.py --workers <workers> --bind 127.0.0.1:<port> <app>` (the
     production configuration, `CONFIG`; `threads` per worker if given, else the
-    configuration's) run in `cwd` with exactly the environment `env`, on `port` or a free one,
+    configuration's) run in `cwd` with exactly the environment `env`, on `port` or a free one
+    (and on `also_port` too, if given),
     returned once `/health` answers 200. ServerDidNotStart, after stopping it, if it never
     does. gunicorn logs warnings and errors only, so that its log shows what went wrong and
     nothing routine."""
@@ -90,6 +92,7 @@ def start(
         *("--config", str(CONFIG), "--workers", str(workers)),
         *(("--threads", str(threads)) if threads else ()),
         *("--bind", f"{HOST}:{port}", "--log-level", "warning"),
+        *(("--bind", f"{HOST}:{also_port}") if also_port else ()),
         app,
     ]
     env = dict(env)

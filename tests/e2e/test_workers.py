@@ -103,3 +103,32 @@ def test_what_a_worker_built_at_start_is_frozen_out_of_the_garbage_collectors_si
         assert int(connection.getresponse().read()) > 1000
     finally:
         connection.close()
+
+
+def test_a_server_listening_on_two_ports_keeps_its_workers(tmp_path):
+    """A worker holding a connection that finds both listening sockets ready in one turn
+    leaves both to its sibling, and goes on serving (it once unregistered them twice and
+    died)."""
+    second_port = launcher.free_port()
+    log = tmp_path / "gunicorn.log"
+    started = launcher.start(
+        pid_app.APP, os.environ, cwd=PROJECT_ROOT, workers=2, also_port=second_port, log=log
+    )
+    try:
+        served = set()
+        for _ in range(ROUNDS * 5):
+            held = http.client.HTTPConnection(launcher.HOST, started.port, timeout=5)
+            served.add(_served_by(held))
+            pair = [
+                http.client.HTTPConnection(launcher.HOST, port, timeout=5)
+                for port in (started.port, second_port)
+            ]
+            for connection in pair:
+                connection.connect()
+            served.update(_served_by(connection) for connection in pair)
+            for connection in (held, *pair):
+                connection.close()
+        assert len(served) == 2, f"{len(served)} workers answered: some died and were replaced"
+    finally:
+        launcher.stop(started)
+    assert "Exception in worker process" not in log.read_text()
