@@ -32,7 +32,7 @@ from sqlalchemy import Column, Connection, Engine, Integer, MetaData, String, Ta
 
 from pdp.brreg import Entity, EntityFile
 from pdp.changes import ChangeLog
-from pdp.db import write_transaction
+from pdp.db import register_write_transaction
 from pdp.errors import Problem, RegisterImportError
 from pdp.identifiers import IdentifierRules
 from pdp.progress import Progress
@@ -107,7 +107,7 @@ def import_files(
     """Import `files` in one transaction (see the module's docstring); RegisterImportError
     naming the problems (by file and position) and importing nothing otherwise."""
     summary, problems = BrregSummary(), _Problems()
-    with changes.writing(lambda: write_transaction(engine)) as connection:
+    with changes.writing(lambda: register_write_transaction(engine)) as connection:
         _prepare(connection)
         for index, entity_file in enumerate(files):
             read_before = summary.read

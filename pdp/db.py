@@ -277,6 +277,22 @@ def write_transaction(engine: Engine) -> AbstractContextManager[Connection]:
 
 _IMMEDIATE = "pdp_sqlite_begin_immediate"
 
+#: The PostgreSQL advisory lock every write to the register takes first ("pdpr").
+REGISTER_LOCK = 0x70647072
+
+
+@contextmanager
+def register_write_transaction(engine: Engine) -> Iterator[Connection]:
+    """`write_transaction` for a write to the register (organisations, their roles): one at a
+    time. On SQLite the write lock taken up front does that; on PostgreSQL a transaction-level
+    advisory lock. Two imports writing organisations and then roles, each waiting on the
+    other's locks, would otherwise deadlock and one of them fail after all its work (a large
+    import locks the role table against writers before it swaps it: `pdp.table_swap`)."""
+    with write_transaction(engine) as connection:
+        if connection.dialect.name == "postgresql":
+            connection.exec_driver_sql("SELECT pg_advisory_xact_lock(%s)", (REGISTER_LOCK,))
+        yield connection
+
 
 def _configure_sqlite(dbapi_connection, _record) -> None:
     # Transactions are begun by `_begin_sqlite`, not implicitly by the driver.

@@ -48,9 +48,9 @@ from pdp.db import (
     organizations,
     parties,
     persons,
+    register_write_transaction,
     role_assignments,
     system_users,
-    write_transaction,
 )
 from pdp.errors import Problem, RegisterImportError
 from pdp.identifiers import CHECKED, IdentifierRules
@@ -290,7 +290,9 @@ class Register:
         """
         totals = ImportSummary(0, 0)
         try:
-            with self._changes.writing(lambda: write_transaction(self._engine)) as connection:
+            with self._changes.writing(
+                lambda: register_write_transaction(self._engine)
+            ) as connection:
                 for table in _STAGING[connection.dialect.name]:
                     table.create(connection)
                 if connection.dialect.name == "postgresql":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 from typing import Any
 
 import pytest
@@ -10,7 +11,7 @@ from sqlalchemy import delete, func, inspect, select
 from sqlalchemy.exc import DBAPIError
 
 from pdp.catalog import Catalog
-from pdp.db import organizations, role_assignments
+from pdp.db import REGISTER_LOCK, organizations, role_assignments
 from pdp.errors import Problem, RegisterImportError
 from pdp.identifiers import IdentifierRules
 from pdp.register import (
@@ -279,6 +280,24 @@ def test_a_large_import_that_fails_while_applied_leaves_the_register_and_its_tab
     assert table_definition(engine) == before
     with engine.begin() as connection:
         connection.exec_driver_sql("DROP VIEW held_roles")
+
+
+def test_an_import_waits_for_another_write_to_the_register(register, catalog, engine):
+    """Register writes go one at a time (`pdp.db.register_write_transaction`): two imports
+    interleaving their writes to organisations and roles could deadlock."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite's write lock, taken up front, already makes writers queue")
+    finished = threading.Event()
+    importing = threading.Thread(
+        target=lambda: (register.import_document(VALID, catalog), finished.set())
+    )
+    with engine.begin() as other_write:
+        other_write.exec_driver_sql("SELECT pg_advisory_xact_lock(%s)", (REGISTER_LOCK,))
+        importing.start()
+        assert not finished.wait(0.5), "the import did not wait for the other write"
+    importing.join(timeout=30)
+    assert finished.is_set()
+    assert row_counts(engine) == (3, 5)
 
 
 # --- refused documents ----------------------------------------------------------------------
