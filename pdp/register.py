@@ -40,6 +40,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql import column
 from sqlalchemy.sql import table as table_clause
 
+from pdp import table_swap
 from pdp.catalog import Catalog
 from pdp.changes import ChangeLog
 from pdp.db import (
@@ -63,7 +64,6 @@ from pdp.register_document import (
     check_document,
 )
 from pdp.subjects import ORGANIZATION, PERSON, SYSTEM_USER, Subject
-from pdp.table_swap import rebuilt
 
 #: Rows per statement when writing or deleting in bulk (keeps IN lists within driver limits).
 _CHUNK = 500
@@ -634,8 +634,12 @@ def _replace_roles(connection: Connection, staged: int, rebuild_from: int) -> No
         connection.exec_driver_sql(f"ANALYZE {_SEEN.name}, {_ROLES_STAGED.name}")
         for setting in _BULK_SETTINGS:
             connection.exec_driver_sql(f"SET LOCAL {setting}")
-        if staged >= max(rebuild_from, _rows_estimated(connection, role_assignments) // 2):
-            rebuilt(connection, role_assignments.name, lambda name: _fill(connection, name))
+        if staged >= max(
+            rebuild_from, _rows_estimated(connection, role_assignments) // 2
+        ) and table_swap.possible(connection, role_assignments.name):
+            table_swap.rebuilt(
+                connection, role_assignments.name, lambda name: _fill(connection, name)
+            )
             return
     connection.execute(
         delete(role_assignments).where(role_assignments.c.organization_number.in_(imported))

@@ -5,12 +5,18 @@ per index and a foreign-key check (a row lock on the referenced row) per row. Bu
 table without them, then its indexes in one sort each and its foreign keys in one join, is
 several times faster. Dropping the indexes of the table in place would save the same, but
 lock out every reader (a decision reading roles) from the drop until the commit; here readers
-keep reading the old table until the swap, which takes milliseconds just before the commit.
-Writers to the table wait for the commit from the start, so that none writes to the old table
-what the new one would not have.
+keep reading the old table until the swap, just before the commit. The swap drops the old
+table, which locks it and the tables its foreign keys reference (`organizations`) until the
+commit, milliseconds later; the drop first waits for transactions already reading them, and
+readers arriving meanwhile wait behind it. Writers to the table wait for the commit from the
+start, so that none writes to the old table what the new one would not have.
+
 The new table has the old one's columns, defaults, checks, indexes, constraints (under the same
-names) and privileges, read from the catalog, so what the migrations and the operators made is
-what remains. (Triggers, policies and comments are not carried over: pdp makes none.)
+names), owner and privileges, read from the catalog, so what the migrations and the operators
+made is what remains. Not carried over, since pdp makes none: triggers, row security
+policies, comments, tablespaces and storage options, column privileges, extended statistics,
+publications. A role that may not create tables or does not own the table cannot rebuild it
+(`possible`); its imports write in place.
 """
 
 from __future__ import annotations
@@ -24,6 +30,18 @@ from sqlalchemy import Connection
 _CARRIED = "('p', 'u', 'f')"
 
 
+def possible(connection: Connection, table: str) -> bool:
+    """Whether this connection's role may rebuild `table`: it may create tables in its schema
+    and is a member of its owner's role (to drop it, and give the new one that owner). An
+    application role that may only read and write rows may not; its imports write in place."""
+    return bool(
+        connection.exec_driver_sql(
+            "SELECT pg_has_role(relowner, 'MEMBER') AND has_schema_privilege(relnamespace,"
+            f" 'CREATE') FROM pg_class WHERE oid = '{table}'::regclass"
+        ).scalar_one()
+    )
+
+
 def rebuilt(connection: Connection, table: str, fill: Callable[[str], None]) -> None:
     """Replace `table` by a new table of the same definition that `fill` fills (it is given
     the new table's name), in the connection's transaction: all or nothing with the rest."""
@@ -32,11 +50,11 @@ def rebuilt(connection: Connection, table: str, fill: Callable[[str], None]) -> 
     # after `fill` read it would be lost with it.
     connection.exec_driver_sql(f"LOCK TABLE {table} IN SHARE MODE")
     constraints = connection.exec_driver_sql(
-        "SELECT conname, contype, pg_get_constraintdef(oid) FROM pg_constraint"
+        "SELECT quote_ident(conname), contype, pg_get_constraintdef(oid) FROM pg_constraint"
         f" WHERE conrelid = '{table}'::regclass AND contype IN {_CARRIED} ORDER BY conname"
     ).all()
     indexes = connection.exec_driver_sql(
-        "SELECT c.relname, pg_get_indexdef(i.indexrelid) FROM pg_index i"
+        "SELECT quote_ident(c.relname), pg_get_indexdef(i.indexrelid) FROM pg_index i"
         " JOIN pg_class c ON c.oid = i.indexrelid"
         f" WHERE i.indrelid = '{table}'::regclass AND NOT EXISTS"
         " (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid)"
@@ -54,8 +72,13 @@ def rebuilt(connection: Connection, table: str, fill: Callable[[str], None]) -> 
         " CASE WHEN is_grantable THEN ' WITH GRANT OPTION' ELSE '' END"
         f" FROM aclexplode((SELECT relacl FROM pg_class WHERE oid = '{table}'::regclass))"
     ).all()
+    owner = connection.exec_driver_sql(
+        "SELECT quote_ident(pg_get_userbyid(relowner)) FROM pg_class"
+        f" WHERE oid = '{table}'::regclass"
+    ).scalar_one()
     run = connection.exec_driver_sql
     run(f"CREATE TABLE {new} (LIKE {table} INCLUDING DEFAULTS INCLUDING CONSTRAINTS)")
+    run(f"ALTER TABLE {new} OWNER TO {owner}")  # the old table's owner, not the importer
     fill(new)
     # Index-backed constraints and indexes are built under temporary names (an index's name
     # is unique in the schema) and renamed once the old table, with its names, is gone.

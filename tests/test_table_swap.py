@@ -3,11 +3,13 @@ rows, and nothing of it is left if the transaction fails."""
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from pdp.table_swap import rebuilt
+from pdp.table_swap import possible, rebuilt
 
 #: What the catalog says of a table, by name: constraints, indexes, privileges, sequences.
 _DESCRIPTION = (
@@ -95,3 +97,18 @@ def test_while_it_is_rebuilt_readers_read_the_old_table_and_writers_wait(postgre
     with postgresql.begin() as connection:
         rebuilt(connection, "role_assignments", fill)
     assert seen == {"read": 1}
+
+
+def test_only_a_role_that_may_create_tables_and_owns_the_table_may_rebuild_it(postgresql):
+    rows_only = f"pdp_rows_only_{uuid.uuid4().hex[:12]}"
+    with postgresql.begin() as connection:
+        assert possible(connection, "role_assignments")
+        connection.exec_driver_sql(f"CREATE ROLE {rows_only}")
+        connection.exec_driver_sql(
+            f"GRANT SELECT, INSERT, DELETE ON role_assignments TO {rows_only}"
+        )
+        connection.exec_driver_sql(f"SET LOCAL ROLE {rows_only}")
+        assert not possible(connection, "role_assignments")
+        connection.exec_driver_sql("RESET ROLE")
+        connection.exec_driver_sql(f"REVOKE ALL ON role_assignments FROM {rows_only}")
+        connection.exec_driver_sql(f"DROP ROLE {rows_only}")
