@@ -5,7 +5,8 @@ Run from the project root with the `bench` extra installed (`pip install -e '.[b
     python -m benchmarks                  # everything: a few minutes
     python -m benchmarks --quick          # small sizes, to check that it all runs
     python -m benchmarks --only latency   # one part: latency, resources, reverse, scale, http,
-                                          # wrk, overhead, propagation (needs PostgreSQL)
+                                          # wrk, overhead, propagation (needs PostgreSQL),
+                                          # reading
     python -m benchmarks --national       # a register the size of Norway, on its own (~30 min)
 
 These are figures to read, not tests: nothing fails when a target is missed, the table says so.
@@ -25,6 +26,7 @@ from benchmarks import (
     national,
     overhead,
     propagation,
+    reading,
     resources,
     reverse,
     scale,
@@ -41,6 +43,7 @@ PARTS: dict[str, tuple[Callable[[object], Part], object, object]] = {
     "wrk": (wrk.run, wrk.QUICK, wrk.FULL),
     "overhead": (overhead.run, overhead.QUICK, overhead.FULL),
     "propagation": (propagation.run, propagation.QUICK, propagation.FULL),
+    "reading": (reading.run, reading.QUICK, reading.FULL),
 }
 PEERS = ("vakt", "cedarpy")
 
