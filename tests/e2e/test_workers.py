@@ -41,12 +41,17 @@ def server() -> Iterator[launcher.Server]:
     """The server, once both its workers have answered."""
     started = launcher.start(pid_app.APP, os.environ, cwd=PROJECT_ROOT, workers=2)
     try:
-        deadline = time.monotonic() + BOTH_UP_SECONDS
-        while len(_pids_of_a_round(started)) < 2 and time.monotonic() < deadline:
-            time.sleep(0.05)
+        _wait_for_both_workers(started)
         yield started
     finally:
         launcher.stop(started)
+
+
+def _wait_for_both_workers(server: launcher.Server) -> None:
+    """Until both workers have answered (the server answers once its first one does)."""
+    deadline = time.monotonic() + BOTH_UP_SECONDS
+    while len(_pids_of_a_round(server)) < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
 
 
 def _served_by(connection: http.client.HTTPConnection) -> int:
@@ -115,6 +120,7 @@ def test_a_server_listening_on_two_ports_keeps_its_workers(tmp_path):
         pid_app.APP, os.environ, cwd=PROJECT_ROOT, workers=2, also_port=second_port, log=log
     )
     try:
+        _wait_for_both_workers(started)
         served = set()
         for _ in range(ROUNDS * 5):
             held = http.client.HTTPConnection(launcher.HOST, started.port, timeout=5)
