@@ -41,7 +41,7 @@ from benchmarks.national_data import NationalData, Sizes
 from benchmarks.report import Part, load_average
 from benchmarks.stats import number, summarise
 from benchmarks.table import markdown, met
-from pdp.db import delegations, make_engine, metadata
+from pdp.db import copy_rows, delegations, make_engine, metadata
 from pdp.schema import VERSION_TABLE
 
 PACKAGE = "urn:altinn:accesspackage:maskinlesbarehendelser"
@@ -226,11 +226,7 @@ def _insert(connection: Any, rows: list[dict[str, Any]]) -> None:
     if connection.dialect.name != "postgresql":
         connection.execute(insert(delegations), rows)
         return
-    names = list(rows[0])
-    cursor = connection.connection.cursor()
-    with cursor.copy(f"COPY delegations ({', '.join(names)}) FROM STDIN") as copy:
-        for row in rows:
-            copy.write_row([row[name] for name in names])
+    copy_rows(connection, delegations, rows)
 
 
 def _asks(data: NationalData, count: int, start: int = 0) -> list[list[str]]:

@@ -277,6 +277,20 @@ def write_transaction(engine: Engine) -> AbstractContextManager[Connection]:
 
 _IMMEDIATE = "pdp_sqlite_begin_immediate"
 
+
+def copy_rows(connection: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
+    """`rows` (dicts with the same keys) into `table` with PostgreSQL's COPY, in the
+    connection's transaction: several times faster than psycopg's executemany, which sends a
+    statement per row."""
+    if not rows:
+        return
+    names = list(rows[0])
+    cursor = connection.connection.cursor()
+    with cursor.copy(f"COPY {table.name} ({', '.join(names)}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row([row[name] for name in names])
+
+
 #: The PostgreSQL advisory lock every write to the register takes first ("pdpr").
 REGISTER_LOCK = 0x70647072
 

@@ -45,6 +45,7 @@ from pdp.catalog import Catalog
 from pdp.changes import ChangeLog
 from pdp.db import (
     Lookup,
+    copy_rows,
     looking_up,
     organizations,
     parties,
@@ -600,9 +601,9 @@ def _store(connection: Connection, document: RegisterDocument) -> ImportSummary:
         # psycopg's executemany sends a statement per row; COPY (of the organisations into a
         # staging table, to upsert them from there) is several times faster.
         connection.exec_driver_sql(f"TRUNCATE {_ORGANIZATIONS_STAGED.name}")
-        _copy(connection, _ORGANIZATIONS_STAGED, organization_rows)
+        copy_rows(connection, _ORGANIZATIONS_STAGED, organization_rows)
         connection.exec_driver_sql(_UPSERT_STAGED)
-        _copy(connection, _ROLES_STAGED, role_rows)
+        copy_rows(connection, _ROLES_STAGED, role_rows)
     else:
         upsert = _UPSERT_ORGANIZATIONS[connection.dialect.name]
         for chunk in _chunks(organization_rows, _WRITE_CHUNK):
@@ -665,17 +666,6 @@ def _rows_estimated(connection: Connection, of: Table) -> int:
         "SELECT reltuples FROM pg_class WHERE oid = %s::regclass", (of.name,)
     ).scalar_one()
     return max(int(estimate), 0)
-
-
-def _copy(connection: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
-    """`rows` into `table` with PostgreSQL's COPY, in the connection's transaction."""
-    if not rows:
-        return
-    names = list(rows[0])
-    cursor = connection.connection.cursor()
-    with cursor.copy(f"COPY {table.name} ({', '.join(names)}) FROM STDIN") as copy:
-        for row in rows:
-            copy.write_row([row[name] for name in names])
 
 
 def _upsert_organizations(dialect_insert: Any) -> Any:
