@@ -155,7 +155,7 @@ def _one_subject_asks(stream: list[workload.Ask]) -> list[workload.Ask]:
     own = [ask for ask in stream if (ask.subject_kind, ask.subject_id) == (kind, subject_id)]
     others = [
         replace(ask, subject_kind=kind, subject_id=subject_id)
-        for ask in stream[: MULTI_SIZE - len(own)]
+        for ask in stream[: max(0, MULTI_SIZE - len(own))]
     ]
     return (own + others)[:MULTI_SIZE]
 
