@@ -9,7 +9,8 @@
   each request whole before a thread sees it, so a client sending its headers or body slowly
   costs a buffer, not a thread. A request's head must arrive within
   `PDP_HEADER_TIMEOUT_SECONDS` (10) and its body within `PDP_BODY_TIMEOUT_SECONDS` (30), else
-  `408`. Idle kept-alive connections close after 5 s; at most 1000 connections per worker.
+  `408`. Idle kept-alive connections close after 5 s; at most 1000 connections per worker (a
+  full worker goes on serving the ones it holds and accepts again once one closes).
   A worker holding more connections than a sibling leaves new ones to it, so a client's few
   kept-alive connections are served by several workers.
 - Garbage collection: once a worker has built the app (policies, catalog, modules: about

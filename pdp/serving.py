@@ -27,6 +27,11 @@ least loaded sibling looks once more after `ACCEPT_RECHECK_SECONDS` (a count can
 close the sibling has not read yet) and then accepts: when every worker is busy, a new
 connection waits at most that long.
 
+A worker holding `worker_connections` connections stops listening until one closes, and goes
+on reading and answering the ones it holds. (gthread, at that limit, only waits for requests in
+progress to finish and reads none of its connections: silent connections filling a worker
+stall every kept-alive client of that worker until they time out.)
+
 TLS is not read ahead (the bytes would still be encrypted): this worker refuses a `certfile`;
 terminate TLS in front of it, or use `gthread` there.
 """
@@ -70,6 +75,9 @@ CLAIM_TIMEOUT_SECONDS = 1.0
 LEAVING = 2**31 - 1
 #: Seconds the event loop waits for an event when nothing is due sooner (as gthread).
 _SELECT_SECONDS = 1.0
+#: The same while this worker is full and not listening: a connection closed by a request's
+#: thread (which the loop does not hear of) lets it listen again within this time.
+_FULL_SELECT_SECONDS = 0.05
 
 _HEAD_END = b"\r\n\r\n"
 _CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
@@ -158,6 +166,8 @@ class ReadAheadWorker(ThreadWorker):
         self._waiting_since: float | None = None
         #: When it looks at the listening sockets again, while it leaves them alone.
         self._look_again_at: float | None = None
+        #: Whether the listening sockets are registered with the poller.
+        self._listening = False
 
     def run(self) -> None:
         """gthread's event loop, with this worker's load published and accepting paused and
@@ -167,9 +177,7 @@ class ReadAheadWorker(ThreadWorker):
             self._slot = self.loads.claim(os.getpid())
         for sock in self.sockets:
             sock.setblocking(False)
-            acceptor = partial(self.accept, sock.getsockname())
-            self._acceptors[sock] = acceptor
-            self.poller.register(sock, selectors.EVENT_READ, acceptor)
+            self._acceptors[sock] = partial(self.accept, sock.getsockname())
         while self.alive:
             self.notify()
             self._publish_load()
@@ -178,15 +186,13 @@ class ReadAheadWorker(ThreadWorker):
                 timeout = self._look_again_at - time.monotonic()
                 if timeout <= 0:
                     self._look_again()
-            if self.nr_conns < self.worker_connections:
-                for key, _ in self.poller.select(min(max(timeout, 0), _SELECT_SECONDS)):
-                    key.data(key.fileobj)
-                done = [future for future in self.futures if future.done()]
-            else:
-                done = futures.wait(
-                    self.futures, timeout=1.0, return_when=futures.FIRST_COMPLETED
-                ).done
-            for future in done:
+            full = self.nr_conns >= self.worker_connections
+            if full:
+                timeout = min(timeout, _FULL_SELECT_SECONDS)
+            self._listen(not full and self._look_again_at is None)
+            for key, _ in self.poller.select(min(max(timeout, 0), _SELECT_SECONDS)):
+                key.data(key.fileobj)
+            for future in [future for future in self.futures if future.done()]:
                 self.futures.remove(future)
             if not self.is_parent_alive():
                 break
@@ -205,8 +211,8 @@ class ReadAheadWorker(ThreadWorker):
         """Accept as gthread does, unless a sibling holds fewer connections: then leave the
         connection to it for a while (see the module's docstring). A new connection's
         deadlines start now."""
-        if self._look_again_at is not None:
-            return  # waiting already: another listener, ready in the same turn, waits too
+        if self._look_again_at is not None or self.nr_conns >= self.worker_connections:
+            return  # waiting already, or full: another listener ready in the same turn waits
         if self._slot is not None and self.nr_conns:
             fewest = self.loads.least_elsewhere(self._slot)
             now = time.monotonic()
@@ -218,9 +224,7 @@ class ReadAheadWorker(ThreadWorker):
                 or (fewest == self.nr_conns and waited < ACCEPT_RECHECK_SECONDS)
             ):
                 self._look_again_at = now + ACCEPT_RECHECK_SECONDS
-                with self._lock:
-                    for sock in self._acceptors:
-                        self.poller.unregister(sock)
+                self._listen(False)
                 return
         self._waiting_since = None
         try:
@@ -245,15 +249,24 @@ class ReadAheadWorker(ThreadWorker):
             self.loads.publish(self._slot, self.nr_conns)
 
     def _look_again(self) -> None:
-        """Listen again; if no connection is waiting any more (a sibling took it), the next
-        one is new, and this worker's wait for it starts afresh."""
+        """End a wait: if no connection is waiting any more (a sibling took it), the next one
+        is new, and this worker's wait for it starts afresh. (The loop listens again.)"""
         self._look_again_at = None
         waiting, _, _ = select.select(list(self._acceptors), [], [], 0)
         if not waiting:
             self._waiting_since = None
+
+    def _listen(self, listening: bool) -> None:
+        """Register the listening sockets with the poller, or take them out of it."""
+        if listening == self._listening:
+            return
+        self._listening = listening
         with self._lock:
             for sock, acceptor in self._acceptors.items():
-                self.poller.register(sock, selectors.EVENT_READ, acceptor)
+                if listening:
+                    self.poller.register(sock, selectors.EVENT_READ, acceptor)
+                else:
+                    self.poller.unregister(sock)
 
     def on_client_socket_readable(self, conn: TConn, client: Any) -> None:
         """Read what the connection sent; hand the request over once it is whole. (gthread

@@ -1,6 +1,7 @@
 """The shipped worker class (`pdp.serving.ReadAheadWorker`) and configuration
 (`gunicorn.conf.py`) with real gunicorn servers: how connections are spread over the workers,
-that requests in progress finish on a stop, and that the workers freeze what they built.
+that requests in progress finish on a stop, that the workers freeze what they built, and that a
+worker holding as many connections as it may still serves them, without spinning.
 
 Connections are spread: a worker that holds a connection leaves the next one to an idle
 sibling, so a client's two kept-alive connections are served by two workers, not queued on one
@@ -18,6 +19,7 @@ from __future__ import annotations
 import http.client
 import os
 import signal
+import socket
 import time
 from collections.abc import Iterator
 
@@ -138,3 +140,62 @@ def test_a_server_listening_on_two_ports_keeps_its_workers(tmp_path):
     finally:
         launcher.stop(started)
     assert "Exception in worker process" not in log.read_text()
+
+
+#: The connections a worker may hold in the full-worker tests (`--worker-connections`).
+FULL_AT = 3
+
+
+@pytest.fixture()
+def full_worker() -> Iterator[tuple[launcher.Server, http.client.HTTPConnection, int, list]]:
+    """One worker holding as many connections as it may: one kept alive after a request (the
+    worker's pid known from its answer), the others opened and left silent."""
+    env = {**os.environ, "GUNICORN_CMD_ARGS": f"--worker-connections {FULL_AT}"}
+    started = launcher.start(pid_app.APP, env, cwd=PROJECT_ROOT, workers=1)
+    kept = http.client.HTTPConnection(launcher.HOST, started.port, timeout=5)
+    silent: list[socket.socket] = []
+    try:
+        pid = _served_by(kept)
+        for _ in range(FULL_AT - 1):
+            silent.append(socket.create_connection((launcher.HOST, started.port), timeout=5))
+        time.sleep(0.3)  # the worker has accepted them
+        yield started, kept, pid, silent
+    finally:
+        for sock in silent:
+            sock.close()
+        kept.close()
+        launcher.stop(started)
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User and system CPU time the process has used."""
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def test_a_full_worker_with_nothing_to_do_waits_instead_of_spinning(full_worker):
+    _, _, pid, _ = full_worker
+    before = _cpu_seconds(pid)
+    time.sleep(1.0)
+    used = _cpu_seconds(pid) - before
+    assert used < 0.3, f"the full, idle worker used {used:.2f} s of CPU in 1 s"
+
+
+def test_a_full_worker_answers_the_connections_it_holds(full_worker):
+    _, kept, pid, _ = full_worker
+    started = time.monotonic()
+    assert _served_by(kept) == pid
+    assert time.monotonic() - started < 2.0
+
+
+def test_a_full_worker_accepts_again_once_a_connection_closes(full_worker):
+    server, _, pid, silent = full_worker
+    silent.pop().close()
+    newcomer = http.client.HTTPConnection(launcher.HOST, server.port, timeout=5)
+    try:
+        started = time.monotonic()
+        assert _served_by(newcomer) == pid
+        assert time.monotonic() - started < 2.0
+    finally:
+        newcomer.close()
