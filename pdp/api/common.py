@@ -15,6 +15,7 @@ from flask_smorest import Blueprint, abort
 from flask_smorest.error_handler import ErrorSchema
 from marshmallow import Schema, ValidationError
 from werkzeug.exceptions import ClientDisconnected, HTTPException, RequestEntityTooLarge
+from werkzeug.sansio.utils import get_content_length
 
 from pdp.api import metrics
 from pdp.api.errors import answer_for
@@ -22,7 +23,7 @@ from pdp.api.logs import AuditLog, DecisionBatch, DecisionLog
 from pdp.api.security import current_caller, stated_roles_refused
 from pdp.duplicate_members import DuplicateMember, refuse_duplicates
 from pdp.engine import Result
-from pdp.engine.request import Request, stating_roles
+from pdp.engine.request import Request, states_roles, stating_roles
 from pdp.errors import InvalidFields, PdpError
 from pdp.limits import LimitExceeded, Limits
 from pdp.service import Pdp
@@ -108,8 +109,9 @@ def decide_and_log(requests: Sequence[Request]) -> list[Result]:
     """Decide `requests` as the current caller may make them (stated roles are honoured only
     for a caller allowed to state them: `stated_roles_refused`) and hand them, with their
     results, to the decision log."""
-    refused = stated_roles_refused()
-    requests = [stating_roles(request, refused) for request in requests]
+    if any(states_roles(request) for request in requests):
+        refused = stated_roles_refused()
+        requests = [stating_roles(request, refused) for request in requests]
     started, clock = time.time(), time.perf_counter()
     results = current_pdp().decide(requests)
     elapsed = time.perf_counter() - clock
@@ -158,7 +160,10 @@ def body_bytes() -> bytes:
     and hand on its start; a body not read whole is never decided or stored."""
     limit = current_app.config["MAX_CONTENT_LENGTH"]
     environ = request.environ
-    length = request.content_length
+    # werkzeug's own reading of the two headers, without building its header view first.
+    length = get_content_length(
+        environ.get("CONTENT_LENGTH"), environ.get("HTTP_TRANSFER_ENCODING")
+    )
     if length is not None:
         # Read straight from the server's stream: werkzeug's checked stream costs more than
         # reading the body itself, for the same two checks.

@@ -55,7 +55,7 @@ class JsonLinesSink:
         self._descriptor: int | None = _STANDARD_STREAMS.get(target)
 
     def write(self, entries: Iterable[dict[str, Any]]) -> None:
-        data = b"".join(orjson.dumps(entry) + b"\n" for entry in entries)
+        data = b"".join(orjson.dumps(entry, option=orjson.OPT_APPEND_NEWLINE) for entry in entries)
         if not data:
             return
         if self._descriptor is None:

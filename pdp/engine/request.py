@@ -10,7 +10,7 @@ under the resource's own XACML policy. A request the context handler could not r
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, TypeGuard
 
 from pdp.identities import Identifier
 from pdp.subjects import Subject
@@ -92,14 +92,16 @@ class Unreadable:
 Request = DecisionRequest | ResourceRequest | Unreadable
 
 
+def states_roles(request: Request) -> TypeGuard[DecisionRequest]:
+    """Whether `request` states the subject's roles (a package request with role claims): only
+    such a request needs to know whether its caller may state them."""
+    return type(request) is DecisionRequest and request.role_claims is not None
+
+
 def stating_roles(request: Request, refused: str | None) -> Request:
     """`request` as its caller may make it: a package request that states roles with
     `roles_refused` set to `refused` (None: honoured), anything else as it is. Requests that
     state no roles are left alone, so their decisions are remembered alike for every caller."""
-    if (
-        type(request) is DecisionRequest
-        and request.role_claims is not None
-        and request.roles_refused != refused
-    ):
+    if states_roles(request) and request.roles_refused != refused:
         return replace(request, roles_refused=refused)
     return request
