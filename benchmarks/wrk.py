@@ -12,12 +12,17 @@ tokens checked (`PDP_JWKS_FILE` with a generated ES256 key, `PDP_JWT_ISSUER`,
 holding the shared workload. Every request carries the same token with scope
 `altinn:authorization/authorize`, so after the first request each worker finds it in its token
 cache, as it would for a PEP that reuses its token; the floor (`benchmarks.floor_app`) gets the
-same requests and ignores the token.
+same requests and ignores the token. A third server, `benchmarks.decision_alone_app`, is the
+floor's app doing only what every decision must (the token checked, the body read, the decision
+made and rendered, with the PDP's own parts): a bound, with no target of its own, on how much of
+the floor a single decision leaves for everything else the production shape does (the decision
+log, metrics, request ids, the duplicate-member and content checks, flask-smorest).
 
 Load: wrk with 2 threads and 2 connections; a Lua script POSTs one body with `Content-Type:
 application/json` and the `Authorization` header on every request and prints requests,
-duration, errors and latency percentiles when done. Four series, each warmed up once, then
-interleaved round by round: floor and single decisions (one Permit request), and two
+duration, errors and latency percentiles when done. Five series, each warmed up once, then
+interleaved round by round: floor, the decision alone and single decisions (one Permit
+request), and two
 MultiRequests of 100 (mixed Permit and NotApplicable): one whose references each pick their own
 three categories (the target's, the most reading per decision), and one in the shape Altinn's
 PEPs send (one subject; each resource and action given once and picked by the references).
@@ -40,7 +45,7 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from benchmarks import floor_app, ours
+from benchmarks import decision_alone_app, floor_app, ours
 from benchmarks.http import AUTHORIZE, MULTI_SIZE, Bodies, prepare
 from benchmarks.report import Part, load_average
 from benchmarks.stats import median_spread, number, plural
@@ -112,6 +117,8 @@ class _Series:
     port: int
     script: Path
     decisions_per_request: int
+    #: A bound to compare with (the decision alone), not a target's series.
+    bound: bool = False
     runs: list[WrkRun] = field(default_factory=list)
 
 
@@ -150,9 +157,11 @@ def run(settings: Settings) -> Part:
         try:
             started.append(launcher.start(floor_app.APP, os.environ, cwd=ours.ROOT))
             started.append(launcher.start(launcher.PDP_APP, env, cwd=ours.ROOT))
-            floor, pdp_server = started
+            started.append(launcher.start(decision_alone_app.APP, env, cwd=ours.ROOT))
+            floor, pdp_server, alone = started
             problems = [
                 *_check(floor.port, bodies.singles[single], authorization, None),
+                *_check(alone.port, bodies.singles[single], authorization, [PERMIT]),
                 *_check(pdp_server.port, bodies.singles[single], authorization, [PERMIT]),
                 *_check(
                     pdp_server.port,
@@ -169,6 +178,13 @@ def run(settings: Settings) -> Part:
             ]
             series = [
                 _Series("floor: constant JSON (Flask)", floor.port, single_script, 1),
+                _Series(
+                    "bound: the decision alone (Permit; no log, metrics, ...)",
+                    alone.port,
+                    single_script,
+                    1,
+                    bound=True,
+                ),
                 _Series("ours: single decision (Permit)", pdp_server.port, single_script, 1),
                 _Series(
                     f"ours: MultiRequests of {MULTI_SIZE}, each its own categories",
@@ -288,7 +304,7 @@ def _table(series: list[_Series]) -> str:
         decisions = rate * s.decisions_per_request
         share = decisions / floor_rate
         target, ok = throughput_target(
-            index,
+            0 if s.bound else index,
             s.decisions_per_request,
             share=share,
             p99_ms=p99,
@@ -307,7 +323,7 @@ def _table(series: list[_Series]) -> str:
                 number(p99),
                 f"{number(max(r.p99_ms for r in s.runs))}",
                 _errors(s.runs),
-                "" if index == 0 else f"{share:.0%}",
+                "" if index == 0 or s.decisions_per_request != 1 else f"{share:.0%}",
                 target,
                 met(ok),
             ]
@@ -322,7 +338,7 @@ def _table(series: list[_Series]) -> str:
         "p99 ms",
         "worst p99 ms",
         "errors",
-        "decisions/s % of floor",
+        "% of floor",
         "target",
         "met?",
     ]
@@ -352,19 +368,21 @@ def _notes(
     permits = bodies.expected[:MULTI_SIZE].count(PERMIT)
     one_subject_permits = bodies.one_subject_expected.count(PERMIT)
     shared = json.loads(bodies.one_subject)["Request"]
-    floor, singles, multis, one_subject = series
+    floor, alone, singles, multis, one_subject = series
     return [
         f"{named}: {THREADS} threads, "
         f"{CONNECTIONS} connections; {plural(settings.rounds, 'round')} of "
         f"{settings.seconds} s per series, interleaved, after {settings.warmup_seconds} s of "
         "warm-up each; req/s, p50 and p99 are medians over rounds (p50/p99 from wrk, writing "
         "the request to the end of the answer); spread = min-max of round req/s; % of floor = "
-        "decisions/s over the floor's req/s.",
+        "single decisions' req/s over the floor's.",
         "gunicorn -c gunicorn.conf.py --workers 2 (ReadAheadWorker, threads, keep-alive) on "
-        "127.0.0.1, both servers. Ours: bearer "
+        "127.0.0.1, every server. Ours: bearer "
         f"token (ES256, scope {SCOPE_AUTHORIZE}) checked on every request, the same token "
         "each time (the token cache is hit); decision log to a file; SQLite; "
-        f"{settings.organizations:,} organisations. The floor gets the same requests.",
+        f"{settings.organizations:,} organisations. The floor gets the same requests. The "
+        "decision alone (`benchmarks.decision_alone_app`): the same token checked, the body "
+        "read, decided and rendered by the PDP's own parts, and nothing else.",
         f"Bodies: one Permit request; one MultiRequests of {MULTI_SIZE} whose references "
         f"each pick their own three categories ({permits} Permit, {MULTI_SIZE - permits} "
         f"NotApplicable); one MultiRequests of {MULTI_SIZE} as Altinn's PEPs send them, one "
@@ -373,14 +391,15 @@ def _notes(
         f"{MULTI_SIZE - one_subject_permits} NotApplicable). Each answer checked once "
         "before timing against the in-process engine, and 401 without the token: all as "
         f"expected. The decision log holds {logged:,} lines at the end.",
-        "Round by round, req/s (floor / single / MultiRequests / one-subject MultiRequests) "
-        "and single as a share of the floor in the same round, less disturbed by other work "
-        "on a shared machine than the medians: "
+        "Round by round, req/s (floor / the decision alone / single / MultiRequests / "
+        "one-subject MultiRequests), then the decision alone's and single's share of the floor "
+        "in the same round, less disturbed by other work on a shared machine than the medians: "
         + "; ".join(
-            f"{number(f.per_second)} / {number(s.per_second)} / {number(m.per_second)} / "
-            f"{number(o.per_second)}, {s.per_second / f.per_second:.0%}"
-            for f, s, m, o in zip(
-                floor.runs, singles.runs, multis.runs, one_subject.runs, strict=True
+            f"{number(f.per_second)} / {number(a.per_second)} / {number(s.per_second)} / "
+            f"{number(m.per_second)} / {number(o.per_second)}, "
+            f"{a.per_second / f.per_second:.0%} and {s.per_second / f.per_second:.0%}"
+            for f, a, s, m, o in zip(
+                floor.runs, alone.runs, singles.runs, multis.runs, one_subject.runs, strict=True
             )
         )
         + ".",
