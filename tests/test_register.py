@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import delete, func, inspect, select
 from sqlalchemy.exc import DBAPIError
 
+from pdp import table_swap
 from pdp.catalog import Catalog
 from pdp.db import REGISTER_LOCK, organizations, role_assignments
 from pdp.errors import Problem, RegisterImportError
@@ -263,15 +264,17 @@ def test_a_large_import_replaces_the_roles_it_gives_and_keeps_the_others(registe
 
 
 def test_a_large_import_that_fails_while_applied_leaves_the_register_and_its_table(
-    register, catalog, engine
+    register, catalog, engine, monkeypatch
 ):
     if engine.dialect.name != "postgresql":
         pytest.skip("only PostgreSQL rebuilds the table")
     register.import_document(VALID, catalog)
     before = table_definition(engine)
-    # Something else depends on the table, so the old table cannot be dropped for the new.
+    # Something else depends on the table, so the old table cannot be dropped for the new;
+    # the import is told it can be, so that it fails at its very end.
     with engine.begin() as connection:
         connection.exec_driver_sql("CREATE VIEW held_roles AS SELECT * FROM role_assignments")
+    monkeypatch.setattr(table_swap, "possible", lambda connection, table: True)
     large = document(org(ORG, [{"code": "DAGL", "person": PERSON_B}]), org(new_organization()))
     with pytest.raises(DBAPIError, match="depend"):
         register.import_sections(sections_of(large), catalog, rebuild_from=0)
@@ -280,6 +283,26 @@ def test_a_large_import_that_fails_while_applied_leaves_the_register_and_its_tab
     assert table_definition(engine) == before
     with engine.begin() as connection:
         connection.exec_driver_sql("DROP VIEW held_roles")
+
+
+def test_a_large_import_into_a_table_a_view_reads_writes_in_place(register, catalog, engine):
+    """A report's view over the role table is not dropped with it: the import writes in place
+    (on PostgreSQL it would otherwise rebuild the table, and fail at its very end)."""
+    register.import_document(VALID, catalog)
+    with engine.begin() as connection:
+        connection.exec_driver_sql("CREATE VIEW held_roles AS SELECT * FROM role_assignments")
+    try:
+        large = document(org(ORG, [{"code": "DAGL", "person": PERSON_B}]))
+        assert register.import_sections(sections_of(large), catalog, rebuild_from=0) == (
+            ImportSummary(1, 1)
+        )
+        assert roles_of(register, PERSON, PERSON_B, ORG) == frozenset({"DAGL"})
+        with engine.connect() as connection:
+            held = connection.exec_driver_sql("SELECT count(*) FROM held_roles").scalar()
+        assert held == row_counts(engine)[1]
+    finally:
+        with engine.begin() as connection:
+            connection.exec_driver_sql("DROP VIEW held_roles")
 
 
 def test_an_import_waits_for_another_write_to_the_register(register, catalog, engine):

@@ -112,3 +112,26 @@ def test_only_a_role_that_may_create_tables_and_owns_the_table_may_rebuild_it(po
         connection.exec_driver_sql("RESET ROLE")
         connection.exec_driver_sql(f"REVOKE ALL ON role_assignments FROM {rows_only}")
         connection.exec_driver_sql(f"DROP ROLE {rows_only}")
+
+
+@pytest.mark.parametrize(
+    ("dependent", "dropped"),
+    [
+        ("CREATE VIEW held AS SELECT * FROM role_assignments", "DROP VIEW held"),
+        (
+            "CREATE MATERIALIZED VIEW held AS SELECT count(*) FROM role_assignments",
+            "DROP MATERIALIZED VIEW held",
+        ),
+        (
+            "CREATE TABLE role_notes (role_id BIGINT REFERENCES role_assignments (id))",
+            "DROP TABLE role_notes",
+        ),
+    ],
+)
+def test_a_table_another_object_depends_on_is_not_rebuilt(postgresql, dependent, dropped):
+    """Dropping the old table would fail at the very end of an import: it writes in place."""
+    with postgresql.begin() as connection:
+        connection.exec_driver_sql(dependent)
+        assert not possible(connection, "role_assignments")
+        connection.exec_driver_sql(dropped)
+        assert possible(connection, "role_assignments")
