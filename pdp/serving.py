@@ -29,8 +29,9 @@ connection waits at most that long.
 
 A worker holding `worker_connections` connections stops listening until one closes, and goes
 on reading and answering the ones it holds. (gthread, at that limit, only waits for requests in
-progress to finish and reads none of its connections: silent connections filling a worker
-stall every kept-alive client of that worker until they time out.)
+progress to finish, and at once when there are none, so its loop spins at full CPU; and it
+reads none of its connections: silent connections filling a worker stall every kept-alive
+client of that worker until they time out.)
 
 TLS is not read ahead (the bytes would still be encrypted): this worker refuses a `certfile`;
 terminate TLS in front of it, or use `gthread` there.

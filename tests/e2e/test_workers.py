@@ -149,13 +149,16 @@ FULL_AT = 3
 @pytest.fixture()
 def full_worker() -> Iterator[tuple[launcher.Server, http.client.HTTPConnection, int, list]]:
     """One worker holding as many connections as it may: one kept alive after a request (the
-    worker's pid known from its answer), the others opened and left silent."""
+    worker's pid known from its answer), the others opened and left silent. (One thread:
+    gunicorn keeps connections alive only while it holds fewer than its connections less its
+    threads.)"""
     env = {**os.environ, "GUNICORN_CMD_ARGS": f"--worker-connections {FULL_AT}"}
-    started = launcher.start(pid_app.APP, env, cwd=PROJECT_ROOT, workers=1)
+    started = launcher.start(pid_app.APP, env, cwd=PROJECT_ROOT, workers=1, threads=1)
     kept = http.client.HTTPConnection(launcher.HOST, started.port, timeout=5)
     silent: list[socket.socket] = []
     try:
         pid = _served_by(kept)
+        assert kept.sock is not None, "the first connection was not kept alive"
         for _ in range(FULL_AT - 1):
             silent.append(socket.create_connection((launcher.HOST, started.port), timeout=5))
         time.sleep(0.3)  # the worker has accepted them
@@ -184,9 +187,11 @@ def test_a_full_worker_with_nothing_to_do_waits_instead_of_spinning(full_worker)
 
 def test_a_full_worker_answers_the_connections_it_holds(full_worker):
     _, kept, pid, _ = full_worker
+    held = kept.sock
     started = time.monotonic()
     assert _served_by(kept) == pid
     assert time.monotonic() - started < 2.0
+    assert kept.sock is held, "answered on a new connection, not the one held"
 
 
 def test_a_full_worker_accepts_again_once_a_connection_closes(full_worker):
