@@ -16,9 +16,9 @@ names), owner and privileges, read from the catalog, so what the migrations and 
 made is what remains. Not carried over, since pdp makes none: triggers, row security
 policies, comments, tablespaces and storage options, column privileges, extended statistics,
 publications. A role that may not create tables or does not own the table cannot rebuild it,
-nor can a table that other objects depend on (a view reading it, another table's foreign key
-to it: the old table could not be dropped, and the import would fail at its very end); such
-imports write in place (`possible`).
+nor can a table that other objects depend on (a view, a function or a column using it or its
+row type, a foreign key to it, its own included: the old table could not be dropped, and the
+import would fail at its very end); such imports write in place (`possible`).
 """
 
 from __future__ import annotations
@@ -35,18 +35,22 @@ _CARRIED = "('p', 'u', 'f')"
 def possible(connection: Connection, table: str) -> bool:
     """Whether `table` can be rebuilt by this connection's role: the role may create tables in
     its schema and is a member of its owner's role (to drop it, and give the new one that
-    owner), and no object but the table's own depends on it (a view, a materialized view or a
-    function reading it, another table's foreign key to it), since dropping it would fail. An
-    application role that may only read and write rows may not rebuild it, and a table a
-    report's view reads is not rebuilt: their imports write in place."""
+    owner), and nothing depends on the table or its row type but its own checks, indexes,
+    sequence and foreign keys to other tables (not a view, a materialized view, a function
+    with a SQL body or a row-typed signature, a column of its row type, a foreign key to it,
+    its own included), since dropping it would fail. Objects the rebuild would not carry over
+    and that depend on the table (its row security policies, a trigger's condition) keep it
+    in place too. An application role that may only read and write rows may not rebuild it,
+    and a table a report's view reads is not rebuilt: their imports write in place."""
     return bool(
         connection.exec_driver_sql(
             "SELECT pg_has_role(relowner, 'MEMBER') AND has_schema_privilege(relnamespace,"
-            " 'CREATE') AND NOT EXISTS (SELECT 1 FROM pg_depend d"
-            "  WHERE d.refclassid = 'pg_class'::regclass AND d.refobjid = pg_class.oid"
-            "  AND d.deptype = 'n' AND NOT (d.classid = 'pg_constraint'::regclass AND EXISTS"
-            "   (SELECT 1 FROM pg_constraint c WHERE c.oid = d.objid"
-            "    AND c.conrelid = pg_class.oid)))"
+            " 'CREATE') AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.deptype = 'n'"
+            "  AND ((d.refclassid = 'pg_class'::regclass AND d.refobjid = pg_class.oid)"
+            "   OR (d.refclassid = 'pg_type'::regclass AND d.refobjid = pg_class.reltype))"
+            "  AND NOT (d.classid = 'pg_constraint'::regclass AND EXISTS (SELECT 1"
+            "   FROM pg_constraint c WHERE c.oid = d.objid AND c.conrelid = pg_class.oid"
+            "   AND c.contype <> 'f')))"
             f" FROM pg_class WHERE oid = '{table}'::regclass"
         ).scalar_one()
     )
