@@ -10,7 +10,7 @@ import pytest
 
 from pdp.api import create_app
 from pdp.api.auth import SCOPE_ADMIN, SCOPE_AUTHORIZE, SCOPE_DELEGATIONS
-from pdp.api.logs import mask
+from pdp.api.logs import DecisionBatch, mask
 from tests.conftest import EXAMPLES_DIR, REGISTER
 from tests.helpers import attribute, package_request
 from tests.security.tokens import bearer
@@ -156,6 +156,27 @@ def test_a_broken_sink_loses_log_lines_but_never_a_decision(
     log = app.extensions["pdp.decision_log"]
     log.flush()
     assert log.dropped == 3
+    app.extensions["pdp"].close()
+
+
+def test_a_line_that_cannot_be_made_is_dropped_and_the_decision_stands(
+    secured_settings, pdp, issuer, tmp_path, monkeypatch
+):
+    settings = secured_settings.__class__(
+        **{**secured_settings.__dict__, "decision_log": str(tmp_path / "decisions.jsonl")}
+    )
+    app = create_app(settings)
+
+    def unmakeable(batch):
+        raise ValueError("a value no line can hold")
+
+    monkeypatch.setattr(DecisionBatch, "entries", unmakeable)
+    body = package_request(DAGL, REGISTER.as_org, PACKAGE)
+    response = app.test_client().post(AUTHORIZE, json=body, headers=bearer(issuer.token()))
+    assert response.get_json()["Response"][0]["Decision"] == "Permit"
+    log = app.extensions["pdp.decision_log"]
+    log.flush()
+    assert log.dropped == 1
     app.extensions["pdp"].close()
 
 
