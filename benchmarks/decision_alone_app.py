@@ -5,9 +5,10 @@ Each POST checks the bearer token (`TokenVerifier.verify`, its cache hit as in t
 the body with `orjson` and `pdp.xacml.reader.read`, decides (`Pdp.decide`) and renders the
 XACML answer (`pdp.xacml.render.render_json`); 401 without a valid token. Nothing else: no
 scope check, no stated-roles handling, no decision log, no metrics, no request id, no
-duplicate-member check, no content-type or size check, no flask-smorest. Served under the same gunicorn setup as the floor and the PDP, it
-shows how much of the floor's throughput is left once a decision is made at all, and so how
-much the production shape's other parts may cost within the target's share of the floor.
+duplicate-member check, no content-type or size check, no flask-smorest. Served under the
+same gunicorn setup as the floor and the PDP, it shows how much of the floor's throughput is
+left once a decision is made at all, and so how much the production shape's other parts may
+cost within the target's share of the floor.
 
 The PDP's app is built from the environment (`pdp.api.create_app`), as the PDP server builds
 it, and lent its verifier and service; its own views are not used.

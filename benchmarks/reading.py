@@ -9,9 +9,9 @@ once). Two floors, on the same bodies in the same rounds: `orjson.loads` alone, 
 costs before any of ours; and `orjson.loads` followed by a minimal visit of the parsed body in
 Python (`least_visit`: every category's attribute values gathered by AttributeId, and each
 reference's categories picked by Id), with no check of any kind: about the least a reader
-written in Python can do, since any reader must look at every attribute and every reference. As in a server worker
-(`gunicorn.conf.py`), what this process built before timing is frozen out of the garbage
-collector's sight.
+written in Python can do, since any reader must look at every attribute and every reference.
+As in a server worker (`gunicorn.conf.py`), what this process built before timing is frozen
+out of the garbage collector's sight.
 """
 
 from __future__ import annotations
